@@ -1,0 +1,3 @@
+from qos_xl.cli import main
+
+main()

@@ -1,0 +1,173 @@
+"""The ``qos-xl`` command line: thin click commands over the library, text or ``--json``.
+
+Heavy modules (pandas, pandera, xlsxwriter) are imported inside the commands so that
+``qos-xl --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from qos_xl import __version__
+from qos_xl.config import CONFIG_DIR, INBOX_DIR, OUTPUTS_DIR, TEMPLATES_DIR, ConfigError
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+STATE_NAMES = {"accepted": "接受", "superseded": "已被取代", "duplicate": "重複", "rejected": "退回", "ignored": "略過"}
+FORM_NAMES = {"selfcheck": "自行檢核表", "workplan": "工作計畫"}
+
+
+class Context:
+    """The plan and the registry, loaded once from the config folder."""
+
+    def __init__(self, config_dir: Path):
+        from qos_xl.catalogue import load_plan
+        from qos_xl.registry import load_registry
+
+        self.plan = load_plan(config_dir / "plan.csv", config_dir / "settings.csv")
+        self.registry = load_registry(config_dir / "units.csv", self.plan.organisation)
+
+
+def common_options(func):
+    """--config and --json, and turning a broken config into exit 2 with zh-TW lines."""
+
+    @click.option("--config", "config_dir", type=click.Path(file_okay=False, path_type=Path), default=CONFIG_DIR,
+                  show_default=True, help="計畫與單位名冊所在資料夾（plan.csv、settings.csv、units.csv）。")
+    @click.option("--json", "as_json", is_flag=True, help="以 JSON 輸出結果（供程式使用）。")
+    @functools.wraps(func)
+    def wrapper(config_dir, as_json, **kwargs):
+        try:
+            ctx = Context(config_dir)
+            return func(ctx, as_json=as_json, **kwargs)
+        except ConfigError as exc:
+            for line in exc.messages:
+                click.echo(f"設定錯誤：{line}", err=True)
+            sys.exit(EXIT_USAGE)
+
+    return wrapper
+
+
+def emit_json(data: dict) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def parse_period_option(value: str | None):
+    from qos_xl.values import Period
+
+    if value is None:
+        return None
+    try:
+        return Period.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def progress_bar(total: int, label: str):
+    """A progress bar on a terminal, nothing when output is piped."""
+    return click.progressbar(length=total, label=label, file=sys.stderr) if sys.stderr.isatty() and total > 1 else _NoBar()
+
+
+class _NoBar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        pass
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="qos-xl")
+def cli():
+    """qos-xl：工務局提升服務品質執行計畫的範本產生、檢核與彙整工具。"""
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=TEMPLATES_DIR, show_default=True,
+              help="範本輸出資料夾。")
+@click.option("--period", default=None, help="自行檢核表的期別，例如 102-06 或 102-12（預設：計畫年度-06）。")
+@click.option("--unit", "unit_codes", multiple=True, help="只產生這些單位代碼的範本，可重複指定。")
+@common_options
+def templates(ctx: Context, *, as_json, out_dir, period, unit_codes):
+    """產生各單位的自行檢核表與工作計畫範本。"""
+    from qos_xl.templates import write_templates
+    from qos_xl.values import Period
+
+    chosen = parse_period_option(period) or Period(ctx.plan.year, 6)
+    if chosen.month is None:
+        raise click.BadParameter("自行檢核表的期別須含月份，例如 102-06。", param_hint="--period")
+    units = []
+    for code in unit_codes:
+        unit = ctx.registry.by_code(code) or ctx.registry.find(code)
+        if unit is None:
+            raise click.BadParameter(f"單位名冊中沒有「{code}」。可用的代碼：{', '.join(u.code for u in ctx.registry.units)}",
+                                     param_hint="--unit")
+        units.append(unit)
+    written = write_templates(ctx.plan, ctx.registry, out_dir, chosen, units or None)
+    if as_json:
+        emit_json({"period": str(chosen), "files": [str(p) for p in written]})
+        return
+    click.echo(f"已產生 {len(written)} 個範本（{chosen} 期），存放於 {out_dir}/：")
+    for path in written:
+        click.echo(f"  {path.name}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--feedback/--no-feedback", default=True, show_default=True, help="為有問題的檔案產生標註副本與回覆文字。")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=OUTPUTS_DIR, show_default=True,
+              help="回饋副本的輸出資料夾（其下的 feedback/）。")
+@common_options
+def validate(ctx: Context, *, as_json, paths, feedback, out_dir):
+    """檢核單位繳交的檔案（預設：收件匣中所有檔案），列出每一個問題。"""
+    from qos_xl.validate import list_inbox, validate_paths
+
+    targets = list(paths) or [INBOX_DIR]
+    with progress_bar(len(list_inbox(targets)), "檢核中") as bar:
+        checked = validate_paths(targets, ctx.plan, ctx.registry, progress=bar.update)
+    written = []
+    if feedback:
+        from qos_xl.feedback import write_feedback
+
+        written = write_feedback(checked, out_dir / "feedback", targets)
+    result = checked.to_dict()
+    result["feedback"] = [str(p) for p in written]
+    if as_json:
+        emit_json(result)
+    else:
+        render_files(checked.files)
+        if written:
+            click.echo(f"\n已為 {len(written) // 2} 個有問題的檔案產生標註副本與回覆文字：{out_dir / 'feedback'}/")
+    sys.exit(EXIT_OK if result["valid"] else EXIT_PROBLEMS)
+
+
+def render_files(files) -> None:
+    """Per-file verdicts and their problems, for a terminal."""
+    counts: dict[str, int] = {}
+    for report in files:
+        counts[report.state] = counts.get(report.state, 0) + 1
+        what = "，".join(x for x in (report.unit, FORM_NAMES.get(report.form), report.period) if x)
+        verdict = STATE_NAMES.get(report.state, report.state)
+        if report.state == "rejected":
+            verdict += f"：{len(report.errors)} 個錯誤"
+        warnings = len(report.problems) - len(report.errors)
+        if warnings:
+            verdict += f"，{warnings} 個警告"
+        mark = {"accepted": "✔", "rejected": "✘", "ignored": "·"}.get(report.state, "•")
+        click.echo(f"{mark} {report.file}　{verdict}" + (f"（{what}）" if what else ""))
+        for p in report.problems:
+            level = "錯誤" if p.severity == "error" else "警告"
+            where = f"{p.where} " if p.where else ""
+            click.echo(f"    {level} {where}[{p.code}] {p.message}" + (f"（填寫內容：「{p.value}」）" if p.value else ""))
+    summary = "、".join(f"{STATE_NAMES.get(s, s)} {n}" for s, n in counts.items())
+    click.echo(f"\n共 {len(files)} 個檔案：{summary}。")
+
+
+def main():
+    cli(prog_name="qos-xl")

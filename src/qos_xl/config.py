@@ -1,0 +1,57 @@
+"""Where qos-xl finds its data by default, relative to the directory it runs in."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+CONFIG_DIR = Path("workbooks/config")
+PLAN_CSV = CONFIG_DIR / "plan.csv"
+SETTINGS_CSV = CONFIG_DIR / "settings.csv"
+UNITS_CSV = CONFIG_DIR / "units.csv"
+INBOX_DIR = Path("workbooks/inbox")
+TEMPLATES_DIR = Path("workbooks/templates")
+OUTPUTS_DIR = Path("outputs")
+
+
+class ConfigError(Exception):
+    """A data file the secretariat maintains is broken; ``messages`` say where, in zh-TW."""
+
+    def __init__(self, messages: list[str]):
+        super().__init__("\n".join(messages))
+        self.messages = messages
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    line: int
+    values: dict[str, str]
+
+
+def read_csv_rows(path: Path, required: tuple[str, ...]) -> list[CsvRow]:
+    """Rows of a clerk-edited CSV (UTF-8 with or without BOM, or Big5 as Excel saves it)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError([f"找不到設定檔 {path}。請確認檔案存在，或以選項指定正確路徑。"])
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp950"):
+        try:
+            content = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ConfigError([f"{path} 的文字編碼無法辨識。請在 Excel 以「CSV UTF-8」格式另存。"])
+    reader = csv.reader(content.splitlines())
+    header = [h.strip() for h in next(reader, [])]
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise ConfigError([f"{path} 第 1 列缺少欄位「{'、'.join(missing)}」。第 1 列須為：{','.join(required)}"])
+    rows = []
+    for line, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        padded = cells + [""] * (len(header) - len(cells))
+        rows.append(CsvRow(line, {h: v.strip() for h, v in zip(header, padded)}))
+    return rows

@@ -1,0 +1,226 @@
+"""Reading a unit's workbook: find the data sheet, the header block and the table by their labels.
+
+The reader never trusts coordinates: rows and columns may be inserted, sheets reordered,
+labels padded with spaces or typed in full-width characters.  What it finds is a
+``Submission`` of raw cell values with their positions; judging them is ``validate``'s job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from qos_xl.problems import Problem, cell_name, column_letter, make_problem
+from qos_xl.spreadsheet import ErrorValue, Sheet, Workbook
+from qos_xl.textnorm import key
+
+SELFCHECK = "selfcheck"
+WORKPLAN = "workplan"
+FORM_NAMES = {SELFCHECK: "自行檢核表", WORKPLAN: "工作計畫"}
+
+# field name -> label as printed in the template
+SELFCHECK_LABELS = {"unit": "機關(單位)名稱", "period": "填報期別", "filler": "填表人", "phone": "聯絡電話", "report_date": "填報日期"}
+SELFCHECK_COLUMNS = {
+    "code": "項次", "area": "實施要項", "focus": "執行重點", "step": "執行步驟", "deadline": "查核期限",
+    "status": "執行狀態", "narrative": "辦理情形", "done_date": "完成日期", "evidence": "佐證資料", "remarks": "備註",
+}
+SELFCHECK_INPUTS = ("status", "narrative", "done_date", "evidence", "remarks")
+WORKPLAN_LABELS = {"unit": "機關全銜", "year": "年度"}
+WORKPLAN_SECTIONS = {"basis": "計畫依據", "goals": "計畫目標", "audience": "實施對象", "review": "考核與獎勵"}
+WORKPLAN_COLUMNS = {"area": "實施要項", "focus": "工作重點", "method": "工作(推動)方法", "remarks": "備註"}
+# sheets qos-xl itself puts in a template: never reported as stray data
+OWN_SHEETS = {key(n) for n in ("填表說明", "qos_meta", "選項", "問題清單")}
+# the columns whose header must be found for the table to be read at all
+_REQUIRED = {SELFCHECK: ("code", "status"), WORKPLAN: ("area", "focus")}
+
+
+@dataclass
+class Located:
+    """A raw value and where it was: (row, col), 1-based."""
+
+    value: object
+    row: int
+    col: int
+
+    @property
+    def cell(self) -> str:
+        return cell_name(self.row, self.col)
+
+
+@dataclass
+class Submission:
+    """What one file holds, as found: header values, table rows, and reading problems."""
+
+    form: str
+    sheet: str
+    header: dict[str, Located]
+    rows: list[dict[str, object]]           # each: {"_row": n, field: raw value, ...}
+    columns: dict[str, str]                 # field -> column letter
+    date1904: bool = False
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _label_index(sheet: Sheet) -> dict[str, list[tuple[int, int]]]:
+    index: dict[str, list[tuple[int, int]]] = {}
+    for (row, col), value in sheet.cells.items():
+        if isinstance(value, str):
+            index.setdefault(key(value), []).append((row, col))
+    return index
+
+
+def _find_header_row(index: dict[str, list[tuple[int, int]]], columns: dict[str, str], required: tuple[str, ...]):
+    """The row holding the table header: the row where the most column labels stand."""
+    rows: dict[int, dict[str, int]] = {}
+    for name, label in columns.items():
+        for row, col in index.get(key(label), ()):
+            rows.setdefault(row, {}).setdefault(name, col)
+    candidates = [(len(found), row, found) for row, found in rows.items() if all(r in found for r in required)]
+    if not candidates:
+        return None, {}
+    _, row, found = max(candidates, key=lambda c: (c[0], -c[1]))
+    return row, found
+
+
+def _detect(workbook: Workbook):
+    """(form, sheet, header row, found columns, label index) of the best data sheet, or None."""
+    best = None
+    for order, sheet in enumerate(workbook.sheets):
+        index = _label_index(sheet)
+        for form, columns in ((SELFCHECK, SELFCHECK_COLUMNS), (WORKPLAN, WORKPLAN_COLUMNS)):
+            row, found = _find_header_row(index, columns, _REQUIRED[form])
+            if row is None:
+                continue
+            named = key(sheet.name) == key(FORM_NAMES[form])
+            score = (named, sheet.state == "visible", len(found) / len(columns), -order)
+            if best is None or score > best[0]:
+                best = (score, form, sheet, row, found, index)
+    return best[1:] if best else None
+
+
+def _value_right_of(sheet: Sheet, row: int, col: int, stop_cols: set[int]) -> Located:
+    """The first non-empty cell right of a label, before the next label; else the adjacent cell."""
+    for (r, c) in sorted((rc for rc in sheet.cells if rc[0] == row and rc[1] > col), key=lambda rc: rc[1]):
+        if c in stop_cols:
+            break
+        return Located(sheet.cells[(r, c)], r, c)
+    return Located(None, row, col + 1)
+
+
+def _header_block(sheet, index, labels: dict[str, str], above_row: int | None, add) -> dict[str, Located]:
+    positions = {}
+    for name, label in labels.items():
+        spots = [rc for rc in index.get(key(label), ()) if above_row is None or rc[0] < above_row]
+        if spots:
+            positions[name] = min(spots)
+        else:
+            add("label-missing", label=label)
+    label_cols_by_row: dict[int, set[int]] = {}
+    for row, col in positions.values():
+        label_cols_by_row.setdefault(row, set()).add(col)
+    header = {}
+    for name, (row, col) in positions.items():
+        header[name] = _value_right_of(sheet, row, col, label_cols_by_row[row])
+    return header
+
+
+def read_submission(workbook: Workbook, file: str) -> Submission | list[Problem]:
+    """Locate the form in a workbook; a list of problems when no form can be found."""
+    detected = _detect(workbook)
+    if detected is None:
+        return [make_problem("form-unknown", file=file)]
+    form, sheet, header_row, found, index = detected
+    problems: list[Problem] = []
+
+    def add(code, cell=None, value=None, sheet_name=None, **params):
+        problems.append(make_problem(code, file=file, sheet=sheet_name or sheet.name, cell=cell, value=value, **params))
+
+    all_columns = SELFCHECK_COLUMNS if form == SELFCHECK else WORKPLAN_COLUMNS
+    for name, label in all_columns.items():
+        if name not in found:
+            add("label-missing", label=label)
+    if form == SELFCHECK:
+        header = _header_block(sheet, index, SELFCHECK_LABELS, header_row, add)
+    else:
+        header = _header_block(sheet, index, WORKPLAN_LABELS, header_row, add)
+        header.update(_header_block(sheet, index, WORKPLAN_SECTIONS, None, add))
+    used = {(loc.row, loc.col) for loc in header.values()}
+    rows, table_cells = _table_rows(sheet, form, header_row, found, header)
+    used |= table_cells
+    _report_sheet_oddities(workbook, sheet, header_row, found, used, add)
+    submission = Submission(
+        form=form,
+        sheet=sheet.name,
+        header=header,
+        rows=rows,
+        columns={name: column_letter(col) for name, col in found.items()},
+        date1904=workbook.date1904,
+        problems=problems,
+    )
+    return submission
+
+
+def _table_rows(sheet: Sheet, form: str, header_row: int, found: dict[str, int], header: dict[str, Located]):
+    """Table rows below the header, as raw values; and the cells they cover."""
+    col_of = found
+    stop_row = sheet.max_row + 1
+    if form == WORKPLAN and "review" in header:
+        review = header["review"]
+        if review.row > header_row:
+            stop_row = review.row
+    by_row: dict[int, dict[int, object]] = {}
+    for (r, c), value in sheet.cells.items():
+        if header_row < r < stop_row:
+            by_row.setdefault(r, {})[c] = value
+    for (r, c) in sheet.uncached:
+        if header_row < r < stop_row:
+            by_row.setdefault(r, {}).setdefault(c, None)
+    rows = []
+    covered: set[tuple[int, int]] = set()
+    for r in sorted(by_row):
+        cells = by_row[r]
+        values = {name: cells.get(col) for name, col in col_of.items()}
+        if form == SELFCHECK and not _is_step_row(values):
+            continue
+        if not any(v not in (None, "") for v in values.values()) and not any((r, c) in sheet.uncached for c in col_of.values()):
+            continue
+        values["_row"] = r
+        rows.append(values)
+        covered |= {(r, c) for c in col_of.values()}
+    return rows, covered
+
+
+def _is_step_row(values: dict[str, object]) -> bool:
+    """A self-check row is a step row when its 項次 looks like a code or an input column is filled."""
+    code = key(values.get("code"))
+    if code.count("-") == 2 and code.replace("-", "").isdigit():
+        return True
+    return any(values.get(name) not in (None, "") for name in SELFCHECK_INPUTS)
+
+
+def _report_sheet_oddities(workbook: Workbook, sheet: Sheet, header_row: int, found: dict[str, int], used, add) -> None:
+    """Problems that the cell values alone do not show: formulas, errors, merges, hidden and stray data."""
+    table_cols = set(found.values())
+    for r, c in sorted(sheet.uncached):
+        if (r, c) in used:
+            add("cell-formula-uncached", cell=cell_name(r, c))
+    for (r, c) in sorted(used):
+        value = sheet.cells.get((r, c))
+        if isinstance(value, ErrorValue):
+            add("cell-error-value", cell=cell_name(r, c), value=str(value))
+    for min_row, min_col, max_row, max_col in sheet.merged:
+        if max_row > header_row and max_row > min_row and table_cols & set(range(min_col, max_col + 1)):
+            add("merged-cells", cell=cell_name(min_row, min_col),
+                range=f"{cell_name(min_row, min_col)}:{cell_name(max_row, max_col)}")
+    hidden_rows = sorted({r for (r, c) in used if r in sheet.hidden_rows})
+    if hidden_rows:
+        add("hidden-data", cell=cell_name(hidden_rows[0], min(table_cols)), what=f"隱藏的列（第 {hidden_rows[0]} 列等 {len(hidden_rows)} 列）")
+    hidden_cols = sorted({c for (r, c) in used if c in sheet.hidden_cols})
+    if hidden_cols:
+        add("hidden-data", cell=cell_name(header_row, hidden_cols[0]), what=f"隱藏的欄（{column_letter(hidden_cols[0])} 欄）")
+    for (r, c), value in sorted(sheet.cells.items()):
+        if r > header_row and (r, c) not in used:
+            add("cell-outside-table", cell=cell_name(r, c), value=str(value)[:50])
+    for other in workbook.sheets:
+        if other is sheet or key(other.name) in OWN_SHEETS or not other.cells:
+            continue
+        if other.state != "visible":
+            add("hidden-data", sheet_name=other.name, what=f"隱藏的工作表「{other.name}」")

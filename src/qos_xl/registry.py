@@ -1,0 +1,96 @@
+"""The unit registry: who is expected to submit, under which names and addresses."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from qos_xl.config import UNITS_CSV, ConfigError, read_csv_rows
+from qos_xl.textnorm import key
+
+UNIT_COLUMNS = ("代碼", "機關全銜", "簡稱", "別名", "類別", "電子郵件")
+KINDS = ("一級單位", "所屬機關")
+_SPLIT = re.compile(r"[;；、,，\s]+")
+_CODE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    short_name: str
+    aliases: tuple[str, ...]
+    kind: str
+    emails: tuple[str, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, self.short_name, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Registry:
+    organisation: str
+    units: tuple[Unit, ...]
+
+    @cached_property
+    def _by_key(self) -> dict[str, Unit]:
+        lookup: dict[str, Unit] = {}
+        for unit in self.units:
+            for name in unit.names:
+                if name:
+                    lookup[key(name)] = unit
+                    if self.organisation:
+                        lookup[key(self.organisation + name)] = unit
+        return lookup
+
+    @cached_property
+    def _by_email(self) -> dict[str, Unit]:
+        return {e.lower(): u for u in self.units for e in u.emails}
+
+    def find(self, name: object) -> Unit | None:
+        """The unit a cell names: full name, short name or alias, with or without the bureau prefix."""
+        return self._by_key.get(key(name))
+
+    def find_by_email(self, address: str) -> Unit | None:
+        address = address.strip().lower()
+        return self._by_email.get(address) or self._by_email.get("@" + address.partition("@")[2])
+
+    def by_code(self, code: str) -> Unit | None:
+        return next((u for u in self.units if u.code.lower() == code.lower()), None)
+
+
+def load_registry(path: Path = UNITS_CSV, organisation: str = "") -> Registry:
+    """Read and check the registry; every broken line is reported at once."""
+    errors: list[str] = []
+    units: list[Unit] = []
+    seen: dict[str, str] = {}
+    for row in read_csv_rows(path, UNIT_COLUMNS):
+        v = row.values
+        where = f"{path} 第 {row.line} 列"
+        if not _CODE.match(v["代碼"]):
+            errors.append(f"{where}：代碼「{v['代碼']}」須為英文字母或數字（例如 SEC）。")
+        if not v["機關全銜"]:
+            errors.append(f"{where}：「機關全銜」不可空白。")
+        if v["類別"] not in KINDS:
+            errors.append(f"{where}：類別「{v['類別']}」須為「一級單位」或「所屬機關」。")
+        unit = Unit(
+            code=v["代碼"],
+            name=v["機關全銜"],
+            short_name=v["簡稱"] or v["機關全銜"],
+            aliases=tuple(a for a in _SPLIT.split(v["別名"]) if a),
+            kind=v["類別"],
+            emails=tuple(e.lower() for e in _SPLIT.split(v["電子郵件"]) if e),
+        )
+        for name in {key(n) for n in (unit.code, *unit.names) if n}:
+            if name in seen and seen[name] != unit.code:
+                errors.append(f"{where}：名稱或代碼「{name}」已用於 {seen[name]}，每個名稱只能對應一個單位。")
+            seen[name] = unit.code
+        units.append(unit)
+    if not units and not errors:
+        errors.append(f"{path} 沒有任何單位。")
+    if errors:
+        raise ConfigError(errors)
+    return Registry(organisation, tuple(units))

@@ -1,0 +1,29 @@
+"""Text normalisation shared by every stage: how a label or a value is compared."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACE = re.compile(r"\s+", re.UNICODE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def text(value: object) -> str:
+    """A cell value as the text a user typed: str, stripped (incl. full-width spaces)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip().strip("\u3000").strip()
+
+
+def key(value: object) -> str:
+    """A comparison key: NFKC (full-width -> half-width), no white space, no control chars."""
+    folded = unicodedata.normalize("NFKC", text(value))
+    return _SPACE.sub("", _CONTROL.sub("", folded))
+
+
+def strip_controls(value: str) -> str:
+    """Drop control characters that cannot be stored in an xlsx cell."""
+    return _CONTROL.sub("", value)

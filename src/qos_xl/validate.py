@@ -1,0 +1,442 @@
+"""Validation: every file read, then every rule checked at once with pandera, in bulk.
+
+Rows of all files go into one DataFrame indexed by (file, sheet row); each rule is a
+named pandera check, and ``_translate`` turns pandera's failure cases into problem
+records naming file, sheet and cell.  Rules live in ``HEADER_RULES``, ``SELFCHECK_RULES``
+and ``WORKPLAN_RULES``: a code, the field whose cell is named, and the test (True = fine).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import pandera.pandas as pa
+
+from qos_xl.catalogue import Plan
+from qos_xl.problems import FileProblem, FileReport, make_problem
+from qos_xl.read import SELFCHECK, SELFCHECK_LABELS, WORKPLAN, WORKPLAN_COLUMNS, WORKPLAN_SECTIONS, Submission, read_submission
+from qos_xl.registry import Registry
+from qos_xl.spreadsheet import open_workbook
+from qos_xl.textnorm import key, text
+from qos_xl.values import format_roc, parse_date, parse_period, parse_roc_year, parse_status
+
+CLUTTER_PREFIXES = ("~$", ".~lock.", "._", ".qos-")
+CLUTTER_NAMES = {"thumbs.db", ".ds_store", "desktop.ini"}
+PARALLEL_THRESHOLD = 16
+
+
+@dataclass
+class Loaded:
+    """A file's report and, when a form was found in it, the submission read from it."""
+
+    report: FileReport
+    submission: Submission | None = None
+
+
+@dataclass
+class Checked:
+    """The validation of a batch of files: one report per file and the normalised rows."""
+
+    files: list[FileReport]
+    selfcheck: pd.DataFrame
+    workplan: pd.DataFrame
+    headers: pd.DataFrame
+
+    def to_dict(self) -> dict:
+        return {"valid": all(f.valid or f.state == "ignored" for f in self.files),
+                "files": [f.to_dict() for f in self.files]}
+
+
+def is_clutter(path: Path) -> bool:
+    """Office lock files and OS litter that are never submissions."""
+    name = path.name
+    return name.lower() in CLUTTER_NAMES or name.startswith(CLUTTER_PREFIXES)
+
+
+def list_inbox(paths: list[Path]) -> list[tuple[Path, str]]:
+    """Every file under the given files or folders, with the name shown to users."""
+    found = []
+    for base in paths:
+        base = Path(base)
+        if base.is_dir():
+            for path in sorted(p for p in base.rglob("*") if p.is_file()):
+                found.append((path, path.relative_to(base).as_posix()))
+        else:
+            found.append((base, base.name))
+    return found
+
+
+def load_file(path: Path, shown: str) -> Loaded:
+    """Hash, open and read one file; never raises for a bad file."""
+    report = FileReport(file=shown)
+    try:
+        stat = path.stat()
+        report.size, report.mtime = stat.st_size, stat.st_mtime
+        with open(path, "rb") as handle:
+            report.sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as exc:
+        report.add("file-corrupt", detail=f"無法讀取檔案：{exc.strerror or exc}")
+        return Loaded(report)
+    if is_clutter(path):
+        report.state = "ignored"
+        return Loaded(report)
+    try:
+        workbook = open_workbook(path)
+    except FileProblem as problem:
+        report.problems.append(problem.problem(shown))
+        return Loaded(report)
+    if workbook.has_macros:
+        report.add("macro-ignored")
+    found = read_submission(workbook, shown)
+    if isinstance(found, list):
+        report.problems.extend(found)
+        return Loaded(report)
+    report.form = found.form
+    report.problems.extend(found.problems)
+    return Loaded(report, found)
+
+
+def _load_pair(args: tuple[Path, str]) -> Loaded:
+    return load_file(*args)
+
+
+def load_files(entries: list[tuple[Path, str]], jobs: int | None = None, progress: Callable[[int], None] | None = None) -> list[Loaded]:
+    """Load files, in worker processes when there are many."""
+    jobs = jobs or min(os.cpu_count() or 1, 4)
+    if jobs > 1 and len(entries) >= PARALLEL_THRESHOLD:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            loaded = []
+            for item in pool.map(_load_pair, entries, chunksize=8):
+                loaded.append(item)
+                if progress:
+                    progress(1)
+            return loaded
+    loaded = []
+    for entry in entries:
+        loaded.append(load_file(*entry))
+        if progress:
+            progress(1)
+    return loaded
+
+
+# ---------------------------------------------------------------------------------------
+# Rules. Each test takes the frame and returns a boolean Series: True where the rule holds.
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    field: str | None
+    test: Callable[[pd.DataFrame], pd.Series]
+
+
+def _blank(series: pd.Series) -> pd.Series:
+    return series.fillna("").astype(str).str.len() == 0
+
+
+HEADER_RULES = (
+    Rule("unit-missing", "unit", lambda d: ~_blank(d.unit_raw)),
+    Rule("unit-unknown", "unit", lambda d: _blank(d.unit_raw) | d.unit_code.notna()),
+    Rule("period-missing", "period", lambda d: (d.form != SELFCHECK) | ~_blank(d.period_raw)),
+    Rule("period-invalid", "period", lambda d: d.period_error.isna()),
+    Rule("plan-year-mismatch", "period", lambda d: d.year.isna() | (d.year == d.plan_year)),
+    Rule("report-date-missing", "report_date", lambda d: (d.form != SELFCHECK) | ~_blank(d.report_raw)),
+    Rule("report-date-invalid", "report_date", lambda d: d.report_error.isna()),
+    Rule("filler-missing", "filler", lambda d: (d.form != SELFCHECK) | ~_blank(d.filler)),
+    Rule("filler-missing", "phone", lambda d: (d.form != SELFCHECK) | ~_blank(d.phone)),
+    Rule("year-missing", "year", lambda d: (d.form != WORKPLAN) | ~_blank(d.period_raw)),
+    Rule("year-invalid", "year", lambda d: (d.form != WORKPLAN) | d.year_error.isna()),
+    *(Rule("section-empty", name, lambda d, name=name: (d.form != WORKPLAN) | ~_blank(d[name]))
+      for name in WORKPLAN_SECTIONS),
+)
+
+_DONE, _DOING, _NA = "已完成", "辦理中", "不適用"
+SELFCHECK_RULES = (
+    Rule("step-unknown", "code", lambda d: ~d.present | d.known),
+    Rule("step-duplicate", "code", lambda d: ~d.repeated),
+    Rule("step-missing", None, lambda d: d.present),
+    Rule("status-not-allowed", "status", lambda d: _blank(d.status_raw) | d.status.notna()),
+    Rule("status-synonym", "status", lambda d: ~d.synonym),
+    Rule("status-missing", "status", lambda d: ~(d.present & d.known & d.due & _blank(d.status_raw))),
+    Rule("narrative-missing", "narrative", lambda d: ~(d.status.isin([_DONE, _DOING]) & _blank(d.narrative))),
+    Rule("done-date-missing", "done_date", lambda d: ~((d.status == _DONE) & _blank(d.done_raw))),
+    Rule("date-invalid", "done_date", lambda d: d.done_error.isna()),
+    Rule("done-date-after-report", "done_date", lambda d: ~(d.done_date > d.report_date)),
+    Rule("done-date-before-plan-year", "done_date", lambda d: ~(d.done_date < d.plan_start)),
+    Rule("reason-missing", "narrative", lambda d: ~((d.status == _NA) & _blank(d.narrative) & _blank(d.remarks))),
+    Rule("status-not-due", "status", lambda d: ~(d.present & d.known & ~d.due & d.status.notna())),
+)
+
+WORKPLAN_RULES = (
+    Rule("area-invalid", "area", lambda d: _blank(d.area_raw) | d.area.notna()),
+    Rule("area-missing", "area", lambda d: ~(_blank(d.area_raw) & ~(_blank(d.focus) & _blank(d.method)))),
+    Rule("work-item-incomplete", "focus", lambda d: ~(~_blank(d.area_raw) & _blank(d.focus))),
+    Rule("work-item-incomplete", "method", lambda d: ~(~_blank(d.area_raw) & _blank(d.method))),
+    Rule("area-uncovered", None, lambda d: d.present),
+)
+
+
+def _schema(name: str, rules: tuple[Rule, ...]) -> pa.DataFrameSchema:
+    return pa.DataFrameSchema(
+        name=name,
+        checks=[pa.Check(rule.test, name=f"{i}:{rule.code}") for i, rule in enumerate(rules)],
+    )
+
+
+HEADER_SCHEMA = _schema("header", HEADER_RULES)
+SELFCHECK_SCHEMA = _schema("selfcheck", SELFCHECK_RULES)
+WORKPLAN_SCHEMA = _schema("workplan", WORKPLAN_RULES)
+
+
+def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[tuple[int, object]]:
+    """(rule number, index) of every failing row, from one lazy validation."""
+    if frame.empty:
+        return []
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        cases = cases[cases["check"].astype(str).str.contains(":", regex=False)]
+        pairs = {(int(str(c).split(":", 1)[0]), i) for c, i in zip(cases["check"], cases["index"])}
+        return sorted(pairs, key=lambda p: (p[0], str(p[1])))
+    return []
+
+
+# ---------------------------------------------------------------------------------------
+# Frames: the raw values of every file, normalised, in one DataFrame per form.
+
+
+def _cached(parse):
+    cache: dict = {}
+
+    def lookup(value):
+        k = (type(value), value)
+        try:
+            return cache[k]
+        except KeyError:
+            cache[k] = result = parse(value)
+            return result
+        except TypeError:
+            return parse(value)
+
+    return lookup
+
+
+def _header_frame(loaded: dict[int, Loaded], plan: Plan, registry: Registry) -> pd.DataFrame:
+    records = []
+    for fid, item in loaded.items():
+        sub = item.submission
+        h = {name: text(loc.value) for name, loc in sub.header.items()}
+        unit = registry.find(h.get("unit", ""))
+        rec = {"fid": fid, "form": sub.form, "unit_raw": h.get("unit", ""), "unit_code": unit.code if unit else None,
+               "plan_year": plan.year, "filler": h.get("filler", ""), "phone": h.get("phone", ""),
+               "period_error": None, "year_error": None, "report_error": None, "year": None, "month": None,
+               "report_raw": "", "report_date": pd.NaT}
+        if sub.form == SELFCHECK:
+            rec["period_raw"] = h.get("period", "")
+            parsed = parse_period(sub.header["period"].value) if "period" in sub.header else None
+            if parsed and parsed.error:
+                rec["period_error"] = parsed.error
+            elif parsed and parsed.value:
+                rec["year"], rec["month"] = parsed.value.year, parsed.value.month
+            rec["report_raw"] = h.get("report_date", "")
+            if "report_date" in sub.header:
+                parsed = parse_date(sub.header["report_date"].value, date1904=sub.date1904)
+                rec["report_error"] = parsed.error
+                rec["report_date"] = pd.Timestamp(parsed.value) if parsed.value else pd.NaT
+        else:
+            rec["period_raw"] = h.get("year", "")
+            if "year" in sub.header:
+                parsed = parse_roc_year(sub.header["year"].value)
+                rec["year_error"] = parsed.error
+                rec["year"] = parsed.value
+            for name in WORKPLAN_SECTIONS:
+                rec[name] = h.get(name, "")
+        records.append(rec)
+    frame = pd.DataFrame.from_records(records).set_index("fid")
+    for name in WORKPLAN_SECTIONS:
+        if name not in frame:
+            frame[name] = ""
+    frame["year"] = frame["year"].astype("Float64")
+    frame["report_date"] = pd.to_datetime(frame["report_date"])
+    return frame
+
+
+def _selfcheck_frame(loaded: dict[int, Loaded], plan: Plan, headers: pd.DataFrame) -> pd.DataFrame:
+    fields = ("code", "status", "narrative", "done_date", "evidence", "remarks")
+    records = [
+        (fid, row["_row"], *(row.get(f) for f in fields), item.submission.date1904)
+        for fid, item in loaded.items() if item.submission.form == SELFCHECK
+        for row in item.submission.rows
+    ]
+    columns = ["fid", "row", "code_raw", "status_raw", "narrative_raw", "done_value", "evidence_raw", "remarks_raw", "date1904"]
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    frame["code"] = frame["code_raw"].map(key)
+    frame["present"] = True
+    catalogue = set(plan.step_by_code)
+    # placeholders for steps a file lacks, so "step-missing" is a rule like any other
+    have = frame.groupby("fid")["code"].agg(set) if len(frame) else pd.Series(dtype=object)
+    missing = []
+    for fid in (f for f, item in loaded.items() if item.submission.form == SELFCHECK):
+        absent = [s.code for s in plan.steps if s.code not in have.get(fid, set())]
+        missing.extend({"fid": fid, "row": -(i + 1), "code_raw": c, "code": c, "present": False, "date1904": False}
+                       for i, c in enumerate(absent))
+    if missing:
+        frame = pd.concat([frame, pd.DataFrame.from_records(missing)], ignore_index=True)
+    frame["status_raw"] = frame["status_raw"].map(text)
+    for name in ("narrative", "evidence", "remarks"):
+        frame[name] = frame[f"{name}_raw"].map(text)
+    status = frame["status_raw"].map(_cached(parse_status))
+    frame["status"] = status.map(lambda s: s.value)
+    frame["synonym"] = status.map(lambda s: s.synonym).astype(bool)
+    frame["known"] = frame["code"].isin(catalogue)
+    months = headers["month"].reindex(frame["fid"]).to_numpy()
+    frame["due"] = [bool(plan.step_by_code[c].due_at(None if pd.isna(m) else int(m))) if c in plan.step_by_code else False
+                    for c, m in zip(frame["code"], months)]
+    frame["repeated"] = frame["present"] & frame["known"] & frame.duplicated(["fid", "code"], keep="first")
+    date_parse = _cached(lambda pair: parse_date(pair[0], date1904=pair[1]))
+    parsed = [date_parse((v, bool(f))) for v, f in zip(frame["done_value"], frame["date1904"])]
+    frame["done_raw"] = frame["done_value"].map(text)
+    frame["done_error"] = [p.error for p in parsed]
+    frame["done_date"] = pd.to_datetime([p.value if p.value else None for p in parsed])
+    frame["report_date"] = headers["report_date"].reindex(frame["fid"]).to_numpy()
+    frame["report_date"] = pd.to_datetime(frame["report_date"])
+    frame["plan_start"] = pd.Timestamp(plan.year + 1911, 1, 1)
+    frame = frame.drop(columns=["done_value", "narrative_raw", "evidence_raw", "remarks_raw"])
+    return frame.set_index(["fid", "row"]).sort_index()
+
+
+def _workplan_frame(loaded: dict[int, Loaded], plan: Plan) -> pd.DataFrame:
+    fields = ("area", "focus", "method", "remarks")
+    records = [
+        (fid, row["_row"], *(text(row.get(f)) for f in fields))
+        for fid, item in loaded.items() if item.submission.form == WORKPLAN
+        for row in item.submission.rows
+    ]
+    frame = pd.DataFrame.from_records(records, columns=["fid", "row", "area_raw", "focus", "method", "remarks"])
+    frame["area"] = frame["area_raw"].map(lambda v: (a.number if (a := plan.area_by_key.get(key(v))) else None)).astype("Int64")
+    frame["present"] = True
+    complete = frame[frame["area"].notna() & (frame["focus"] != "") & (frame["method"] != "")]
+    covered = set(zip(complete["fid"], complete["area"].astype(int)))
+    gaps = [{"fid": fid, "row": -area.number, "area_raw": area.label, "area": area.number, "present": False,
+             "focus": "", "method": "", "remarks": ""}
+            for fid, item in loaded.items() if item.submission.form == WORKPLAN
+            for area in plan.areas if (fid, area.number) not in covered]
+    if gaps:
+        frame = pd.concat([frame, pd.DataFrame.from_records(gaps)], ignore_index=True)
+    frame["area"] = frame["area"].astype("Int64")
+    return frame.set_index(["fid", "row"]).sort_index()
+
+
+# ---------------------------------------------------------------------------------------
+# Translation: pandera failures -> problem records, in one place.
+
+LABEL_OF = {**SELFCHECK_LABELS, "year": "年度", **WORKPLAN_SECTIONS, **WORKPLAN_COLUMNS}
+
+
+def _translate(failures, rules, frame, loaded: dict[int, Loaded], plan: Plan) -> None:
+    for number, index in failures:
+        rule = rules[number]
+        fid, row = index if isinstance(index, tuple) else (index, None)
+        record = frame.loc[index]
+        item = loaded[fid]
+        sub = item.submission
+        cell = None
+        value = None
+        if row is None:  # header rule
+            loc = sub.header.get(rule.field)
+            if loc is None:
+                continue  # the label itself is missing: already reported by the reader
+            cell, value = loc.cell, text(loc.value) or None
+        elif row > 0 and rule.field:
+            letter = sub.columns.get(rule.field)
+            cell = f"{letter}{row}" if letter else None
+            value = _shown_value(record, rule.field)
+        else:
+            value = record.get("code") if sub.form == SELFCHECK else record.get("area_raw")
+        step = plan.step_by_code.get(record.get("code")) if sub.form == SELFCHECK and row is not None else None
+        params = {
+            "label": LABEL_OF.get(rule.field, ""),
+            "step": record.get("code", ""),
+            "status": record.get("status") or "",
+            "date": _roc(record.get("done_date")),
+            "report_date": _roc(record.get("report_date")),
+            "year": plan.year,
+            "expected": plan.year,
+            "found": _found_year(record),
+            "deadline": step.deadline if step else "",
+            "detail": record.get("done_error") or record.get("report_error") or record.get("period_error") or record.get("year_error") or "",
+            "example": _example(plan, item, rule.code),
+        }
+        item.report.problems.append(make_problem(rule.code, file=item.report.file, sheet=sub.sheet, cell=cell, value=value, **params))
+
+
+def _shown_value(record, field_name: str):
+    raw = {"code": "code_raw", "status": "status_raw", "narrative": "narrative", "done_date": "done_raw",
+           "area": "area_raw", "focus": "focus", "method": "method"}.get(field_name, field_name)
+    shown = text(record.get(raw))
+    return shown or None
+
+
+def _roc(value) -> str:
+    return format_roc(value.date()) if isinstance(value, pd.Timestamp) and not pd.isna(value) else ""
+
+
+def _found_year(record) -> str:
+    year = record.get("year")
+    return "" if year is None or pd.isna(year) else str(int(year))
+
+
+def _example(plan: Plan, item: Loaded, code: str) -> str:
+    if code == "unit-unknown":
+        return "養護工程處"
+    return f"{plan.year}-06 或 {plan.year}-12"
+
+
+def check(loaded: list[Loaded], plan: Plan, registry: Registry) -> Checked:
+    """Validate every loaded file at once; set each report's unit, period and state."""
+    forms = {fid: item for fid, item in enumerate(loaded) if item.submission is not None}
+    empty = pd.DataFrame()
+    headers = _header_frame(forms, plan, registry) if forms else empty
+    selfcheck = _selfcheck_frame(forms, plan, headers) if any(i.submission.form == SELFCHECK for i in forms.values()) else empty
+    workplan = _workplan_frame(forms, plan) if any(i.submission.form == WORKPLAN for i in forms.values()) else empty
+    if forms:
+        _translate(_failures(HEADER_SCHEMA, headers), HEADER_RULES, headers, forms, plan)
+    if not selfcheck.empty:
+        _translate(_failures(SELFCHECK_SCHEMA, selfcheck), SELFCHECK_RULES, selfcheck, forms, plan)
+    if not workplan.empty:
+        _translate(_failures(WORKPLAN_SCHEMA, workplan), WORKPLAN_RULES, workplan, forms, plan)
+    for fid, item in forms.items():
+        h = headers.loc[fid]
+        unit = registry.by_code(h["unit_code"]) if h["unit_code"] else None
+        report = item.report
+        report.unit, report.unit_code = (unit.name, unit.code) if unit else (h["unit_raw"] or None, None)
+        if not pd.isna(h["year"]):
+            month = h["month"]
+            report.period = f"{int(h['year'])}-{int(month):02d}" if report.form == SELFCHECK and not pd.isna(month) else str(int(h["year"]))
+        if not pd.isna(h["report_date"]):
+            report.report_date = h["report_date"].date()
+    for item in loaded:
+        item.report.problems.sort(key=_problem_order)
+        if item.report.state is None:
+            item.report.state = "accepted" if item.report.valid else "rejected"
+    return Checked([item.report for item in loaded], selfcheck, workplan, headers)
+
+
+def _problem_order(problem) -> tuple:
+    cell = problem.cell or ""
+    letters = "".join(ch for ch in cell if ch.isalpha())
+    digits = "".join(ch for ch in cell if ch.isdigit())
+    return (problem.severity != "error", problem.sheet or "", int(digits or 0), len(letters), letters)
+
+
+def validate_paths(paths: list[Path], plan: Plan, registry: Registry, *, jobs: int | None = None, progress=None) -> Checked:
+    """Read and validate files or folders: the library behind ``qos-xl validate``."""
+    return check(load_files(list_inbox(paths), jobs, progress), plan, registry)

@@ -1,0 +1,107 @@
+"""Writing workbooks safely: text stays text, files appear atomically, pages print on A4."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+import unicodedata
+from pathlib import Path
+
+import xlsxwriter
+
+from qos_xl.textnorm import strip_controls
+
+MAX_CELL_CHARS = 32_767
+TRUNCATED_MARK = "…（內容過長，已截斷）"
+
+
+class WriteError(Exception):
+    """xlsxwriter refused a value; raised instead of silently losing it."""
+
+
+def new_workbook(path: Path, **options) -> xlsxwriter.Workbook:
+    """An xlsxwriter workbook where no string ever becomes a formula or a link."""
+    return xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, **options})
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path):
+    """Yield a temporary path beside ``target``; rename it over ``target`` only on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix + ".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text_atomic(target: Path, content: str) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_text(content, encoding="utf-8")
+
+
+def safe_text(value: object) -> str:
+    """Untrusted text made storable: control characters dropped, length bounded with a visible mark."""
+    text = strip_controls("" if value is None else str(value))
+    if len(text) > MAX_CELL_CHARS:
+        text = text[: MAX_CELL_CHARS - len(TRUNCATED_MARK)] + TRUNCATED_MARK
+    return text
+
+
+def write_string(ws, row: int, col: int, value: object, fmt=None) -> None:
+    """Write untrusted text as a string cell (never a formula or URL) and check the result."""
+    code = ws.write_string(row, col, safe_text(value), fmt)
+    if code < 0:
+        raise WriteError(f"xlsxwriter write_string failed ({code}) at row {row + 1}, col {col + 1}")
+
+
+def write_value(ws, row: int, col: int, value: object, fmt=None) -> None:
+    """Numbers as numbers, None as blank, everything else as a string."""
+    if value is None or value == "":
+        code = ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, bool):
+        code = ws.write_boolean(row, col, value, fmt)
+    elif isinstance(value, (int, float)) and not (isinstance(value, float) and math.isnan(value)):
+        code = ws.write_number(row, col, value, fmt)
+    else:
+        return write_string(ws, row, col, value, fmt)
+    if code < 0:
+        raise WriteError(f"xlsxwriter write failed ({code}) at row {row + 1}, col {col + 1}")
+
+
+def display_width(text: str) -> int:
+    """Width in Excel character units: CJK and full-width characters count double."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def row_height(texts_and_widths, line_height: float = 16.5, min_lines: int = 1) -> float:
+    """Row height in points that shows every wrapped cell whole."""
+    lines = min_lines
+    for text, width in texts_and_widths:
+        text = "" if text is None else str(text)
+        need = sum(max(1, math.ceil(display_width(part) / max(width - 1, 1))) for part in text.split("\n"))
+        lines = max(lines, need)
+    return round(lines * line_height + 4, 1)
+
+
+def print_a4(ws, *, header_rows: tuple[int, int] | None, title: str = "", landscape: bool = True) -> None:
+    """A4, landscape, one page wide, repeated header rows, page numbers in the footer."""
+    ws.set_paper(9)
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    if header_rows is not None:
+        ws.repeat_rows(*header_rows)
+    if title:
+        ws.set_header(f"&L&9{title.replace('&', '&&')}")
+    ws.set_footer("&C&9第 &P 頁，共 &N 頁")
