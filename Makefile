@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench templates clean
+.PHONY: demo demo-inbox test bench templates clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,8 +12,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/qos-xl merge; test $$? -le 1
+
+demo-inbox: $(STAMP)
 	$(BIN)/python scripts/make_demo_inbox.py workbooks/inbox
-	$(BIN)/qos-xl merge
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -169,5 +169,97 @@ def render_files(files) -> None:
     click.echo(f"\n共 {len(files)} 個檔案：{summary}。")
 
 
+def inbox_options(func):
+    """--inbox and --period, shared by merge and status."""
+    func = click.option("--period", default=None, help="彙整的期別，例如 102-06（預設：收件匣中最新的期別）。")(func)
+    func = click.option("--inbox", "inbox", type=click.Path(file_okay=False, path_type=Path), default=INBOX_DIR,
+                        show_default=True, help="收件匣資料夾。")(func)
+    return func
+
+
+def run_merge(ctx: Context, inbox: Path, period: str | None):
+    from qos_xl.merge import merge
+    from qos_xl.validate import list_inbox
+
+    if not inbox.is_dir():
+        click.echo(f"找不到收件匣資料夾 {inbox}。請確認路徑，或以 --inbox 指定。", err=True)
+        sys.exit(EXIT_USAGE)
+    with progress_bar(len(list_inbox([inbox])), "讀取與檢核") as bar:
+        return merge(inbox, ctx.plan, ctx.registry, parse_period_option(period), progress=bar.update)
+
+
+@cli.command("merge")
+@inbox_options
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=OUTPUTS_DIR, show_default=True,
+              help="彙整活頁簿的輸出資料夾。")
+@click.option("--strict", is_flag=True, help="有單位未繳交時也以結束碼 1 結束。")
+@click.option("--feedback/--no-feedback", default=True, show_default=True, help="為有問題的檔案產生標註副本與回覆文字。")
+@common_options
+def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feedback):
+    """檢核並彙整收件匣中的檔案，產生全局彙整活頁簿。"""
+    from qos_xl.consolidated import output_path, write_consolidated
+
+    result = run_merge(ctx, inbox, period)
+    result.output = write_consolidated(result, output_path(result, out_dir))
+    if feedback:
+        from qos_xl.feedback import write_feedback
+
+        write_feedback(result.checked, out_dir / "feedback", [inbox])
+    data = result.to_dict()
+    if as_json:
+        emit_json(data)
+    else:
+        render_merge(result)
+    failed = result.has_problems or (strict and result.missing["selfcheck"])
+    sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
+
+
+def render_merge(result) -> None:
+    counts: dict[str, int] = {}
+    for report in result.files:
+        counts[report.state] = counts.get(report.state, 0) + 1
+    click.echo(f"彙整期別：{result.period}　收件 {len(result.files)} 個檔案：" +
+               "、".join(f"{STATE_NAMES[s]} {n}" for s, n in counts.items()))
+    for note in result.notes:
+        click.echo(note)
+    for report in result.files:
+        if report.state == "rejected":
+            click.echo(f"  ✘ {report.file}：{report.errors[0].message if report.errors else ''}（共 {len(report.errors)} 個錯誤）")
+    click.echo("各實施要項完成率：")
+    for area in result.plan.areas:
+        click.echo(f"  {area.label}　{result.area_rates[area.number].label}")
+    click.echo(f"  全局　{result.overall.label}")
+    if result.missing["selfcheck"]:
+        click.echo("未繳交自行檢核表：" + "、".join(u.name for u in result.missing["selfcheck"]))
+    click.echo(f"彙整活頁簿：{result.output}")
+
+
+@cli.command()
+@inbox_options
+@click.option("--strict", is_flag=True, help="有單位未繳交時以結束碼 1 結束。")
+@common_options
+def status(ctx: Context, *, as_json, inbox, period, strict):
+    """各單位繳交狀況：誰交了什麼、誰還沒交。"""
+    result = run_merge(ctx, inbox, period)
+    table = []
+    for unit in ctx.registry.units:
+        entry = {"unit": unit.name, "code": unit.code}
+        for form in FORM_NAMES:
+            mine = [f for f in result.files if f.unit_code == unit.code and f.form == form]
+            accepted = next((f for f in mine if f.state == "accepted"), None)
+            entry[form] = {"state": "accepted" if accepted else ("rejected" if mine else "missing"),
+                           "file": accepted.file if accepted else None, "files": len(mine)}
+        table.append(entry)
+    if as_json:
+        emit_json({"period": str(result.period), "units": table, "missing": result.to_dict()["missing_by_form"]})
+    else:
+        words = {"accepted": "✔ 已接受", "rejected": "✘ 退回待修正", "missing": "— 未繳交"}
+        click.echo(f"期別 {result.period} 繳交狀況（{len(result.unit_rates)}/{len(table)} 個單位的自行檢核表已接受）")
+        click.echo(f"{'單位':<10}\t{'自行檢核表':<10}\t工作計畫")
+        for entry in table:
+            click.echo(f"{entry['unit']:<10}\t{words[entry['selfcheck']['state']]:<10}\t{words[entry['workplan']['state']]}")
+    sys.exit(EXIT_PROBLEMS if strict and result.missing["selfcheck"] else EXIT_OK)
+
+
 def main():
     cli(prog_name="qos-xl")

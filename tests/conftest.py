@@ -1,0 +1,35 @@
+"""Shared fixtures: the repository's shipped plan and registry, and tool lookups."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qos_xl.catalogue import load_plan
+from qos_xl.registry import load_registry
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "workbooks" / "config"
+
+
+@pytest.fixture(scope="session")
+def plan():
+    return load_plan(CONFIG / "plan.csv", CONFIG / "settings.csv")
+
+
+@pytest.fixture(scope="session")
+def registry(plan):
+    return load_registry(CONFIG / "units.csv", plan.organisation)
+
+
+def need_tool(name: str) -> str:
+    """The path of an external program; skipped locally when absent, a failure in CI."""
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is required in CI (.ci/run installs it)")
+        pytest.skip(f"{name} not installed")
+    return path
