@@ -1,0 +1,304 @@
+"""Cell values as civil servants type them: ROC (Minguo) dates, statuses, periods, years.
+
+Every parser returns a result instead of raising: a value, a zh-TW reason why the cell
+could not be read, or neither for a blank cell. Ambiguous input is an error, never a
+guess. Years are accepted in the ROC range 1..199, i.e. 1912..2110 in the Gregorian
+calendar, so every parsed date can be written back as an ROC date.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from qos_xl.textnorm import key, text
+
+ROC_OFFSET = 1911
+FIRST_DAY = date(1912, 1, 1)  # ROC year 1
+LAST_DAY = date(2110, 12, 31)  # ROC year 199
+
+NOT_DATE = "不是日期的寫法"
+NO_YEAR = "缺少年份，無法判斷"
+NO_DAY = "缺少「日」，無法判斷"
+YEAR_FIRST = "請依 年/月/日 的順序填寫"
+BAD_MONTH = "月份必須是 1 到 12"
+BAD_DAY = "日必須是 1 到 31"
+BAD_NUMBER = "這個數字不是有效的日期"
+OUT_OF_RANGE = "日期必須在民國 1 年到 199 年之間"
+SERIAL_60 = "Excel 的 1900/2/29 不存在的日期"
+
+_ERA = re.compile(r"中華民國|民國|西元|公元")
+_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"))
+# A time of day after the date: "2013-06-30T08:00:00", "2013/6/30 上午 12:00:00".
+_TIME = re.compile(
+    r"(?:(?<=[0-9)])(?:T|\s+)|(?<=[日號])\s*)(?:上午|下午|AM|PM)?\s*"
+    r"[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?\s*(?:AM|PM)?\s*(?:Z|[+-][0-9]{2}:?[0-9]{2})?$",
+    re.IGNORECASE,
+)
+_WEEKDAY = re.compile(
+    r"(?:\((?:星期|週|周|禮拜)?[一二三四五六日天]\)|(?:星期|週|周|禮拜)[一二三四五六日天]"
+    r"|\((?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?\))$",
+    re.IGNORECASE,
+)
+_FULL = re.compile(r"([0-9]{1,4})(?:[-/.]|年)([0-9]{1,2})(?:[-/.]|月)([0-9]{1,4})[日號]?")
+_COMPACT = re.compile(r"[0-9]{6,8}")
+_PAIR = re.compile(r"([0-9]{1,4})(?:[-/.]|年|月)([0-9]{1,4})[日號月]?")
+
+
+class _Invalid(ValueError):
+    """A cell value that cannot be read; the message is the zh-TW detail."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A parsed cell: a value, or the zh-TW reason it failed; neither for a blank cell."""
+
+    value: object | None
+    error: str | None = None
+
+    @property
+    def blank(self) -> bool:
+        """True for an empty cell."""
+        return self.value is None and self.error is None
+
+
+def _parsed(parse, raw: object, *args) -> Parsed:
+    try:
+        return Parsed(parse(raw, *args))
+    except _Invalid as exc:
+        return Parsed(None, str(exc))
+
+
+def _split_era(s: str) -> tuple[str | None, str]:
+    """Drop a leading 民國/西元: ("roc" | "western" | None, the rest)."""
+    m = _ERA.match(s)
+    if not m:
+        return None, s
+    return ("roc" if m[0].endswith("民國") else "western"), s[m.end():]
+
+
+def _gregorian_year(digits: str, era: str | None) -> int:
+    """A year as typed -> Gregorian: 1-3 digits are ROC, 4 digits Gregorian, unless era says."""
+    year = int(digits)
+    if (len(digits) <= 3) if era is None else era == "roc":
+        if len(digits) > 3 or not 1 <= year <= 199:
+            raise _Invalid("民國年份必須是 1 到 199")
+        return year + ROC_OFFSET
+    if len(digits) != 4 or not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise _Invalid(f"西元年份必須在 {FIRST_DAY.year} 到 {LAST_DAY.year} 之間")
+    return year
+
+
+def _build(year_digits: str, month_digits: str, day_digits: str, era: str | None) -> date:
+    year = _gregorian_year(year_digits, era)
+    month, day = int(month_digits), int(day_digits)
+    if not 1 <= month <= 12:
+        raise _Invalid(BAD_MONTH)
+    if not 1 <= day <= 31:
+        raise _Invalid(BAD_DAY)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        if (month, day) == (2, 29):
+            raise _Invalid(f"日期不存在（民國 {year - ROC_OFFSET} 年不是閏年，2 月沒有 29 日）") from None
+        raise _Invalid(f"日期不存在（{month} 月沒有 {day} 日）") from None
+
+
+def _from_digits(digits: str, era: str | None) -> date:
+    """Compact YYMMDD / YYYMMDD (ROC) or YYYYMMDD (Gregorian)."""
+    return _build(digits[:-4], digits[-4:-2], digits[-2:], era)
+
+
+def _from_number(n: numbers.Real, date1904: bool) -> date:
+    if not math.isfinite(n):
+        raise _Invalid(NOT_DATE)
+    serial = math.floor(n)  # a fraction is a time of day
+    if 100_000 <= serial <= 99_999_999:
+        return _from_digits(str(serial), None)
+    if serial == 60 and not date1904:
+        raise _Invalid(SERIAL_60)
+    if not 0 <= serial < 100_000:
+        raise _Invalid(BAD_NUMBER)
+    if date1904:
+        epoch = date(1904, 1, 1)
+    else:  # Excel counts a 1900-02-29 that never was: serials after 60 are one day late
+        epoch = date(1899, 12, 31) if serial < 60 else date(1899, 12, 30)
+    day = epoch + timedelta(days=serial)
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise _Invalid(BAD_NUMBER)
+    return day
+
+
+def _from_text(raw: object) -> date | None:
+    s = unicodedata.normalize("NFKC", text(raw)).translate(_DASHES)
+    s = _WEEKDAY.sub("", key(_TIME.sub("", s)))
+    if not s:
+        return None
+    era, s = _split_era(s)
+    if m := _FULL.fullmatch(s):
+        year, month, day = m.groups()
+        if len(day) > 2 and len(year) <= 2:
+            raise _Invalid(YEAR_FIRST)
+        return _build(year, month, day, era)
+    if _COMPACT.fullmatch(s):
+        return _from_digits(s, era)
+    if m := _PAIR.fullmatch(s):
+        first, second = m.groups()
+        raise _Invalid(NO_DAY if "年" in s or max(len(first), len(second)) > 2 else NO_YEAR)
+    raise _Invalid(NOT_DATE)
+
+
+def _date(raw: object, date1904: bool) -> date | None:
+    if raw is None:
+        return None
+    if isinstance(raw, date):
+        if raw != raw:  # pandas.NaT
+            raise _Invalid(NOT_DATE)
+        day = raw.date() if isinstance(raw, datetime) else raw
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise _Invalid(OUT_OF_RANGE)
+        return day
+    if isinstance(raw, time):
+        raise _Invalid("只有時間，沒有日期")
+    if isinstance(raw, bool):
+        raise _Invalid(NOT_DATE)
+    if isinstance(raw, numbers.Real):
+        return _from_number(raw, date1904)
+    return _from_text(raw)
+
+
+def parse_date(raw: object, *, date1904: bool = False) -> Parsed:
+    """A date cell (date, Excel serial, compact number or text, ROC or Gregorian) -> datetime.date."""
+    return _parsed(_date, raw, date1904)
+
+
+def format_roc(d: date) -> str:
+    """2013-06-30 -> "102/06/30"."""
+    if d.year <= ROC_OFFSET:
+        raise ValueError(f"{d.isoformat()} 早於民國元年，無法以民國年表示")
+    return f"{d.year - ROC_OFFSET}/{d.month:02d}/{d.day:02d}"
+
+
+STATUSES = ("已完成", "辦理中", "未辦理", "不適用")
+
+_SYNONYMS = {
+    key(word).casefold(): status
+    for status, words in {
+        "已完成": ("完成", "已辦理完成", "辦理完成", "已辦竣", "完竣", "done"),
+        "辦理中": ("進行中", "執行中", "處理中", "辦理中(持續)", "持續辦理", "持續辦理中"),
+        "未辦理": ("尚未辦理", "未執行", "尚未執行", "未開始", "未完成"),
+        "不適用": ("N/A", "NA", "無", "不需辦理", "免辦理", "非適用"),
+    }.items()
+    for word in words
+}
+
+
+@dataclass(frozen=True)
+class Status:
+    """A 執行狀態 cell: the canonical status, whether it was typed as a synonym, whether known."""
+
+    value: str | None
+    synonym: bool = False
+    known: bool = True
+
+
+def parse_status(raw: object) -> Status:
+    """A status cell -> Status; blank -> Status(None); unrecognised -> known=False."""
+    word = key(raw)
+    if not word:
+        return Status(None)
+    if word in STATUSES:
+        return Status(word)
+    if status := _SYNONYMS.get(word.casefold()):
+        return Status(status, synonym=True)
+    return Status(None, known=False)
+
+
+_PERIOD_STRICT = re.compile(r"([0-9]{1,3})(?:-(06|12))?")
+_PERIOD_MONTH = (
+    re.compile(r"([0-9]{1,4})(?:[-/.]|年度?)([0-9]{1,2})(?:月份?)?"),
+    re.compile(r"([0-9]{3,4})([0-9]{2})"),  # 10206, 201306
+)
+_PERIOD_TERM = re.compile(r"(?:([0-9]{1,4})年度?)?(期中|上半年|年度|年終|年底|下半年)(?:執行成果)?")
+_TERM_MONTH = {"期中": 6, "上半年": 6, "年度": 12, "年終": 12, "年底": 12, "下半年": 12}
+_YEAR_ONLY = re.compile(r"([0-9]{1,4})(?:年度?)?")
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A reporting period: ROC year and month (6 or 12), or a plan year (month None)."""
+
+    year: int
+    month: int | None
+
+    def __str__(self) -> str:
+        return f"{self.year}" if self.month is None else f"{self.year}-{self.month:02d}"
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        """Strict command-line form: "102-06", "102-12" or "102"; ValueError otherwise."""
+        m = _PERIOD_STRICT.fullmatch(key(text))
+        if not m or not 1 <= int(m[1]) <= 199:
+            raise ValueError(f"期別「{text}」格式不正確，請寫成 102-06、102-12 或 102（民國年）")
+        return cls(int(m[1]), int(m[2]) if m[2] else None)
+
+
+def _cell_key(raw: object, bad_number: str) -> str:
+    """key() of a cell, an integral number cell written as its digits."""
+    if isinstance(raw, bool):
+        raise _Invalid(bad_number)
+    if isinstance(raw, numbers.Real):
+        if not (math.isfinite(raw) and raw == math.floor(raw) and 0 <= raw < 10**8):
+            raise _Invalid(bad_number)
+        return str(int(raw))
+    return key(raw)
+
+
+def _period(raw: object) -> Period | None:
+    if isinstance(raw, date) and raw == raw:  # a cell Excel turned into a date
+        day = _date(raw, False)
+        return Period(day.year - ROC_OFFSET, day.month)
+    era, s = _split_era(_cell_key(raw, "期別請以文字填寫，例如 102-06"))
+    if not s and not era:
+        return None
+    if m := _PERIOD_TERM.fullmatch(s):
+        year, month = m[1], _TERM_MONTH[m[2]]
+    elif m := next(filter(None, (p.fullmatch(s) for p in _PERIOD_MONTH)), None):
+        year, month = m[1], int(m[2])
+    elif m := _YEAR_ONLY.fullmatch(s):
+        _gregorian_year(m[1], era)
+        raise _Invalid("缺少月份，無法判斷")
+    elif re.fullmatch(r"[0-9]{1,2}月份?", s):
+        raise _Invalid(NO_YEAR)
+    else:
+        raise _Invalid("無法辨識為期別")
+    if year is None:
+        raise _Invalid(NO_YEAR)
+    roc_year = _gregorian_year(year, era) - ROC_OFFSET
+    if not 1 <= month <= 12:
+        raise _Invalid(BAD_MONTH)
+    return Period(roc_year, month)
+
+
+def parse_period(raw: object) -> Parsed:
+    """A 填報期別 cell ("102-06", "102年6月", "102年度期中", ...) -> Period with a month."""
+    return _parsed(_period, raw)
+
+
+def _roc_year(raw: object) -> int | None:
+    era, s = _split_era(_cell_key(raw, "年度必須是整數，例如 102"))
+    if not s and not era:
+        return None
+    m = _YEAR_ONLY.fullmatch(s)
+    if not m:
+        raise _Invalid("無法辨識為年度")
+    return _gregorian_year(m[1], era) - ROC_OFFSET
+
+
+def parse_roc_year(raw: object) -> Parsed:
+    """A work plan's 年度 cell ("102", 102, "102年度", "民國102年", 2013) -> ROC year int."""
+    return _parsed(_roc_year, raw)

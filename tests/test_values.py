@@ -1,0 +1,391 @@
+"""Cell value parsing: ROC dates, statuses, periods and years."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime, time
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qos_xl.values import (
+    STATUSES,
+    Parsed,
+    Period,
+    Status,
+    format_roc,
+    parse_date,
+    parse_period,
+    parse_roc_year,
+    parse_status,
+)
+
+D = date(2013, 6, 30)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def full_width(s: str) -> str:
+    """ASCII -> full-width forms, as typed with a Chinese IME."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in s)
+
+
+def assert_zh_error(result: Parsed) -> None:
+    assert result.value is None
+    assert result.error and CJK.search(result.error), result
+
+
+# -- dates ----------------------------------------------------------------------------
+
+VALID_DATES = [
+    # ROC text
+    ("102/6/30", D),
+    ("102/06/30", D),
+    ("102.6.30", D),
+    ("102-06-30", D),
+    ("102年6月30日", D),
+    ("102 年 6 月 30 日", D),
+    ("民國102年6月30日", D),
+    ("中華民國102年6月30日", D),
+    ("中華民國 102 年 06 月 30 日", D),
+    ("102年06月30號", D),
+    ("1020630", D),
+    ("民國1020630", D),
+    ("102/6/30(星期日)", D),
+    ("102/6/30（日）", D),
+    ("102年6月30日 星期日", D),
+    ("102/6-30", D),
+    ("102年6/30", D),
+    ("99/6/30", date(2010, 6, 30)),
+    ("099/06/30", date(2010, 6, 30)),
+    ("990630", date(2010, 6, 30)),
+    ("0990630", date(2010, 6, 30)),
+    ("1/1/1", date(1912, 1, 1)),
+    ("199/12/31", date(2110, 12, 31)),
+    ("101/2/29", date(2012, 2, 29)),
+    # Gregorian text
+    ("2013/6/30", D),
+    ("2013-06-30", D),
+    ("2013.6.30", D),
+    ("2013年6月30日", D),
+    ("西元2013年6月30日", D),
+    ("20130630", D),
+    ("2013-06-30 00:00:00", D),
+    ("2013-06-30T08:00:00", D),
+    ("2013-06-30T08:00:00.123+08:00", D),
+    ("2013/6/30 上午 12:00:00", D),
+    ("2013/6/30 8:15 PM", D),
+    ("2013年6月30日 08:00", D),
+    ("2013/6/30 (Sun)", D),
+    # full-width digits and punctuation, full-width spaces, other dashes
+    ("１０２／６／３０", D),
+    ("１０２．０６．３０", D),
+    ("１０２－０６－３０", D),
+    ("\u3000１０２年６月３０日\u3000", D),
+    ("１０２０６３０", D),
+    ("２０１３／６／３０", D),
+    ("102\u201306\u201330", D),
+    # real date cells
+    (D, D),
+    (datetime(2013, 6, 30, 17, 45), D),
+    (pd.Timestamp("2013-06-30 08:00"), D),
+    # numbers: compact ROC / Gregorian, Excel serials
+    (1020630, D),
+    (1020630.0, D),
+    (990630, date(2010, 6, 30)),
+    (20130630, D),
+    (41455, D),
+    (41455.75, D),
+    (4384, date(1912, 1, 1)),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), VALID_DATES)
+def test_parse_date_valid(raw, expected):
+    assert parse_date(raw) == Parsed(expected)
+
+
+def test_parse_date_1904_system():
+    assert parse_date(41455 - 1462, date1904=True) == Parsed(D)
+    assert parse_date(3000, date1904=True) == Parsed(date(1912, 3, 19))
+    assert parse_date(60, date1904=True) == Parsed(None, "這個數字不是有效的日期")  # 1904-03-01
+
+
+def test_excel_1900_leap_bug():
+    assert parse_date(60).error == "Excel 的 1900/2/29 不存在的日期"
+    # serials after 60 are one day late: 1912-01-01 is serial 4384, so 1912-02-29 is 4443
+    assert parse_date(4443).value == date(1912, 2, 29)
+    assert parse_date(4444).value == date(1912, 3, 1)
+
+
+INVALID_DATES = [
+    ("6/30", "缺少年份，無法判斷"),
+    ("6月30日", "缺少年份，無法判斷"),
+    ("06-30", "缺少年份，無法判斷"),
+    ("102/6", "缺少「日」，無法判斷"),
+    ("102年6月", "缺少「日」，無法判斷"),
+    ("2013-06", "缺少「日」，無法判斷"),
+    ("30/6/2013", "請依 年/月/日 的順序填寫"),
+    ("06/30/2013", "請依 年/月/日 的順序填寫"),
+    ("30.6.102", "請依 年/月/日 的順序填寫"),
+    ("102/13/1", "月份必須是 1 到 12"),
+    ("102/0/1", "月份必須是 1 到 12"),
+    ("102/6/0", "日必須是 1 到 31"),
+    ("102/6/32", "日必須是 1 到 31"),
+    ("102/2/30", "日期不存在（2 月沒有 30 日）"),
+    ("102/4/31", "日期不存在（4 月沒有 31 日）"),
+    ("102/2/29", "日期不存在（民國 102 年不是閏年，2 月沒有 29 日）"),
+    ("1021301", "月份必須是 1 到 12"),
+    ("0/6/30", "民國年份必須是 1 到 199"),
+    ("200/6/30", "民國年份必須是 1 到 199"),
+    ("民國2013年6月30日", "民國年份必須是 1 到 199"),
+    ("1900/1/1", "西元年份必須在 1912 到 2110 之間"),
+    ("西元102年6月30日", "西元年份必須在 1912 到 2110 之間"),
+    ("六月底", "不是日期的寫法"),
+    ("已完成", "不是日期的寫法"),
+    ("102/6/30前", "不是日期的寫法"),
+    ("102/6/308:00", "不是日期的寫法"),
+    ("41455", "不是日期的寫法"),
+    ("2013", "不是日期的寫法"),
+    ("八十", "不是日期的寫法"),
+    (60, "Excel 的 1900/2/29 不存在的日期"),
+    (0, "這個數字不是有效的日期"),
+    (-1, "這個數字不是有效的日期"),
+    (-41455.5, "這個數字不是有效的日期"),
+    (100, "這個數字不是有效的日期"),  # serial 100 is 1900-04-09, before ROC year 1
+    (2958465, "民國年份必須是 1 到 199"),  # 7 digits read as ROC YYYMMDD: year 295
+    (123456789, "這個數字不是有效的日期"),
+    (19000101, "西元年份必須在 1912 到 2110 之間"),
+    (1021301, "月份必須是 1 到 12"),
+    (1020230, "日期不存在（2 月沒有 30 日）"),
+    (math.nan, "不是日期的寫法"),
+    (math.inf, "不是日期的寫法"),
+    (True, "不是日期的寫法"),
+    (False, "不是日期的寫法"),
+    (pd.NaT, "不是日期的寫法"),
+    (date(1911, 12, 31), "日期必須在民國 1 年到 199 年之間"),
+    (time(8, 0), "只有時間，沒有日期"),
+]
+
+
+@pytest.mark.parametrize(("raw", "error"), INVALID_DATES)
+def test_parse_date_invalid(raw, error):
+    result = parse_date(raw)
+    assert_zh_error(result)
+    assert result.error == error
+    assert not result.blank
+
+
+@pytest.mark.parametrize("raw", [None, "", "   ", "\u3000", "\u3000 \t\n"])
+def test_parse_date_blank(raw):
+    result = parse_date(raw)
+    assert result == Parsed(None) and result.blank
+
+
+@pytest.mark.parametrize(
+    ("d", "expected"),
+    [(D, "102/06/30"), (date(1912, 1, 1), "1/01/01"), (date(2010, 12, 5), "99/12/05")],
+)
+def test_format_roc(d, expected):
+    assert format_roc(d) == expected
+
+
+def test_format_roc_before_roc_year_1():
+    with pytest.raises(ValueError):
+        format_roc(date(1911, 12, 31))
+
+
+def roc_forms(d: date) -> list[str]:
+    y, m, dd = d.year - 1911, d.month, d.day
+    forms = [
+        f"{y}/{m}/{dd}",
+        f"{y}/{m:02d}/{dd:02d}",
+        f"{y}.{m}.{dd}",
+        f"{y}-{m:02d}-{dd:02d}",
+        f"{y}年{m}月{dd}日",
+        f"民國{y}年{m:02d}月{dd:02d}號",
+        format_roc(d),
+    ]
+    if y >= 100:
+        forms.append(f"{y}{m:02d}{dd:02d}")
+    return forms + [full_width(f) for f in forms]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dates(min_value=date(1912, 1, 1), max_value=date(2099, 12, 31)))
+def test_roc_forms_round_trip(d):
+    for form in roc_forms(d):
+        assert parse_date(form) == Parsed(d), form
+    assert parse_date(d.strftime("%Y-%m-%d")) == Parsed(d)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_parse_date_never_raises_on_text(raw):
+    result = parse_date(raw)
+    assert isinstance(result, Parsed)
+    assert result.value is None or isinstance(result.value, date)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.integers(), st.floats(), st.booleans()), st.booleans())
+def test_parse_date_never_raises_on_numbers(raw, date1904):
+    result = parse_date(raw, date1904=date1904)
+    assert isinstance(result, Parsed)
+    assert (result.value is None) != (result.error is None)
+    if result.value is not None:
+        assert date(1912, 1, 1) <= result.value <= date(2110, 12, 31)
+
+
+# -- statuses -------------------------------------------------------------------------
+
+SYNONYMS = [
+    *[(w, "已完成") for w in ("完成", "已辦理完成", "辦理完成", "已辦竣", "完竣", "done", "Done", "ＤＯＮＥ")],
+    *[(w, "辦理中") for w in ("進行中", "執行中", "處理中", "辦理中(持續)", "辦理中（持續）", "持續辦理", "持續辦理中")],
+    *[(w, "未辦理") for w in ("尚未辦理", "未執行", "尚未執行", "未開始", "未完成")],
+    *[(w, "不適用") for w in ("N/A", "NA", "n/a", "na", "Ｎ／Ａ", "無", "不需辦理", "免辦理", "非適用")],
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), SYNONYMS)
+def test_status_synonyms(raw, expected):
+    assert parse_status(raw) == Status(expected, synonym=True)
+
+
+@pytest.mark.parametrize("status", STATUSES)
+@pytest.mark.parametrize("dress", [str, " {} ".format, "\u3000{}\u3000".format, " ".join, full_width])
+def test_status_canonical(status, dress):
+    assert parse_status(dress(status)) == Status(status)
+
+
+@pytest.mark.parametrize("raw", ["已完", "OK", "完成了", "102/6/30", "是", 1, "不適用？"])
+def test_status_unknown(raw):
+    assert parse_status(raw) == Status(None, synonym=False, known=False)
+
+
+@pytest.mark.parametrize("raw", [None, "", "  ", "\u3000"])
+def test_status_blank(raw):
+    assert parse_status(raw) == Status(None)
+
+
+# -- periods --------------------------------------------------------------------------
+
+VALID_PERIODS = [
+    ("102-06", Period(102, 6)),
+    ("102-6", Period(102, 6)),
+    ("102/06", Period(102, 6)),
+    ("102.6", Period(102, 6)),
+    ("10206", Period(102, 6)),
+    ("10212", Period(102, 12)),
+    ("102年6月", Period(102, 6)),
+    ("102年06月", Period(102, 6)),
+    ("102 年 12 月份", Period(102, 12)),
+    ("102年度6月", Period(102, 6)),
+    ("民國102年6月", Period(102, 6)),
+    ("102年度期中", Period(102, 6)),
+    ("102年度年度", Period(102, 12)),
+    ("102年度年終", Period(102, 12)),
+    ("102年度年度執行成果", Period(102, 12)),
+    ("１０２－０６", Period(102, 6)),
+    ("１０２年１２月", Period(102, 12)),
+    ("2013-06", Period(102, 6)),
+    ("201312", Period(102, 12)),
+    ("99-12", Period(99, 12)),
+    (10206, Period(102, 6)),
+    (date(2013, 6, 1), Period(102, 6)),
+    (datetime(2013, 12, 1), Period(102, 12)),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), VALID_PERIODS)
+def test_parse_period_valid(raw, expected):
+    assert parse_period(raw) == Parsed(expected)
+
+
+INVALID_PERIODS = [
+    ("102-13", "月份必須是 1 到 12"),
+    ("102-00", "月份必須是 1 到 12"),
+    ("102年13月", "月份必須是 1 到 12"),
+    ("6月", "缺少年份，無法判斷"),
+    ("期中", "缺少年份，無法判斷"),
+    ("年度執行成果", "缺少年份，無法判斷"),
+    ("102", "缺少月份，無法判斷"),
+    ("102年度", "缺少月份，無法判斷"),
+    ("0-06", "民國年份必須是 1 到 199"),
+    ("1900-06", "西元年份必須在 1912 到 2110 之間"),
+    ("上學期", "無法辨識為期別"),
+    ("102-06-30", "無法辨識為期別"),
+    (102.06, "期別請以文字填寫，例如 102-06"),
+    (True, "期別請以文字填寫，例如 102-06"),
+]
+
+
+@pytest.mark.parametrize(("raw", "error"), INVALID_PERIODS)
+def test_parse_period_invalid(raw, error):
+    result = parse_period(raw)
+    assert_zh_error(result)
+    assert result.error == error
+
+
+def test_parse_period_blank():
+    assert parse_period(None).blank and parse_period("\u3000").blank
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("102-06", Period(102, 6)), ("102-12", Period(102, 12)), ("102", Period(102, None)), (" 99-06 ", Period(99, 6))],
+)
+def test_period_parse_strict(raw, expected):
+    assert Period.parse(raw) == expected
+    assert str(Period.parse(str(expected))) == str(expected)
+
+
+@pytest.mark.parametrize("raw", ["102-6", "102-03", "102/06", "102年6月", "2013-06", "0", "200-06", "", "abc"])
+def test_period_parse_strict_rejects(raw):
+    with pytest.raises(ValueError, match="期別"):
+        Period.parse(raw)
+
+
+def test_period_str_and_order():
+    assert [str(p) for p in (Period(102, 6), Period(102, 12), Period(102, None), Period(99, 6))] == [
+        "102-06",
+        "102-12",
+        "102",
+        "99-06",
+    ]
+    assert sorted([Period(103, 6), Period(102, 12), Period(102, 6)]) == [Period(102, 6), Period(102, 12), Period(103, 6)]
+
+
+# -- years ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["102", 102, 102.0, "102年", "102年度", "民國102年", "民國 102 年度", "１０２", "１０２年度", 2013, "2013", "2013年"],
+)
+def test_parse_roc_year_valid(raw):
+    assert parse_roc_year(raw) == Parsed(102)
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        ("0", "民國年份必須是 1 到 199"),
+        (200, "民國年份必須是 1 到 199"),
+        (1900, "西元年份必須在 1912 到 2110 之間"),
+        (102.5, "年度必須是整數，例如 102"),
+        (math.nan, "年度必須是整數，例如 102"),
+        ("102年6月", "無法辨識為年度"),
+        ("一百零二年", "無法辨識為年度"),
+    ],
+)
+def test_parse_roc_year_invalid(raw, error):
+    result = parse_roc_year(raw)
+    assert_zh_error(result)
+    assert result.error == error
+
+
+def test_parse_roc_year_blank():
+    assert parse_roc_year(None).blank and parse_roc_year(" ").blank
