@@ -389,3 +389,9 @@ def test_parse_roc_year_invalid(raw, error):
 
 def test_parse_roc_year_blank():
     assert parse_roc_year(None).blank and parse_roc_year(" ").blank
+
+
+def test_roc_year_typed_into_a_date_cell():
+    """LibreOffice stores 102/6/30 typed into a yyyy/m/d cell as the year 0102."""
+    assert parse_date(datetime(102, 6, 30)).value == date(2013, 6, 30)
+    assert parse_date(date(102, 2, 28)).value == date(2013, 2, 28)

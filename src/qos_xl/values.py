@@ -159,6 +159,8 @@ def _date(raw: object, date1904: bool) -> date | None:
         if raw != raw:  # pandas.NaT
             raise _Invalid(NOT_DATE)
         day = raw.date() if isinstance(raw, datetime) else raw
+        if 1 <= day.year <= 199:  # 102/6/30 typed into a date cell: LibreOffice stores the year 0102
+            day = _roc_to_gregorian(day)
         if not FIRST_DAY <= day <= LAST_DAY:
             raise _Invalid(OUT_OF_RANGE)
         return day
@@ -169,6 +171,13 @@ def _date(raw: object, date1904: bool) -> date | None:
     if isinstance(raw, numbers.Real):
         return _from_number(raw, date1904)
     return _from_text(raw)
+
+
+def _roc_to_gregorian(day: date) -> date:
+    try:
+        return day.replace(year=day.year + ROC_OFFSET)
+    except ValueError:  # 2/29 of a year that is not leap once shifted
+        raise _Invalid(f"日期不存在（民國 {day.year} 年 2 月沒有 29 日）") from None
 
 
 def parse_date(raw: object, *, date1904: bool = False) -> Parsed:

@@ -1,0 +1,512 @@
+"""The unit templates: one self-check (自行檢核表) and one work plan (工作計畫) per unit.
+
+Both are generated from the catalogue and written with xlsxwriter. Labels are the exact
+texts of the product contract; the reader finds them by text. Every workbook carries its
+identity twice, so it survives a save by Excel or LibreOffice:
+
+* workbook defined names ``qos_form``, ``qos_period``, ``qos_plan_year``,
+  ``qos_template_version``, ``qos_unit`` holding string constants (``="selfcheck"``);
+* a very hidden sheet ``qos_meta`` with the same keys in column A and values in column B
+  (the work plan also lists the five area labels there as ``qos_area_1``…``qos_area_5``;
+  its 實施要項 dropdown refers to them).
+
+Self-check layout (1-based rows, data sheet ``自行檢核表``, first sheet)::
+
+    row 1  title (A1:J1 merged)         row 2  subtitle (A2:J2 merged)
+    row 3  B3 機關(單位)名稱 C3 <unit>    F3 填報期別 G3 <period>
+    row 4  B4 填表人        C4 <input>   F4 聯絡電話 G4 <input>
+    row 5  B5 填報日期      C5 <date>
+    row 6  note (A6:J6 merged)
+    row 7  table header A7:J7
+    rows 8..  one row per catalogue step, in plan order
+
+Work-plan layout (data sheet ``工作計畫``, first sheet)::
+
+    row 1  title (A1:D1)     row 2  note (A2:D2)
+    row 3  A3 機關全銜 B3:D3   row 4  A4 年度 B4:D4 (number)
+    row 6  計畫依據  row 7 計畫目標  row 8 實施對象   (label in A, value in merged B:D)
+    row 10 A10 計畫內容      row 11 table header A11:D11    rows 12..51 input rows
+    row 53 A53 考核與獎勵 B53:D53
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from qos_xl import TEMPLATE_VERSION
+from qos_xl.catalogue import Plan
+from qos_xl.registry import Registry, Unit
+from qos_xl.xlsxout import atomic_path, new_workbook, print_a4, row_height, write_string, write_value
+
+# -- contract texts ---------------------------------------------------------------------
+SELFCHECK_SHEET = "自行檢核表"
+WORKPLAN_SHEET = "工作計畫"
+HELP_SHEET = "填表說明"
+META_SHEET = "qos_meta"
+
+STATUSES = ("已完成", "辦理中", "未辦理", "不適用")
+SELFCHECK_COLUMNS = ("項次", "實施要項", "執行重點", "執行步驟", "查核期限",
+                     "執行狀態", "辦理情形", "完成日期", "佐證資料", "備註")
+WORKPLAN_COLUMNS = ("實施要項", "工作重點", "工作(推動)方法", "備註")
+NOT_DUE_MARK = "本期未到期"
+
+# -- layout (0-based rows/cols as xlsxwriter uses them) ---------------------------------
+SC_HEADER_ROW = 6          # row 7
+SC_FIRST_ROW = 7           # row 8
+SC_WIDTHS = (8, 16, 28, 40, 12, 10, 34, 12, 18, 14)
+WP_HEADER_ROW = 10         # row 11
+WP_FIRST_ROW = 11          # row 12
+WP_INPUT_ROWS = 40
+WP_WIDTHS = (22, 30, 40, 14)
+HELP_WIDTHS = (16, 76)
+
+FONT = "微軟正黑體"
+FONT_SIZE = 11
+DATE_FORMAT = "yyyy/m/d"
+FILL_LABEL = "#F2F2F2"     # locked structure cells (labels, catalogue text)
+FILL_HEADER = "#D9E1F2"    # table header
+FILL_INPUT = "#FFFFFF"     # cells a unit fills in
+FILL_NOT_DUE = "#D0D0D0"   # steps not yet due at the period
+BORDER_COLOR = "#808080"
+
+_BAD_FILENAME = re.compile(r'[\\/:*?"<>|\s]+')
+_LIST_ITEM = re.compile(r"(?<=[。；;])\s*(?=[一二三四五六七八九十]+、)")
+
+
+@dataclass(frozen=True)
+class _FormInfo:
+    form: str          # selfcheck | workplan
+    period: str        # 102-06 | 102
+    plan_year: int
+    unit: Unit
+
+
+def selfcheck_filename(unit: Unit, period) -> str:
+    return f"{_safe_name(unit.short_name)}_自行檢核表_{period}.xlsx"
+
+
+def workplan_filename(unit: Unit, year: int) -> str:
+    return f"{_safe_name(unit.short_name)}_工作計畫_{year}.xlsx"
+
+
+def write_templates(plan: Plan, registry: Registry, out_dir: Path, period, units: list[Unit] | None = None) -> list[Path]:
+    """Write each unit's self-check (for ``period``) and work plan (for its year); return the paths.
+
+    ``period`` is anything with ``.year``, ``.month`` (``None`` for a whole year) and
+    ``str()`` like ``102-06``. A year-only period writes only the work plans.
+    """
+    if int(period.year) != plan.year:
+        raise ValueError(f"期別 {period} 與計畫年度 {plan.year} 不符，請指定 {plan.year} 年度的期別（例如 {plan.year}-06）。")
+    out_dir = Path(out_dir)
+    written: list[Path] = []
+    for unit in registry.units if units is None else units:
+        if period.month is not None:
+            target = out_dir / selfcheck_filename(unit, period)
+            with atomic_path(target) as tmp:
+                _write_selfcheck(tmp, plan, registry, unit, period)
+            written.append(target)
+        target = out_dir / workplan_filename(unit, plan.year)
+        with atomic_path(target) as tmp:
+            _write_workplan(tmp, plan, registry, unit)
+        written.append(target)
+    return written
+
+
+# -- helpers ----------------------------------------------------------------------------
+def _safe_name(name: str) -> str:
+    return _BAD_FILENAME.sub("_", name).strip("._") or "單位"
+
+
+def _paragraphs(text: str) -> str:
+    """一、…。二、… -> one numbered item per line."""
+    return _LIST_ITEM.sub("\n", text.strip())
+
+
+def _full_name(plan: Plan, registry: Registry, unit: Unit) -> str:
+    organisation = registry.organisation or plan.organisation
+    if organisation and not unit.name.startswith(organisation):
+        return organisation + unit.name
+    return unit.name
+
+
+def _secretariat(registry: Registry) -> str:
+    unit = registry.find("秘書室")
+    emails = [e for e in unit.emails if not e.startswith("@")] if unit else []
+    return f"秘書室（{emails[0]}）" if emails else "秘書室"
+
+
+def _subtitle(period) -> str:
+    if period.month == 6:
+        return f"期中自行檢核（{period}）"
+    if period.month == 12:
+        return f"年度執行成果（{period}）"
+    return f"自行檢核（{period}）"
+
+
+def _heights(pairs, min_lines: int = 1) -> float:
+    # A little narrower than the column: CJK glyphs are slightly wider than two digits.
+    return row_height([(t, max(w * 0.96, 2)) for t, w in pairs], min_lines=min_lines)
+
+
+class _Formats:
+    """The workbook's formats; every format shares font, wrapping and borders."""
+
+    def __init__(self, wb):
+        self.wb = wb
+        base = {"font_name": FONT, "font_size": FONT_SIZE, "text_wrap": True, "valign": "top"}
+        cell = {**base, "border": 1, "border_color": BORDER_COLOR}
+        self.title = wb.add_format({**base, "font_size": 16, "bold": True, "align": "center", "valign": "vcenter"})
+        self.subtitle = wb.add_format({**base, "font_size": 12, "align": "center", "valign": "vcenter"})
+        self.note = wb.add_format({**base, "font_size": 10, "font_color": "#404040", "valign": "vcenter"})
+        self.label = wb.add_format({**cell, "bold": True, "bg_color": FILL_LABEL, "align": "center", "valign": "vcenter"})
+        self.section = wb.add_format({**base, "bold": True, "font_size": 12, "valign": "vcenter"})
+        self.header = wb.add_format({**cell, "bold": True, "bg_color": FILL_HEADER, "align": "center", "valign": "vcenter"})
+        self.fixed = wb.add_format({**cell, "bg_color": FILL_LABEL, "valign": "vcenter", "num_format": "@"})
+        self.fixed_number = wb.add_format({**cell, "bg_color": FILL_LABEL, "valign": "vcenter", "align": "left", "num_format": "0"})
+        self.input = wb.add_format({**cell, "bg_color": FILL_INPUT, "locked": False, "num_format": "@", "valign": "vcenter"})
+        self.input_top = wb.add_format({**cell, "bg_color": FILL_INPUT, "locked": False, "num_format": "@"})
+        self.input_date = wb.add_format({**cell, "bg_color": FILL_INPUT, "locked": False, "num_format": DATE_FORMAT,
+                                         "align": "left", "valign": "vcenter"})
+        # catalogue rows: [due, not due] variants
+        self.code = [wb.add_format({**cell, "bg_color": c, "align": "center", "num_format": "@"}) for c in (FILL_LABEL, FILL_NOT_DUE)]
+        self.text = [wb.add_format({**cell, "bg_color": c, "num_format": "@"}) for c in (FILL_LABEL, FILL_NOT_DUE)]
+        self.deadline = [wb.add_format({**cell, "bg_color": c, "align": "center", "num_format": "@"}) for c in (FILL_LABEL, FILL_NOT_DUE)]
+        self.status = [wb.add_format({**cell, "bg_color": c, "locked": False, "align": "center", "num_format": "@"})
+                       for c in (FILL_INPUT, FILL_NOT_DUE)]
+        self.free = [wb.add_format({**cell, "bg_color": c, "locked": False, "num_format": "@"}) for c in (FILL_INPUT, FILL_NOT_DUE)]
+        self.date = [wb.add_format({**cell, "bg_color": c, "locked": False, "num_format": DATE_FORMAT, "align": "center"})
+                     for c in (FILL_INPUT, FILL_NOT_DUE)]
+        # instructions sheet
+        self.help_heading = wb.add_format({**cell, "bold": True, "font_size": 12, "bg_color": FILL_HEADER, "valign": "vcenter"})
+        self.help_label = wb.add_format({**cell, "bold": True, "bg_color": FILL_LABEL})
+        self.help_text = wb.add_format({**cell})
+        self.plain = wb.add_format({**base})
+
+
+def _metadata(wb, info: _FormInfo, extra: list[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """Defined names, document properties and the very hidden ``qos_meta`` sheet."""
+    pairs = [
+        ("qos_form", info.form),
+        ("qos_period", info.period),
+        ("qos_plan_year", str(info.plan_year)),
+        ("qos_template_version", TEMPLATE_VERSION),
+        ("qos_unit", info.unit.code),
+    ]
+    for name, value in pairs:
+        wb.define_name(name, '="{}"'.format(value.replace('"', '""')))
+        wb.set_custom_property(name, value)
+    ws = wb.add_worksheet(META_SHEET)
+    rows = pairs + list(extra)
+    for r, (name, value) in enumerate(rows):
+        write_string(ws, r, 0, name)
+        write_string(ws, r, 1, value)
+    ws.set_column(0, 0, 24)
+    ws.set_column(1, 1, 40)
+    ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
+    ws.very_hidden()
+    return rows
+
+
+def _properties(wb, title: str, subject: str, organisation: str, info: _FormInfo) -> None:
+    wb.set_properties({
+        "title": title,
+        "subject": subject,
+        "author": organisation or "qos-xl",
+        "company": organisation,
+        "category": "提升服務品質",
+        "keywords": f"qos-xl, {info.form}, {info.period}, {info.unit.code}",
+        "comments": f"qos-xl 範本 {TEMPLATE_VERSION}：{info.form} {info.period} {info.unit.code}",
+    })
+
+
+def _help_sheet(wb, fmt: _Formats, title: str, entries: list[tuple[str, str] | str]) -> None:
+    """A printable two-column explanation: headings (str) and (label, text) rows."""
+    ws = wb.add_worksheet(HELP_SHEET)
+    ws.hide_gridlines(2)
+    for c, w in enumerate(HELP_WIDTHS):
+        ws.set_column(c, c, w)
+    ws.merge_range(0, 0, 0, 1, title, fmt.title)
+    ws.set_row(0, 30)
+    r = 2
+    for entry in entries:
+        if isinstance(entry, str):
+            ws.merge_range(r, 0, r, 1, "", fmt.help_heading)
+            write_string(ws, r, 0, entry, fmt.help_heading)
+            ws.set_row(r, 22)
+        else:
+            label, text = entry
+            write_string(ws, r, 0, label, fmt.help_label)
+            write_string(ws, r, 1, text, fmt.help_text)
+            ws.set_row(r, _heights([(label, HELP_WIDTHS[0]), (text, HELP_WIDTHS[1])]))
+        r += 1
+    ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True,
+                    "format_columns": True, "format_rows": True})
+    print_a4(ws, header_rows=None, title=title, landscape=False)
+    ws.print_area(0, 0, r - 1, 1)
+
+
+def _date_help() -> str:
+    return "民國日期如 102/6/30、102.6.30、102年6月30日 均可（全形數字亦可），也可輸入西元日期如 2013/6/30。"
+
+
+# -- self-check -------------------------------------------------------------------------
+def _write_selfcheck(path: Path, plan: Plan, registry: Registry, unit: Unit, period) -> None:
+    wb = new_workbook(path)
+    fmt = _Formats(wb)
+    info = _FormInfo("selfcheck", str(period), plan.year, unit)
+    title = f"{plan.organisation}{plan.year}年度提升服務品質自行檢核表"
+    ws = wb.add_worksheet(SELFCHECK_SHEET)
+    last_col = len(SELFCHECK_COLUMNS) - 1
+    for c, w in enumerate(SC_WIDTHS):
+        ws.set_column(c, c, w)
+
+    ws.merge_range(0, 0, 0, last_col, "", fmt.title)
+    write_string(ws, 0, 0, title, fmt.title)
+    ws.set_row(0, 30)
+    ws.merge_range(1, 0, 1, last_col, "", fmt.subtitle)
+    write_string(ws, 1, 0, _subtitle(period), fmt.subtitle)
+    ws.set_row(1, 22)
+
+    # header block: label, value to its right
+    write_string(ws, 2, 1, "機關(單位)名稱", fmt.label)
+    write_string(ws, 2, 2, unit.name, fmt.input)
+    write_string(ws, 2, 5, "填報期別", fmt.label)
+    write_string(ws, 2, 6, str(period), fmt.fixed)
+    write_string(ws, 3, 1, "填表人", fmt.label)
+    ws.write_blank(3, 2, None, fmt.input)
+    write_string(ws, 3, 5, "聯絡電話", fmt.label)
+    ws.write_blank(3, 6, None, fmt.input)
+    write_string(ws, 4, 1, "填報日期", fmt.label)
+    ws.write_blank(4, 2, None, fmt.input_date)
+    for r in (2, 3, 4):
+        ws.set_row(r, 21)
+    ws.data_validation(2, 2, 2, 2, {"validate": "any", "input_title": "機關(單位)名稱",
+                                    "input_message": "已預填貴單位全銜；如有錯誤請更正為正確全銜。"})
+    ws.data_validation(3, 2, 3, 2, {"validate": "any", "input_title": "填表人", "input_message": "請填寫承辦人姓名。"})
+    ws.data_validation(3, 6, 3, 6, {"validate": "any", "input_title": "聯絡電話", "input_message": "請填寫承辦人電話及分機，例如 07-1234567 轉 123。"})
+    ws.data_validation(4, 2, 4, 2, {"validate": "any", "input_title": "填報日期（必填）",
+                                    "input_message": "請填寫本表填報日期，例如 102/6/30。\n民國日期如 102/6/30 亦可；更正後重寄請更新日期。"})
+
+    due_count = sum(1 for s in plan.steps if s.due_at(period.month))
+    not_due = len(plan.steps) - due_count
+    note = "白底儲存格請填寫，灰底儲存格為計畫內容（已鎖定）。詳細規定請見「填表說明」工作表。"
+    if not_due:
+        note += f"深灰底的 {not_due} 列本期尚未到查核期限，可不填。"
+    ws.merge_range(5, 0, 5, last_col, "", fmt.note)
+    write_string(ws, 5, 0, note, fmt.note)
+    ws.set_row(5, 20)
+
+    for c, name in enumerate(SELFCHECK_COLUMNS):
+        write_string(ws, SC_HEADER_ROW, c, name, fmt.header)
+    ws.set_row(SC_HEADER_ROW, 24)
+
+    areas = {a.number: a for a in plan.areas}
+    r = SC_FIRST_ROW
+    for step in plan.steps:
+        due = step.due_at(period.month)
+        v = 0 if due else 1
+        deadline = step.deadline if due else f"{step.deadline}\n{NOT_DUE_MARK}"
+        texts = (step.code, areas[step.area].label, step.focus_label, step.text, deadline)
+        write_string(ws, r, 0, texts[0], fmt.code[v])
+        for c in (1, 2, 3):
+            write_string(ws, r, c, texts[c], fmt.text[v])
+        write_string(ws, r, 4, texts[4], fmt.deadline[v])
+        ws.write_blank(r, 5, None, fmt.status[v])
+        ws.write_blank(r, 6, None, fmt.free[v])
+        ws.write_blank(r, 7, None, fmt.date[v])
+        ws.write_blank(r, 8, None, fmt.free[v])
+        ws.write_blank(r, 9, None, fmt.free[v])
+        ws.set_row(r, _heights(zip(texts, SC_WIDTHS), min_lines=2))
+        r += 1
+    last_row = r - 1
+
+    ws.data_validation(SC_FIRST_ROW, 5, last_row, 5, {
+        "validate": "list", "source": list(STATUSES),
+        "error_type": "stop", "error_title": "執行狀態輸入錯誤",
+        "error_message": "執行狀態只能是「已完成」「辦理中」「未辦理」「不適用」其中之一，請從下拉選單選擇。",
+        "input_title": "執行狀態", "input_message": "請從下拉選單選擇：已完成、辦理中、未辦理、不適用。本期已到期的步驟必須填寫。",
+    })
+    ws.data_validation(SC_FIRST_ROW, 6, last_row, 6, {
+        "validate": "any", "input_title": "辦理情形",
+        "input_message": "已完成、辦理中須說明辦理內容；不適用須說明理由（也可寫在備註）。",
+    })
+    ws.data_validation(SC_FIRST_ROW, 7, last_row, 7, {
+        "validate": "any", "input_title": "完成日期",
+        "input_message": "已完成者必填，不可晚於填報日期。\n民國日期如 102/6/30、102.6.30、102年6月30日 亦可。",
+    })
+
+    ws.freeze_panes(SC_FIRST_ROW, 1)
+    ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True,
+                    "format_columns": True, "format_rows": True, "format_cells": False,
+                    "insert_rows": False, "delete_rows": False, "sort": False, "autofilter": False})
+    print_a4(ws, header_rows=(SC_HEADER_ROW, SC_HEADER_ROW), title=f"{unit.name}　{title}（{period}）")
+    ws.print_area(0, 0, last_row, last_col)
+
+    entries = _selfcheck_help(plan, registry, unit, period, due_count, not_due)
+    _help_sheet(wb, fmt, f"{title}　填表說明", entries)
+    _metadata(wb, info)
+    _properties(wb, f"{unit.name} {title}", _subtitle(period), plan.organisation, info)
+    ws.activate()
+    wb.close()
+
+
+def _selfcheck_help(plan: Plan, registry: Registry, unit: Unit, period, due_count: int, not_due: int) -> list:
+    month = period.month
+    y = plan.year
+    if not_due:
+        shading = (f"本期（{period}）共 {due_count} 個步驟已到查核期限、必須填寫；另 {not_due} 個步驟的查核期限在 {month} 月之後，"
+                   f"以深灰底標示，「查核期限」欄並註明「{NOT_DUE_MARK}」。這些列可以不填；若填了執行狀態，系統會照收並列為提醒，但本期不列入完成率計算。")
+    else:
+        shading = f"本期（{period}）全部 {due_count} 個步驟都已到查核期限，每一列都必須填寫執行狀態。"
+    return [
+        "一、填寫與寄送",
+        ("1. 開啟", f"本檔是「{unit.name}」{period} 期專用的自行檢核表。請用 Microsoft Excel 或 LibreOffice Calc 開啟，"
+                   f"在「{SELFCHECK_SHEET}」工作表填寫。白底儲存格可以輸入；灰底儲存格是計畫內容，已鎖定不能修改（工作表未設密碼）。"),
+        ("2. 存檔", "填寫完成後請存成 Excel 活頁簿（.xlsx）格式。使用 LibreOffice 者，存檔時請選「Excel 2007-365 (.xlsx)」，"
+                   "並在詢問格式時選「使用 Excel 2007-365!」。檔名可以自訂，例如「" + selfcheck_filename(unit, period) + "」。"),
+        ("3. 寄送", f"以電子郵件附件寄送{_secretariat(registry)}。如需更正，修改後重新寄送整份檔案並更新「填報日期」，"
+                   "秘書室以填報日期最新的一份為準（同一天則以最後修改的檔案為準）。"),
+        ("4. 請勿", "請勿刪除、新增或調整項次列的順序，也不要修改項次、欄位標題文字或工作表名稱；請勿合併儲存格，也不要替檔案設定密碼。"),
+        "二、表頭欄位",
+        ("機關(單位)名稱", "已預填貴單位全銜。如有錯誤，請更正為正確的全銜。"),
+        ("填報期別", f"已預填本期期別 {period}（民國年-月；{y}-06 為期中自行檢核，{y}-12 為年度執行成果），請勿修改。"),
+        ("填表人", "承辦人姓名。未填寫時會列為提醒。"),
+        ("聯絡電話", "承辦人電話及分機，方便秘書室聯繫。"),
+        ("填報日期", "本表填報日期，必填。" + _date_help()),
+        "三、表格欄位",
+        ("項次", "計畫執行步驟的編號「實施要項-執行重點-步驟」，例如 1-2-3 是實施要項一、執行重點（二）的第 3 個步驟。範本已填妥，請勿修改。"),
+        ("實施要項", "計畫的五大實施要項（一～五），僅供參考，已鎖定。"),
+        ("執行重點", "該實施要項下的執行重點（（一）、（二）…），僅供參考，已鎖定。"),
+        ("執行步驟", "計畫規定的執行步驟原文，僅供參考，已鎖定。"),
+        ("查核期限", "該步驟的查核月份：4月、6月、12月 或 6月、12月。步驟最早的查核月份不晚於本期月份，就是本期「已到期」，必須填寫。"),
+        ("執行狀態", "從下拉選單選擇「已完成」「辦理中」「未辦理」「不適用」其中之一，不可輸入其他文字。本期已到期的步驟必須填寫。"),
+        ("辦理情形", "具體說明辦理內容、成果或尚未辦理的原因。"),
+        ("完成日期", "狀態為「已完成」時必填，不可晚於「填報日期」。" + _date_help()),
+        ("佐證資料", "佐證資料的名稱、文號或網址（檔案請另以附件寄送）。"),
+        ("備註", "其他說明。「不適用」的理由也可以寫在這裡。"),
+        "四、執行狀態",
+        ("已完成", "本步驟已辦理完成。必須填寫「辦理情形」及「完成日期」，完成日期不可晚於填報日期。"),
+        ("辦理中", "已開始辦理但尚未完成。必須填寫「辦理情形」。"),
+        ("未辦理", "尚未開始辦理。建議在「辦理情形」說明原因及預定辦理時程。"),
+        ("不適用", "本步驟與貴單位業務無關。必須在「辦理情形」或「備註」說明不適用的理由；不適用的步驟不列入完成率計算。"),
+        "五、本期未到期的步驟（灰底列）",
+        ("灰底列", shading),
+        "六、檢核規則",
+        ("錯誤（退件）", "有下列情形之一，整份檔案退回，須更正後重新寄送：本期已到期的步驟沒有填執行狀態；執行狀態不是四種之一；"
+                      "「已完成」沒有填辦理情形或完成日期，或完成日期晚於填報日期；「辦理中」沒有填辦理情形；「不適用」沒有說明理由；"
+                      "項次被修改、刪除或重複；填報日期未填或日期無法辨識；機關(單位)名稱不是本局單位；填報期別或年度不符。"),
+        ("提醒（照收）", f"下列情形照收，但會列出請您確認：完成日期早於 {y} 年度；本期尚未到期的步驟填了執行狀態；"
+                      "填表人未填；表格範圍以外的儲存格有資料。"),
+        ("完成率", "各實施要項的完成率 ＝ 已完成 ÷（本期到期步驟數 − 不適用）。「辦理中」及「未辦理」都算尚未完成。"),
+    ]
+
+
+# -- work plan --------------------------------------------------------------------------
+def _write_workplan(path: Path, plan: Plan, registry: Registry, unit: Unit) -> None:
+    wb = new_workbook(path)
+    fmt = _Formats(wb)
+    info = _FormInfo("workplan", str(plan.year), plan.year, unit)
+    title = f"{unit.name}{plan.year}年度提升服務品質工作計畫"
+    ws = wb.add_worksheet(WORKPLAN_SHEET)
+    for c, w in enumerate(WP_WIDTHS):
+        ws.set_column(c, c, w)
+    merged = sum(WP_WIDTHS[1:])
+
+    ws.merge_range(0, 0, 0, 3, "", fmt.title)
+    write_string(ws, 0, 0, title, fmt.title)
+    ws.set_row(0, 30)
+    ws.merge_range(1, 0, 1, 3, "", fmt.note)
+    write_string(ws, 1, 0, "白底儲存格請填寫；實施要項請從下拉選單選擇。詳細規定請見「填表說明」工作表。", fmt.note)
+    ws.set_row(1, 20)
+
+    def field(row: int, label: str, value, value_fmt, min_lines: int = 1, prompt: str = "") -> None:
+        write_string(ws, row, 0, label, fmt.label)
+        ws.merge_range(row, 1, row, 3, "", value_fmt)
+        write_value(ws, row, 1, value, value_fmt)
+        ws.set_row(row, max(21, _heights([(value if isinstance(value, str) else "", merged)], min_lines=min_lines)))
+        if prompt:
+            ws.data_validation(row, 1, row, 1, {"validate": "any", "input_title": label, "input_message": prompt})
+
+    field(2, "機關全銜", _full_name(plan, registry, unit), fmt.input,
+          prompt="已預填貴機關(單位)全銜；如有錯誤請更正。")
+    field(3, "年度", plan.year, fmt.fixed_number)
+    field(5, "計畫依據", _paragraphs(plan.basis), fmt.input_top, min_lines=3,
+          prompt="已預填本局計畫的依據，請依貴單位情形修改。")
+    field(6, "計畫目標", _paragraphs(plan.goals), fmt.input_top, min_lines=3,
+          prompt="已預填本局計畫的目標，請依貴單位情形修改。")
+    field(7, "實施對象", "", fmt.input_top, min_lines=2,
+          prompt="請填寫本計畫的實施對象，例如本單位全體同仁。")
+
+    write_string(ws, 9, 0, "計畫內容", fmt.section)
+    ws.set_row(9, 22)
+    for c, name in enumerate(WORKPLAN_COLUMNS):
+        write_string(ws, WP_HEADER_ROW, c, name, fmt.header)
+    ws.set_row(WP_HEADER_ROW, 24)
+    last_row = WP_FIRST_ROW + WP_INPUT_ROWS - 1
+    for r in range(WP_FIRST_ROW, last_row + 1):
+        for c in range(4):
+            ws.write_blank(r, c, None, fmt.input_top)
+    areas = [(f"qos_area_{a.number}", a.label) for a in plan.areas]
+    first_area_row = 5  # qos_meta rows 1-5 are the identity keys; areas follow
+    source = f"=qos_meta!$B${first_area_row + 1}:$B${first_area_row + len(areas)}"
+    ws.data_validation(WP_FIRST_ROW, 0, last_row, 0, {
+        "validate": "list", "source": source,
+        "error_type": "stop", "error_title": "實施要項輸入錯誤",
+        "error_message": "實施要項須為本計畫五項之一，請從下拉選單選擇。",
+        "input_title": "實施要項", "input_message": "請從下拉選單選擇。同一實施要項可寫多列，每一列都要選。",
+    })
+    ws.data_validation(WP_FIRST_ROW, 1, last_row, 2, {
+        "validate": "any", "input_title": "工作重點及方法",
+        "input_message": "有內容的每一列都要同時填寫「工作重點」及「工作(推動)方法」。",
+    })
+
+    closing = last_row + 2
+    field(closing, "考核與獎勵", "", fmt.input_top, min_lines=4,
+          prompt="請說明貴單位的考核方式及獎勵措施。")
+
+    ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True,
+                    "format_columns": True, "format_rows": True, "format_cells": False,
+                    "insert_rows": True, "delete_rows": True, "sort": False, "autofilter": False})
+    print_a4(ws, header_rows=(WP_HEADER_ROW, WP_HEADER_ROW), title=title, landscape=False)
+    ws.print_area(0, 0, closing, 3)
+
+    _help_sheet(wb, fmt, f"{title}　填表說明", _workplan_help(plan, registry, unit))
+    rows = _metadata(wb, info, extra=areas)
+    assert rows[first_area_row][0] == "qos_area_1"
+    _properties(wb, title, f"{plan.year}年度工作計畫", plan.organisation, info)
+    ws.activate()
+    wb.close()
+
+
+def _workplan_help(plan: Plan, registry: Registry, unit: Unit) -> list:
+    areas = "、".join(a.label for a in plan.areas)
+    return [
+        "一、填寫與寄送",
+        ("1. 開啟", f"本檔是「{unit.name}」{plan.year} 年度工作計畫的範本（附件2 格式）。請用 Microsoft Excel 或 LibreOffice Calc 開啟，"
+                   f"在「{WORKPLAN_SHEET}」工作表填寫。白底儲存格可以輸入；灰底儲存格已鎖定（工作表未設密碼）。"),
+        ("2. 存檔", "填寫完成後請存成 Excel 活頁簿（.xlsx）格式。使用 LibreOffice 者，存檔時請選「Excel 2007-365 (.xlsx)」，"
+                   "並在詢問格式時選「使用 Excel 2007-365!」。檔名可以自訂，例如「" + workplan_filename(unit, plan.year) + "」。"),
+        ("3. 寄送", f"於 4 月查核期限前，以電子郵件附件寄送{_secretariat(registry)}。如需更正，修改後重新寄送整份檔案即可。"),
+        ("4. 請勿", "請勿修改欄位標題文字或工作表名稱，表格內請勿合併儲存格，也不要替檔案設定密碼。"),
+        "二、表頭及各段內容",
+        ("機關全銜", "已預填貴機關(單位)全銜。如有錯誤，請更正為正確的全銜。"),
+        ("年度", f"計畫年度（民國年），已預填 {plan.year}，請勿修改。"),
+        ("計畫依據", "已預填本局計畫的依據作為起點，請依貴單位情形修改或補充。"),
+        ("計畫目標", "已預填本局計畫的目標作為起點，請依貴單位情形修改或補充。"),
+        ("實施對象", "本計畫的實施對象，例如本單位全體同仁。"),
+        ("考核與獎勵", "貴單位的考核方式及獎勵措施（表格下方）。"),
+        "三、計畫內容（表格）",
+        ("實施要項", f"從下拉選單選擇，只能是本計畫的五項之一：{areas}。同一實施要項可寫多列，每一列都要選，請勿合併儲存格。"),
+        ("工作重點", "該實施要項下，貴單位今年的工作重點。"),
+        ("工作(推動)方法", "達成該工作重點的具體作法、時程及負責單位。"),
+        ("備註", "其他說明。"),
+        ("增加列數", f"表格預留 {WP_INPUT_ROWS} 列；不夠時可在表格中間按右鍵「插入列」，新列會保留下拉選單。沒用到的空白列留著即可。"),
+        "四、檢核規則",
+        ("錯誤（退件）", "有下列情形之一，整份檔案退回，須更正後重新寄送：五項實施要項中有任何一項沒有工作項目"
+                      "（每一項至少要有一列同時填寫工作重點及工作(推動)方法）；有內容的列沒有選實施要項，"
+                      "或實施要項不是下拉選單中的五項之一；有內容的列缺少工作重點或工作(推動)方法；"
+                      "年度未填、無法辨識或不是本計畫年度；機關全銜不是本局單位。"),
+        ("提醒（照收）", "下列情形照收，但會列出請您確認：計畫依據、計畫目標、實施對象或考核與獎勵未填寫；表格範圍以外的儲存格有資料。"),
+    ]

@@ -1,0 +1,389 @@
+"""The unit templates as a user (and the reader) sees them: opened with openpyxl and LibreOffice."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import openpyxl
+import pytest
+from openpyxl.utils import range_boundaries
+
+from qos_xl import TEMPLATE_VERSION
+from qos_xl.templates import FILL_NOT_DUE, write_templates
+from qos_xl.xlsxout import display_width, row_height
+
+SC_HEADER = ["項次", "實施要項", "執行重點", "執行步驟", "查核期限", "執行狀態", "辦理情形", "完成日期", "佐證資料", "備註"]
+WP_HEADER = ["實施要項", "工作重點", "工作(推動)方法", "備註"]
+STATUSES = ["已完成", "辦理中", "未辦理", "不適用"]
+FIRST, LAST = 8, 57
+
+
+@dataclass(frozen=True)
+class Period:
+    year: int
+    month: int | None
+
+    def __str__(self) -> str:
+        return f"{self.year}" if self.month is None else f"{self.year}-{self.month:02d}"
+
+
+@pytest.fixture(scope="module")
+def june(tmp_path_factory, plan, registry):
+    out = tmp_path_factory.mktemp("june")
+    return out, write_templates(plan, registry, out, Period(plan.year, 6))
+
+
+@pytest.fixture(scope="module")
+def december(tmp_path_factory, plan, registry):
+    out = tmp_path_factory.mktemp("december")
+    return out, write_templates(plan, registry, out, Period(plan.year, 12))
+
+
+@pytest.fixture(scope="module")
+def mnt(registry):
+    return registry.by_code("MNT")
+
+
+def _open(out: Path, name: str) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(out / name)
+
+
+@pytest.fixture(scope="module")
+def sc_wb(june, mnt, plan):
+    return _open(june[0], f"{mnt.short_name}_自行檢核表_{plan.year}-06.xlsx")
+
+
+@pytest.fixture(scope="module")
+def wp_wb(june, mnt, plan):
+    return _open(june[0], f"{mnt.short_name}_工作計畫_{plan.year}.xlsx")
+
+
+def _fill(cell) -> str:
+    return (cell.fill.fgColor.rgb or "")[-6:].upper() if cell.fill.fill_type == "solid" else ""
+
+
+def _validation_for(ws, ref: str):
+    found = [dv for dv in ws.data_validations.dataValidation if ref in dv.sqref]
+    assert found, f"no data validation on {ref}"
+    return found[0]
+
+
+# -- files ------------------------------------------------------------------------------
+def test_two_files_per_unit_with_expected_names(june, registry, plan):
+    out, paths = june
+    expected = []
+    for unit in registry.units:
+        expected += [out / f"{unit.short_name}_自行檢核表_{plan.year}-06.xlsx", out / f"{unit.short_name}_工作計畫_{plan.year}.xlsx"]
+    assert paths == expected
+    assert all(p.is_file() and p.stat().st_size > 0 for p in paths)
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in expected)  # no temp files left
+    assert "養工處_自行檢核表_102-06.xlsx" in {p.name for p in paths}
+
+
+def test_unit_subset_and_year_only_period(tmp_path, plan, registry, mnt):
+    paths = write_templates(plan, registry, tmp_path / "a", Period(plan.year, 6), units=[mnt])
+    assert [p.name for p in paths] == [f"養工處_自行檢核表_{plan.year}-06.xlsx", f"養工處_工作計畫_{plan.year}.xlsx"]
+    paths = write_templates(plan, registry, tmp_path / "b", Period(plan.year, None), units=[mnt])
+    assert [p.name for p in paths] == [f"養工處_工作計畫_{plan.year}.xlsx"]
+
+
+def test_period_of_another_year_is_refused(tmp_path, plan, registry):
+    with pytest.raises(ValueError, match="計畫年度"):
+        write_templates(plan, registry, tmp_path, Period(plan.year + 1, 6))
+    assert not list(tmp_path.iterdir())
+
+
+# -- self-check -------------------------------------------------------------------------
+def test_selfcheck_sheets(sc_wb):
+    assert sc_wb.sheetnames[0] == "自行檢核表"
+    assert sc_wb.active.title == "自行檢核表"
+    assert "填表說明" in sc_wb.sheetnames
+    assert sc_wb["qos_meta"].sheet_state == "veryHidden"
+    assert sc_wb["填表說明"].sheet_state == "visible"
+
+
+def test_selfcheck_title_and_header_block(sc_wb, mnt, plan):
+    ws = sc_wb["自行檢核表"]
+    assert ws["A1"].value == f"{plan.organisation}{plan.year}年度提升服務品質自行檢核表"
+    assert ws["A1"].font.b and ws["A1"].font.sz > 11
+    assert "A1:J1" in {str(r) for r in ws.merged_cells.ranges}
+    assert ws["A2"].value == f"期中自行檢核（{plan.year}-06）"
+    labels = {"B3": "機關(單位)名稱", "F3": "填報期別", "B4": "填表人", "F4": "聯絡電話", "B5": "填報日期"}
+    for ref, text in labels.items():
+        assert ws[ref].value == text
+        assert ws[ref].protection.locked
+    assert ws["C3"].value == mnt.name and not ws["C3"].protection.locked
+    assert ws["G3"].value == f"{plan.year}-06"
+    for ref in ("C4", "G4", "C5"):
+        assert ws[ref].value is None and not ws[ref].protection.locked
+    assert "y" in ws["C5"].number_format and "d" in ws["C5"].number_format
+    assert "102/6/30" in _validation_for(ws, "C5").prompt
+
+
+def test_selfcheck_december_subtitle(december, mnt, plan):
+    ws = _open(december[0], f"{mnt.short_name}_自行檢核表_{plan.year}-12.xlsx")["自行檢核表"]
+    assert ws["A2"].value == f"年度執行成果（{plan.year}-12）"
+    assert ws["G3"].value == f"{plan.year}-12"
+
+
+def test_selfcheck_table_header(sc_wb):
+    ws = sc_wb["自行檢核表"]
+    assert [c.value for c in ws[7][:10]] == SC_HEADER
+    for cell in ws[7][:10]:
+        assert cell.font.b and cell.alignment.wrap_text and cell.alignment.horizontal == "center"
+        assert _fill(cell) and cell.border.left.style
+
+
+def test_selfcheck_rows_match_catalogue(sc_wb, plan):
+    ws = sc_wb["自行檢核表"]
+    assert len(plan.steps) == LAST - FIRST + 1 == 50
+    areas = {a.number: a.label for a in plan.areas}
+    for r, step in enumerate(plan.steps, start=FIRST):
+        code, area, focus, text, deadline = (ws.cell(r, c).value for c in range(1, 6))
+        assert code == step.code and ws.cell(r, 1).data_type == "s"
+        assert area == areas[step.area]
+        assert focus == step.focus_label
+        assert text == step.text
+        assert deadline.split("\n")[0] == step.deadline
+        assert all(ws.cell(r, c).value is None for c in range(6, 11))
+    assert all(ws.cell(LAST + 1, c).value is None for c in range(1, 11))
+    assert ws["B8"].value == "一、提升服務品質，深化服務績效"
+
+
+def test_not_due_rows_marked_and_shaded_in_june(sc_wb, plan):
+    ws = sc_wb["自行檢核表"]
+    only_december = {s.code for s in plan.steps if s.months == (12,)}
+    assert only_december == {"1-2-3", "3-5-1", "3-5-2"}
+    marked = set()
+    for r in range(FIRST, LAST + 1):
+        code = ws.cell(r, 1).value
+        fills = {_fill(ws.cell(r, c)) for c in range(1, 11)}
+        if "未到期" in ws.cell(r, 5).value:
+            marked.add(code)
+            assert ws.cell(r, 5).value.startswith("12月\n")
+            assert fills == {FILL_NOT_DUE.lstrip("#").upper()}
+        else:
+            assert FILL_NOT_DUE.lstrip("#").upper() not in fills
+    assert marked == only_december
+    dv = _validation_for(ws, "F12")  # 1-2-3 keeps its dropdown
+    assert ws["A12"].value == "1-2-3" and dv.type == "list"
+
+
+def test_nothing_marked_in_december(december, mnt, plan):
+    ws = _open(december[0], f"{mnt.short_name}_自行檢核表_{plan.year}-12.xlsx")["自行檢核表"]
+    for r in range(FIRST, LAST + 1):
+        assert "未到期" not in ws.cell(r, 5).value
+        assert FILL_NOT_DUE.lstrip("#").upper() not in {_fill(ws.cell(r, c)) for c in range(1, 11)}
+
+
+def test_status_dropdown(sc_wb):
+    ws = sc_wb["自行檢核表"]
+    dv = _validation_for(ws, "F8")
+    assert str(dv.sqref) == "F8:F57"
+    assert dv.type == "list"
+    assert dv.formula1 == '"' + ",".join(STATUSES) + '"'
+    assert dv.showErrorMessage and dv.errorStyle in (None, "stop")
+    assert dv.error and dv.errorTitle and dv.showInputMessage and dv.prompt
+
+
+def test_completion_date_column(sc_wb):
+    ws = sc_wb["自行檢核表"]
+    for r in range(FIRST, LAST + 1):
+        fmt = ws.cell(r, 8).number_format
+        assert "y" in fmt and "m" in fmt and "d" in fmt
+    dv = _validation_for(ws, "H8")
+    assert str(dv.sqref) == "H8:H57"
+    assert "102/6/30" in dv.prompt and len(dv.prompt) <= 255 and len(dv.promptTitle) <= 32
+
+
+def test_selfcheck_protection(sc_wb):
+    ws = sc_wb["自行檢核表"]
+    p = ws.protection
+    assert p.sheet and not p.password
+    assert not p.formatRows and not p.formatColumns      # allowed
+    assert p.insertRows and p.deleteRows and p.sort      # protected
+    for r in (FIRST, 12, LAST):
+        assert all(ws.cell(r, c).protection.locked for c in range(1, 6))
+        assert not any(ws.cell(r, c).protection.locked for c in range(6, 11))
+    assert ws["A7"].protection.locked
+
+
+def test_selfcheck_layout_fits_chinese_text(sc_wb, plan):
+    ws = sc_wb["自行檢核表"]
+    widths = {c: ws.column_dimensions[c].width for c in "ABCDEFGHIJ"}
+    for letter, name in zip("ABCDEFGHIJ", SC_HEADER):
+        assert display_width(name) <= widths[letter]
+    assert widths["D"] >= 36 and widths["G"] >= 30
+    for r in range(FIRST, LAST + 1):
+        texts = [(ws.cell(r, c).value, widths[letter]) for c, letter in enumerate("ABCDE", start=1)]
+        assert ws.row_dimensions[r].height >= row_height(texts) - 1  # xlsxwriter rounds to whole pixels
+        assert ws.cell(r, 4).alignment.wrap_text and ws.cell(r, 4).alignment.vertical == "top"
+    assert ws.freeze_panes == "B8"
+
+
+def test_selfcheck_print_setup(sc_wb):
+    ws = sc_wb["自行檢核表"]
+    assert ws.page_setup.paperSize in (9, "9")
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.page_setup.fitToWidth in (None, 1, "1")  # 1 is the default and may be omitted
+    assert int(ws.page_setup.fitToHeight) == 0
+    assert ws.print_title_rows.replace("$", "") == "7:7"
+    assert "&P" in ws.oddFooter.center.text
+    assert ws.print_area.replace("$", "").endswith("A1:J57")
+
+
+def test_metadata(sc_wb, wp_wb, mnt, plan):
+    for wb, form, period in ((sc_wb, "selfcheck", f"{plan.year}-06"), (wp_wb, "workplan", str(plan.year))):
+        expected = {"qos_form": form, "qos_period": period, "qos_plan_year": str(plan.year),
+                    "qos_template_version": TEMPLATE_VERSION, "qos_unit": mnt.code}
+        assert {k: wb.defined_names[k].value for k in expected} == {k: f'"{v}"' for k, v in expected.items()}
+        meta = wb["qos_meta"]
+        assert meta.sheet_state == "veryHidden"
+        pairs = {row[0]: row[1] for row in meta.iter_rows(values_only=True)}
+        assert {k: pairs[k] for k in expected} == expected
+        assert wb.properties.title and mnt.name in wb.properties.title
+
+
+def test_selfcheck_help_sheet(sc_wb, mnt):
+    ws = sc_wb["填表說明"]
+    text = "\n".join(str(v) for row in ws.iter_rows(values_only=True) for v in row if v)
+    for word in [*STATUSES, *SC_HEADER, "機關(單位)名稱", "填報期別", "填表人", "聯絡電話", "填報日期",
+                 "102/6/30", "102.6.30", "102年6月30日", ".xlsx", "秘書室", "sec@pwb.kcg.gov.tw",
+                 "錯誤", "提醒", "不可晚於", "理由", "未到期", "請勿刪除", mnt.name]:
+        assert word in text, word
+    assert ws.protection.sheet and not ws.protection.password
+    assert ws.page_setup.orientation == "portrait" and ws.page_setup.paperSize in (9, "9")
+
+
+# -- work plan --------------------------------------------------------------------------
+def _label_row(ws, label: str) -> int:
+    rows = [c.row for c in ws["A"] if c.value == label]
+    assert len(rows) == 1, label
+    return rows[0]
+
+
+def test_workplan_header_and_sections(wp_wb, mnt, plan):
+    assert wp_wb.sheetnames[0] == "工作計畫" and wp_wb.active.title == "工作計畫"
+    ws = wp_wb["工作計畫"]
+    assert ws["A1"].value == f"{mnt.name}{plan.year}年度提升服務品質工作計畫"
+    assert ws["A3"].value == "機關全銜" and ws["B3"].value == "高雄市政府工務局養護工程處"
+    assert ws["A4"].value == "年度" and ws["B4"].value == plan.year
+    merged = {str(r) for r in ws.merged_cells.ranges}
+    for label, value in (("計畫依據", plan.basis), ("計畫目標", plan.goals), ("實施對象", None)):
+        r = _label_row(ws, label)
+        cell = ws.cell(r, 2)
+        assert f"B{r}:D{r}" in merged
+        assert not cell.protection.locked and cell.alignment.wrap_text
+        if value:
+            assert cell.value.replace("\n", "") == value
+            assert ws.row_dimensions[r].height >= 50
+        else:
+            assert cell.value is None
+
+
+def test_workplan_table(wp_wb, plan):
+    ws = wp_wb["工作計畫"]
+    top = _label_row(ws, "計畫內容")
+    header = top + 1
+    assert [c.value for c in ws[header][:4]] == WP_HEADER
+    assert all(c.font.b and _fill(c) for c in ws[header][:4])
+    rows = range(header + 1, header + 41)
+    for r in rows:
+        assert all(ws.cell(r, c).value is None and not ws.cell(r, c).protection.locked for c in range(1, 5))
+    closing = _label_row(ws, "考核與獎勵")
+    assert closing > rows[-1]
+    assert f"B{closing}:D{closing}" in {str(r) for r in ws.merged_cells.ranges}
+    assert not ws.cell(closing, 2).protection.locked and ws.cell(closing, 2).value is None
+
+    dv = _validation_for(ws, f"A{header + 1}")
+    assert str(dv.sqref) == f"A{header + 1}:A{rows[-1]}"
+    assert dv.type == "list" and dv.showErrorMessage and dv.error
+    sheet, ref = dv.formula1.split("!")
+    min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
+    source = wp_wb[sheet.strip("'")]
+    labels = [source.cell(r, min_col).value for r in range(min_row, max_row + 1)]
+    assert labels == [a.label for a in plan.areas] and len(labels) == 5
+
+
+def test_workplan_protection_and_print(wp_wb):
+    ws = wp_wb["工作計畫"]
+    p = ws.protection
+    assert p.sheet and not p.password
+    assert not p.insertRows and not p.formatRows and not p.formatColumns  # allowed
+    assert ws["A3"].protection.locked and ws["B4"].protection.locked
+    assert ws.page_setup.paperSize in (9, "9") and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert int(ws.page_setup.fitToHeight) == 0
+    header = _label_row(ws, "計畫內容") + 1
+    assert ws.print_title_rows.replace("$", "") == f"{header}:{header}"
+    assert "&P" in ws.oddFooter.center.text
+
+
+def test_workplan_help_sheet(wp_wb, plan):
+    ws = wp_wb["填表說明"]
+    text = "\n".join(str(v) for row in ws.iter_rows(values_only=True) for v in row if v)
+    for word in [*WP_HEADER, "機關全銜", "年度", "計畫依據", "計畫目標", "實施對象", "考核與獎勵",
+                 "下拉選單", "插入列", "至少", ".xlsx", "秘書室", *(a.label for a in plan.areas)]:
+        assert word in text, word
+    assert ws.protection.sheet and not ws.protection.password
+
+
+# -- LibreOffice ------------------------------------------------------------------------
+def _need(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{tool} is required in CI")
+        pytest.skip(f"{tool} not installed")
+    return path
+
+
+def _soffice(tmp_path: Path, target: str, files: list[Path]) -> Path:
+    soffice = _need("soffice")
+    out = tmp_path / target.split(":")[0]
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = {**os.environ, "HOME": str(home)}
+    subprocess.run([soffice, "--headless", "--norestore", "--convert-to", target, "--outdir", str(out), *map(str, files)],
+                   env=env, timeout=120, check=True, capture_output=True)
+    return out
+
+
+def test_libreoffice_prints_every_step_with_repeated_header(tmp_path, june, mnt, plan):
+    pdftotext = _need("pdftotext")
+    source = june[0] / f"{mnt.short_name}_自行檢核表_{plan.year}-06.xlsx"
+    pdf = _soffice(tmp_path, "pdf", [source]) / (source.stem + ".pdf")
+    assert pdf.is_file()
+    text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], capture_output=True, text=True, timeout=60, check=True).stdout
+    pages = [p for p in text.split("\f") if p.strip()]
+    data_pages = [p for p in pages if f"自行檢核表（{plan.year}-06）" in p]  # page header of the data sheet
+    assert len(data_pages) > 1
+    assert all("執行狀態" in p and "項次" in p for p in data_pages)
+    body = "\n".join(data_pages)
+    for step in plan.steps:
+        assert re.search(rf"(?<![\d-]){re.escape(step.code)}(?![\d-])", body), step.code
+    assert mnt.name in data_pages[0] and "機關(單位)名稱" in data_pages[0]
+    assert "第 1 頁" in data_pages[0]
+    assert any("填表說明" in p for p in pages)
+
+
+def test_metadata_and_dropdowns_survive_a_libreoffice_save(tmp_path, june, mnt, plan):
+    files = [june[0] / f"{mnt.short_name}_自行檢核表_{plan.year}-06.xlsx", june[0] / f"{mnt.short_name}_工作計畫_{plan.year}.xlsx"]
+    out = _soffice(tmp_path, "xlsx:Calc MS Excel 2007 XML", files)
+    sc = openpyxl.load_workbook(out / files[0].name)
+    wp = openpyxl.load_workbook(out / files[1].name)
+    for wb, form in ((sc, "selfcheck"), (wp, "workplan")):
+        assert wb.defined_names["qos_form"].value == f'"{form}"'
+        assert wb.defined_names["qos_unit"].value == f'"{mnt.code}"'
+        assert wb["qos_meta"].sheet_state in ("hidden", "veryHidden")  # LibreOffice has no "very hidden"
+        assert wb.worksheets[0].protection.sheet
+    ws = sc["自行檢核表"]
+    assert [c.value for c in ws[7][:10]] == SC_HEADER and ws["C3"].value == mnt.name
+    assert _validation_for(ws, "F8").formula1 == '"' + ",".join(STATUSES) + '"'
+    dv = _validation_for(wp["工作計畫"], "A12")
+    assert dv.type == "list" and "qos_meta" in dv.formula1
