@@ -109,7 +109,10 @@ def templates(ctx: Context, *, as_json, out_dir, period, unit_codes):
             raise click.BadParameter(f"單位名冊中沒有「{code}」。可用的代碼：{', '.join(u.code for u in ctx.registry.units)}",
                                      param_hint="--unit")
         units.append(unit)
-    written = write_templates(ctx.plan, ctx.registry, out_dir, chosen, units or None)
+    try:
+        written = write_templates(ctx.plan, ctx.registry, out_dir, chosen, units or None)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from None
     if as_json:
         emit_json({"period": str(chosen), "files": [str(p) for p in written]})
         return

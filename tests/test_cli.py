@@ -1,0 +1,70 @@
+"""The command line as a clerk uses it: exit codes, messages, --json equal to the library's result."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from qos_xl.cli import cli
+
+from conftest import CONFIG, REPO
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, ["--help"] if not args else list(args), catch_exceptions=False)
+
+
+def test_version_and_help():
+    result = invoke("--version")
+    assert result.exit_code == 0 and "qos-xl, version" in result.output
+    result = invoke("--help")
+    for command in ("templates", "validate", "merge", "status"):
+        assert command in result.output
+
+
+def test_help_does_not_import_heavy_modules():
+    code = "import sys; from qos_xl.cli import cli; print(sorted(m for m in ('pandas', 'pandera', 'xlsxwriter', 'openpyxl') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_templates_command(tmp_path):
+    result = invoke("templates", "--config", str(CONFIG), "--out", str(tmp_path), "--period", "102-06")
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) == 20
+    assert "養工處_自行檢核表_102-06.xlsx" in names and "養工處_工作計畫_102.xlsx" in names
+    assert "已產生 20 個範本（102-06 期）" in result.output
+
+
+def test_templates_one_unit_json(tmp_path):
+    result = invoke("templates", "--config", str(CONFIG), "--out", str(tmp_path), "--unit", "SEW", "--period", "102-12", "--json")
+    data = json.loads(result.output)
+    assert result.exit_code == 0
+    assert data["period"] == "102-12"
+    assert sorted(p.split("/")[-1] for p in data["files"]) == ["下水道處_工作計畫_102.xlsx", "下水道處_自行檢核表_102-12.xlsx"]
+
+
+def test_bad_period_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(cli, ["templates", "--config", str(CONFIG), "--out", str(tmp_path), "--period", "102/6"])
+    assert result.exit_code == 2
+    assert "102-06" in result.output
+
+
+def test_unknown_unit_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(cli, ["templates", "--config", str(CONFIG), "--out", str(tmp_path), "--unit", "XYZ"])
+    assert result.exit_code == 2
+    assert "單位名冊中沒有「XYZ」" in result.output
+
+
+def test_broken_config_exits_2_with_zh_message(tmp_path):
+    (tmp_path / "settings.csv").write_text("項目,內容\n計畫年度,一百零二\n", encoding="utf-8")
+    (tmp_path / "plan.csv").write_text("項次,實施要項,執行重點,執行步驟,查核期限\n1-1-1,甲,乙,丙,4月\n", encoding="utf-8")
+    (tmp_path / "units.csv").write_text((CONFIG / "units.csv").read_text(encoding="utf-8-sig"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["templates", "--config", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "設定錯誤" in result.output and "計畫年度" in result.output
+    assert "Traceback" not in result.output
