@@ -67,7 +67,7 @@ def fill_selfcheck(path: Path, plan, rng: random.Random, *, report_date: dt.date
     if broken:
         ws.cell(FIRST_ROW + 4, 6, "做完了")
         ws.cell(FIRST_ROW + 5, 6, "已完成")
-        ws.cell(FIRST_ROW + 5, 7, None)
+        ws.cell(FIRST_ROW + 5, 7).value = None
         ws.cell(FIRST_ROW + 6, 6, "已完成")
         ws.cell(FIRST_ROW + 6, 8, roc(report_date + dt.timedelta(days=20), 0))
     if insert_row:
@@ -81,7 +81,8 @@ def fill_workplan(path: Path, plan, rng: random.Random) -> None:
     wb = load_workbook(path)
     ws = wb["工作計畫"]
     header_row = next(r for r in range(1, 40) if ws.cell(r, 1).value == "實施要項")
-    ws.cell(next(r for r in range(1, 40) if ws.cell(r, 1).value == "實施對象"), 2, "本處各課室及所屬工務段。")
+    for label, value in (("實施對象", "本處各課室及所屬工務段。"), ("考核與獎勵", "依本局計畫辦理平時、不定期及年度查核，績優人員依規定敘獎。")):
+        ws.cell(next(r for r in range(1, 80) if ws.cell(r, 1).value == label), 2, value)
     row = header_row + 1
     for area in plan.areas:
         for _ in range(rng.randint(1, 3)):

@@ -21,7 +21,7 @@ def test_version_and_help():
     result = invoke("--version")
     assert result.exit_code == 0 and "qos-xl, version" in result.output
     result = invoke("--help")
-    for command in ("templates", "validate", "merge", "status"):
+    for command in ("templates", "validate", "merge", "status", "ingest"):
         assert command in result.output
 
 

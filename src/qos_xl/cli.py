@@ -134,11 +134,7 @@ def validate(ctx: Context, *, as_json, paths, feedback, out_dir):
     targets = list(paths) or [INBOX_DIR]
     with progress_bar(len(list_inbox(targets)), "檢核中") as bar:
         checked = validate_paths(targets, ctx.plan, ctx.registry, progress=bar.update)
-    written = []
-    if feedback:
-        from qos_xl.feedback import write_feedback
-
-        written = write_feedback(checked, out_dir / "feedback", targets)
+    written = run_feedback(checked, out_dir, targets) if feedback else []
     result = checked.to_dict()
     result["feedback"] = [str(p) for p in written]
     if as_json:
@@ -148,6 +144,17 @@ def validate(ctx: Context, *, as_json, paths, feedback, out_dir):
         if written:
             click.echo(f"\n已為 {len(written) // 2} 個有問題的檔案產生標註副本與回覆文字：{out_dir / 'feedback'}/")
     sys.exit(EXIT_OK if result["valid"] else EXIT_PROBLEMS)
+
+
+def run_feedback(checked, out_dir: Path, sources: list[Path]) -> list[Path]:
+    """Annotated copies and reply texts under OUT/feedback; a misplaced folder is a usage error."""
+    from qos_xl.feedback import FeedbackError, write_feedback
+
+    try:
+        return write_feedback(checked, out_dir / "feedback", sources)
+    except FeedbackError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_USAGE)
 
 
 def render_files(files) -> None:
@@ -205,9 +212,7 @@ def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feed
     result = run_merge(ctx, inbox, period)
     result.output = write_consolidated(result, output_path(result, out_dir))
     if feedback:
-        from qos_xl.feedback import write_feedback
-
-        write_feedback(result.checked, out_dir / "feedback", [inbox])
+        run_feedback(result.checked, out_dir, [inbox])
     data = result.to_dict()
     if as_json:
         emit_json(data)
@@ -262,6 +267,68 @@ def status(ctx: Context, *, as_json, inbox, period, strict):
         for entry in table:
             click.echo(f"{entry['unit']:<10}\t{words[entry['selfcheck']['state']]:<10}\t{words[entry['workplan']['state']]}")
     sys.exit(EXIT_PROBLEMS if strict and result.missing["selfcheck"] else EXIT_OK)
+
+
+# --- to paste into src/qos_xl/cli.py (after the status command) ---------------------------
+import sys
+from pathlib import Path
+import click
+from qos_xl.cli import cli, common_options, emit_json, Context, EXIT_OK, EXIT_PROBLEMS, STATE_NAMES
+from qos_xl.config import INBOX_DIR, OUTPUTS_DIR
+
+INGEST_WORDS = {"saved": "✔ 已存入", "already-in-inbox": "= 已在收件匣", "rejected": "✘ 未存檔"}
+
+
+@cli.command("ingest")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--inbox", "inbox", type=click.Path(file_okay=False, path_type=Path), default=INBOX_DIR,
+              show_default=True, help="收件匣資料夾：附件存放於此。")
+@click.option("--receipts", "receipts_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=OUTPUTS_DIR / "receipts", show_default=True, help="每封郵件的回覆文字輸出資料夾。")
+@common_options
+def ingest_command(ctx: Context, *, as_json, sources, inbox, receipts_dir):
+    """從郵件（.eml、.mbox、Maildir 資料夾、Outlook .msg）取出試算表附件，存入收件匣並產生回覆文字。"""
+    from qos_xl.ingest import ingest
+
+    try:
+        result = ingest(list(sources), inbox, receipts_dir, ctx.plan, ctx.registry)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--receipts") from None
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        render_ingest(result)
+    sys.exit(EXIT_PROBLEMS if result.has_problems else EXIT_OK)
+
+
+def render_ingest(result) -> None:
+    for message in result.messages:
+        click.echo(f"{message.source}　{message.sender or '（無寄件者）'}　{message.subject}")
+        if message.reason:
+            click.echo(f"    ✘ 無法讀取：{message.reason}")
+        elif not message.attachments:
+            click.echo("    · 沒有試算表附件")
+        for att in message.attachments:
+            line = f"    {INGEST_WORDS.get(att.state, att.state)} {att.name}"
+            if att.saved_as and att.saved_as != att.name:
+                line += f" → {att.saved_as}"
+            if att.report is not None:
+                errors = len(att.report.errors)
+                warnings = len(att.report.problems) - errors
+                line += f"　檢核：{STATE_NAMES.get(att.report.state, att.report.state)}"
+                line += (f"（{errors} 個錯誤）" if errors else "") + (f"（{warnings} 個警告）" if warnings else "")
+            if att.reason:
+                line += f"：{att.reason}"
+            click.echo(line)
+        if message.receipt:
+            click.echo(f"    回覆文字：{message.receipt}")
+    data = result.to_dict()
+    click.echo(f"\n共 {len(result.messages)} 封郵件：存入 {data['saved']} 個檔案，已在收件匣 {data['already_in_inbox']} 個，"
+               f"未存檔 {data['rejected']} 個，無法讀取的郵件 {data['unreadable']} 封。收件匣：{result.inbox}")
+# -------------------------------------------------------------------------------------------
+
+if __name__ == "__main__":
+    cli(prog_name="qos-xl")
 
 
 def main():

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from qos_xl.catalogue import Plan
+from qos_xl.ingest import apply_provenance
 from qos_xl.problems import FileReport, make_problem
 from qos_xl.read import SELFCHECK, WORKPLAN
 from qos_xl.registry import Registry, Unit
@@ -203,6 +204,7 @@ def merge(inbox: Path, plan: Plan, registry: Registry, period: Period | None = N
           jobs: int | None = None, progress=None) -> MergeResult:
     """Validate every inbox file, give each a state, combine the accepted ones and rate them."""
     checked = validate_paths([inbox], plan, registry, jobs=jobs, progress=progress)
+    apply_provenance(checked.files, inbox, registry)
     notes = []
     if period is None:
         period = choose_period(checked, plan)

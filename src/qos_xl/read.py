@@ -105,7 +105,8 @@ def _value_right_of(sheet: Sheet, row: int, col: int, stop_cols: set[int]) -> Lo
     return Located(None, row, col + 1)
 
 
-def _header_block(sheet, index, labels: dict[str, str], above_row: int | None, add) -> dict[str, Located]:
+def _header_block(sheet, index, labels: dict[str, str], above_row: int | None, add, seen: set) -> dict[str, Located]:
+    """Each label's value; the label cells themselves are added to ``seen``."""
     positions = {}
     for name, label in labels.items():
         spots = [rc for rc in index.get(key(label), ()) if above_row is None or rc[0] < above_row]
@@ -113,6 +114,7 @@ def _header_block(sheet, index, labels: dict[str, str], above_row: int | None, a
             positions[name] = min(spots)
         else:
             add("label-missing", label=label)
+    seen.update(positions.values())
     label_cols_by_row: dict[int, set[int]] = {}
     for row, col in positions.values():
         label_cols_by_row.setdefault(row, set()).add(col)
@@ -137,12 +139,13 @@ def read_submission(workbook: Workbook, file: str) -> Submission | list[Problem]
     for name, label in all_columns.items():
         if name not in found:
             add("label-missing", label=label)
+    used: set[tuple[int, int]] = set()
     if form == SELFCHECK:
-        header = _header_block(sheet, index, SELFCHECK_LABELS, header_row, add)
+        header = _header_block(sheet, index, SELFCHECK_LABELS, header_row, add, used)
     else:
-        header = _header_block(sheet, index, WORKPLAN_LABELS, header_row, add)
-        header.update(_header_block(sheet, index, WORKPLAN_SECTIONS, None, add))
-    used = {(loc.row, loc.col) for loc in header.values()}
+        header = _header_block(sheet, index, WORKPLAN_LABELS, header_row, add, used)
+        header.update(_header_block(sheet, index, WORKPLAN_SECTIONS, None, add, used))
+    used |= {(loc.row, loc.col) for loc in header.values()}
     rows, table_cells = _table_rows(sheet, form, header_row, found, header)
     used |= table_cells
     _report_sheet_oddities(workbook, sheet, header_row, found, used, add)

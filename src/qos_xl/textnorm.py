@@ -11,10 +11,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def text(value: object) -> str:
     """A cell value as the text a user typed: str, stripped (incl. full-width spaces)."""
-    if value is None:
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):  # pandas' missing values
         return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
+    if isinstance(value, float):
+        if value != value:  # NaN: a missing value in a DataFrame
+            return ""
+        if value.is_integer():
+            value = int(value)
     return str(value).strip().strip("\u3000").strip()
 
 

@@ -8,7 +8,7 @@ and ``WORKPLAN_RULES``: a code, the field whose cell is named, and the test (Tru
 
 from __future__ import annotations
 
-import datetime as dt
+import ast
 import hashlib
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -27,7 +27,8 @@ from qos_xl.spreadsheet import open_workbook
 from qos_xl.textnorm import key, text
 from qos_xl.values import format_roc, parse_date, parse_period, parse_roc_year, parse_status
 
-CLUTTER_PREFIXES = ("~$", ".~lock.", "._", ".qos-")
+CLUTTER_PREFIXES = ("~$", ".~lock.", "._")
+OWN_FILES_PREFIX = ".qos-"  # qos-xl's own files kept in the inbox (the e-mail ledger)
 CLUTTER_NAMES = {"thumbs.db", ".ds_store", "desktop.ini"}
 PARALLEL_THRESHOLD = 16
 
@@ -57,7 +58,7 @@ class Checked:
 def is_clutter(path: Path) -> bool:
     """Office lock files and OS litter that are never submissions."""
     name = path.name
-    return name.lower() in CLUTTER_NAMES or name.startswith(CLUTTER_PREFIXES)
+    return name.lower() in CLUTTER_NAMES or name.startswith((*CLUTTER_PREFIXES, OWN_FILES_PREFIX))
 
 
 def list_inbox(paths: list[Path]) -> list[tuple[Path, str]]:
@@ -66,7 +67,7 @@ def list_inbox(paths: list[Path]) -> list[tuple[Path, str]]:
     for base in paths:
         base = Path(base)
         if base.is_dir():
-            for path in sorted(p for p in base.rglob("*") if p.is_file()):
+            for path in sorted(p for p in base.rglob("*") if p.is_file() and not p.name.startswith(OWN_FILES_PREFIX)):
                 found.append((path, path.relative_to(base).as_posix()))
         else:
             found.append((base, base.name))
@@ -171,14 +172,14 @@ SELFCHECK_RULES = (
     Rule("done-date-after-report", "done_date", lambda d: ~(d.done_date > d.report_date)),
     Rule("done-date-before-plan-year", "done_date", lambda d: ~(d.done_date < d.plan_start)),
     Rule("reason-missing", "narrative", lambda d: ~((d.status == _NA) & _blank(d.narrative) & _blank(d.remarks))),
-    Rule("status-not-due", "status", lambda d: ~(d.present & d.known & ~d.due & d.status.notna())),
+    Rule("status-not-due", "status", lambda d: ~(d.present & d.known & d.period_known & ~d.due & d.status.notna())),
 )
 
 WORKPLAN_RULES = (
     Rule("area-invalid", "area", lambda d: _blank(d.area_raw) | d.area.notna()),
     Rule("area-missing", "area", lambda d: ~(_blank(d.area_raw) & ~(_blank(d.focus) & _blank(d.method)))),
-    Rule("work-item-incomplete", "focus", lambda d: ~(~_blank(d.area_raw) & _blank(d.focus))),
-    Rule("work-item-incomplete", "method", lambda d: ~(~_blank(d.area_raw) & _blank(d.method))),
+    Rule("work-item-incomplete", "focus", lambda d: ~(d.present & ~_blank(d.area_raw) & _blank(d.focus))),
+    Rule("work-item-incomplete", "method", lambda d: ~(d.present & ~_blank(d.area_raw) & _blank(d.method))),
     Rule("area-uncovered", None, lambda d: d.present),
 )
 
@@ -204,9 +205,14 @@ def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[tuple[int
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         cases = cases[cases["check"].astype(str).str.contains(":", regex=False)]
-        pairs = {(int(str(c).split(":", 1)[0]), i) for c, i in zip(cases["check"], cases["index"])}
+        pairs = {(int(str(c).split(":", 1)[0]), _index(i)) for c, i in zip(cases["check"], cases["index"])}
         return sorted(pairs, key=lambda p: (p[0], str(p[1])))
     return []
+
+
+def _index(label):
+    """pandera reports a MultiIndex label as the text of its tuple: turn it back."""
+    return ast.literal_eval(label) if isinstance(label, str) else label
 
 
 # ---------------------------------------------------------------------------------------
@@ -298,10 +304,12 @@ def _selfcheck_frame(loaded: dict[int, Loaded], plan: Plan, headers: pd.DataFram
     frame["synonym"] = status.map(lambda s: s.synonym).astype(bool)
     frame["known"] = frame["code"].isin(catalogue)
     months = headers["month"].reindex(frame["fid"]).to_numpy()
-    frame["due"] = [bool(plan.step_by_code[c].due_at(None if pd.isna(m) else int(m))) if c in plan.step_by_code else False
+    frame["period_known"] = ~pd.isna(months)
+    # with the period unreadable, claim only what is due at the first checkpoint (June)
+    frame["due"] = [bool(plan.step_by_code[c].due_at(6 if pd.isna(m) else int(m))) if c in plan.step_by_code else False
                     for c, m in zip(frame["code"], months)]
     frame["repeated"] = frame["present"] & frame["known"] & frame.duplicated(["fid", "code"], keep="first")
-    date_parse = _cached(lambda pair: parse_date(pair[0], date1904=pair[1]))
+    date_parse = _cached(lambda pair: parse_date(None if pd.isna(pair[0]) else pair[0], date1904=pair[1]))
     parsed = [date_parse((v, bool(f))) for v, f in zip(frame["done_value"], frame["date1904"])]
     frame["done_raw"] = frame["done_value"].map(text)
     frame["done_error"] = [p.error for p in parsed]

@@ -1,0 +1,1517 @@
+"""The lowest layer: a file on disk -> sparse sheets of cell values, or a precise ``FileProblem``.
+
+The files come from outside (units e-mail them in), so everything here assumes they may be
+broken or hostile:
+
+* the format is decided from the CONTENT (``sniff``), never from the file name;
+* ZIP packages are checked from their central directory before anything is inflated
+  (member count, sizes, compression ratio, duplicate and overlapping members), and every
+  member is inflated by our own guarded reader that stops as soon as more comes out than
+  was declared or allowed, and checks the CRC;
+* every XML part that is parsed goes through defusedxml (no DTD, no entities, no external
+  references), and the prolog of every XML part of the package is scanned for
+  ``<!DOCTYPE`` / ``<!ENTITY`` even when we do not parse that part;
+* .xlsx/.xlsm are read by a streaming reader of our own that never looks at the
+  ``<dimension>`` tag and stores only non-empty cells, so a lone cell at XFD1048576 costs
+  nothing;
+* .xls, .xlsb and .ods are read by python-calamine in a separate process under an address
+  space limit and a timeout, and its answer comes back as JSON (never pickle).
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as _dt
+import gc
+import json
+import math
+import os
+import posixpath
+import re
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import itemgetter
+from pathlib import Path
+from urllib.parse import unquote
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+from defusedxml.ElementTree import DefusedXMLParser
+
+from qos_xl.problems import FileProblem, column_letter
+
+__all__ = ["ErrorValue", "Limits", "Sheet", "Workbook", "open_workbook", "sniff"]
+
+
+# ------------------------------------------------------------------------------------------
+# public types
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one file may cost to read."""
+
+    max_file_bytes: int = 20 * 2**20
+    max_part_bytes: int = 100 * 2**20        # inflated size of any one zip member
+    max_total_bytes: int = 300 * 2**20       # inflated total
+    max_ratio: float = 200.0                 # inflated/compressed per member (members >= 1 MiB inflated)
+    max_members: int = 2000
+    max_cells: int = 500_000                 # non-empty cells per sheet
+    max_rows: int = 1_048_576
+    max_cols: int = 16_384                   # Excel's own limits
+    memory_bytes: int = 768 * 2**20          # RLIMIT_AS for the calamine worker
+    # additions to the brief's list
+    max_total_cells: int = 2_000_000         # non-empty cells in the whole workbook
+    timeout_seconds: float = 30.0            # wall clock for the calamine worker
+
+
+class ErrorValue(str):
+    """An Excel error like '#DIV/0!' read from a cell."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"ErrorValue({str.__repr__(self)})"
+
+
+@dataclass
+class Sheet:
+    name: str
+    state: str = "visible"                                     # "visible" | "hidden" | "veryHidden"
+    cells: dict[tuple[int, int], object] = field(default_factory=dict)
+    uncached: set[tuple[int, int]] = field(default_factory=set)
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)
+    hidden_rows: set[int] = field(default_factory=set)
+    hidden_cols: set[int] = field(default_factory=set)
+
+    @property
+    def max_row(self) -> int:
+        return max(max(map(itemgetter(0), self.cells), default=0), max(map(itemgetter(0), self.uncached), default=0))
+
+    @property
+    def max_col(self) -> int:
+        return max(max(map(itemgetter(1), self.cells), default=0), max(map(itemgetter(1), self.uncached), default=0))
+
+
+@dataclass
+class Workbook:
+    format: str                                  # "xlsx" | "xlsm" | "xls" | "xlsb" | "ods"
+    sheets: list[Sheet] = field(default_factory=list)
+    date1904: bool = False
+    has_macros: bool = False                     # never executed, never copied
+
+
+# ------------------------------------------------------------------------------------------
+# sniffing
+# ------------------------------------------------------------------------------------------
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_SNIFF_BYTES = 64 * 1024
+_HTML_STARTS = (b"<html", b"<!doctype html", b"<table", b"<head", b"<body", b"<meta", b"mime-version:")
+_SPREADSHEET_2003 = b"urn:schemas-microsoft-com:office:spreadsheet"
+
+
+def _utf16(head: bytes) -> bytes | None:
+    """A UTF-16 head (BOM or '<\\0' pattern) re-encoded as UTF-8, else None."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        enc = "utf-16"
+    elif head[:2] == b"<\x00":
+        enc = "utf-16-le"
+    elif head[:2] == b"\x00<":
+        enc = "utf-16-be"
+    else:
+        return None
+    return head[: len(head) & ~1].decode(enc, errors="replace").encode("utf-8")
+
+
+def _decode_text(head: bytes, truncated: bool) -> str | None:
+    """The head as text (UTF-8 or Big5/cp950), or None when it looks binary."""
+    if b"\x00" in head:
+        return None
+    for enc in ("utf-8-sig", "cp950"):
+        try:
+            text = head.decode(enc)
+        except UnicodeDecodeError as e:
+            if truncated and e.start >= len(head) - 3:
+                try:
+                    text = head[: e.start].decode(enc)
+                except UnicodeDecodeError:
+                    continue
+            else:
+                continue
+        controls = sum(1 for ch in text if ch < " " and ch not in "\t\r\n\f\v" or ch == "\x7f")
+        if controls > max(2, len(text) // 100):
+            return None
+        return text
+    return None
+
+
+def _sniff_head(head: bytes, size: int) -> str:
+    if size == 0:
+        return "empty"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith(_OLE_MAGIC):
+        return "ole"
+    wide = _utf16(head)
+    text_head = wide if wide is not None else head
+    stripped = text_head.lstrip(b"\xef\xbb\xbf").lstrip(b" \t\r\n\f\v")
+    lowered = stripped[:4096].lower()
+    if lowered.startswith(_HTML_STARTS):
+        return "html"
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    if lowered.startswith((b"<?xml", b"<!--")) and _SPREADSHEET_2003 not in lowered:
+        if b"<html" in lowered or b"<!doctype html" in lowered:
+            return "html"
+    text = _decode_text(text_head, truncated=len(head) >= _SNIFF_BYTES)
+    if text is None:
+        return "unknown"
+    lines = [line for line in text.splitlines()[:50] if line.strip()]
+    if lines:
+        delimited = sum(1 for line in lines if "," in line or "\t" in line)
+        if delimited * 2 >= len(lines) and not text.lstrip().startswith("<"):
+            return "csv"
+    return "text"
+
+
+def sniff(path) -> str:
+    """What the file is by its CONTENT: "zip", "ole", "html", "csv", "pdf", "empty", "text", "unknown"."""
+    with open(path, "rb") as f:
+        head = f.read(_SNIFF_BYTES)
+    return _sniff_head(head, len(head))
+
+
+def _detected_noun(kind: str, head: bytes) -> str:
+    """zh-TW noun phrase for file-not-spreadsheet's {detected}."""
+    if kind == "html":
+        return "HTML 網頁"
+    if kind == "pdf":
+        return "PDF 文件"
+    if kind == "csv":
+        return "CSV 文字檔"
+    if kind == "text":
+        start = (_utf16(head) or head).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if start.startswith(b"{\\rtf"):
+            return "RTF 文件"
+        if start.startswith(b"<"):
+            return "XML 文件"
+        return "純文字檔"
+    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
+        return "圖片檔"
+    if head.startswith((b"Rar!", b"7z\xbc\xaf\x27\x1c", b"\x1f\x8b")):
+        return "壓縮檔"
+    return "無法辨識的資料"
+
+
+# ------------------------------------------------------------------------------------------
+# entry point
+# ------------------------------------------------------------------------------------------
+
+
+def _human_size(n: int) -> str:
+    if n >= 2**20:
+        text = f"{n / 2**20:.1f}".removesuffix(".0")
+        return f"{text} MB"
+    if n >= 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n} 位元組"
+
+
+def open_workbook(path, limits: Limits = Limits()) -> Workbook:
+    """Read the workbook at ``path`` into sparse sheets; raise ``FileProblem`` when it cannot be read."""
+    path = os.fspath(path)
+    try:
+        st = os.stat(path)
+    except OSError:
+        raise FileProblem("file-corrupt", detail="無法開啟檔案") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise FileProblem("file-corrupt", detail="不是一般檔案")
+    if st.st_size == 0:
+        raise FileProblem("file-empty")
+    if st.st_size > limits.max_file_bytes:
+        raise FileProblem("file-too-large", size=_human_size(st.st_size), limit=_human_size(limits.max_file_bytes))
+    with open(path, "rb") as f:
+        head = f.read(_SNIFF_BYTES)
+        if not head:
+            raise FileProblem("file-empty")
+        kind = _sniff_head(head, st.st_size)
+        if kind == "zip":
+            return _open_zip(f, path, st.st_size, limits)
+        if kind == "ole":
+            f.seek(0)
+            data = f.read(limits.max_file_bytes + 1)
+            return _open_ole(data, path, limits)
+    if kind == "text" and _SPREADSHEET_2003 in head[:4096].lower():
+        raise FileProblem("format-unreadable", format="Excel 2003 XML", detail="不支援舊式 XML 試算表")
+    raise FileProblem("file-not-spreadsheet", detected=_detected_noun(kind, head))
+
+
+# ------------------------------------------------------------------------------------------
+# OLE2 (.xls, encrypted OOXML)
+# ------------------------------------------------------------------------------------------
+
+
+def _u16(name: str) -> bytes:
+    return name.encode("utf-16-le")
+
+
+_OLE_ENCRYPTED = (_u16("EncryptedPackage"), _u16("EncryptionInfo"))
+_OLE_WORKBOOK = (_u16("Workbook"), _u16("Book") + b"\x00\x00")
+_OLE_VBA = _u16("_VBA_PROJECT")
+
+
+def _open_ole(data: bytes, path: str, limits: Limits) -> Workbook:
+    # Directory entry names are stored as UTF-16LE in the directory sectors: a byte search
+    # finds them without parsing the compound file (a false positive only makes us refuse).
+    if any(name in data for name in _OLE_ENCRYPTED):
+        raise FileProblem("file-encrypted")
+    if not any(name in data for name in _OLE_WORKBOOK):
+        if _u16("WordDocument") in data:
+            raise FileProblem("file-not-spreadsheet", detected="Word 文件（.doc）")
+        if _u16("PowerPoint Document") in data:
+            raise FileProblem("file-not-spreadsheet", detected="PowerPoint 簡報（.ppt）")
+    book = _calamine_read(path, "xls", limits)
+    book.has_macros = book.has_macros or _OLE_VBA in data
+    return book
+
+
+# ------------------------------------------------------------------------------------------
+# ZIP: central directory checks and a guarded inflater
+# ------------------------------------------------------------------------------------------
+
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")   # signature ... name length, extra length
+_EOCD = struct.Struct("<4s4H2LH")
+_RATIO_FLOOR = 2**20                           # ratio is judged only for members >= 1 MiB inflated
+_CD_ENTRY_BUDGET = 1024                        # central directory bytes allowed per member
+_CHUNK = 64 * 1024
+
+
+def _too_large(detail: str) -> FileProblem:
+    return FileProblem("archive-too-large", detail=detail)
+
+
+def _corrupt(detail: str) -> FileProblem:
+    return FileProblem("file-corrupt", detail=detail)
+
+
+class _Package:
+    """A ZIP package whose central directory has passed the safety checks."""
+
+    def __init__(self, f, path: str, size: int, limits: Limits):
+        self.f = f
+        self.path = path
+        self.limits = limits
+        self.inflated = 0               # bytes that came out of members so far
+        self._precheck_eocd(size)
+        try:
+            zf = zipfile.ZipFile(f)
+            infos = zf.infolist()
+        except zipfile.BadZipFile:
+            raise _corrupt("ZIP 目錄損毀或檔案不完整") from None
+        except (zipfile.LargeZipFile, NotImplementedError):
+            raise FileProblem("archive-invalid", detail="不支援的 ZIP 結構") from None
+        except (OSError, EOFError, ValueError, struct.error, UnicodeDecodeError):
+            raise _corrupt("ZIP 目錄損毀") from None
+        self.zf = zf
+        cd_start = getattr(zf, "start_dir", size)
+        self.members: dict[str, zipfile.ZipInfo] = {}
+        self._next_start: dict[int, int] = {}
+        self._check(infos, cd_start)
+
+    # -- before anything is inflated -----------------------------------------------------
+
+    def _precheck_eocd(self, size: int) -> None:
+        """Refuse a central directory too big for max_members before zipfile parses it."""
+        tail_len = min(size, _EOCD.size + 65535)
+        self.f.seek(size - tail_len)
+        tail = self.f.read(tail_len)
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or at + _EOCD.size > len(tail):
+            raise _corrupt("找不到 ZIP 目錄，檔案可能不完整")
+        _sig, _disk, _cd_disk, _n_disk, n_total, cd_size, _cd_off, _comment = _EOCD.unpack_from(tail, at)
+        limit = self.limits.max_members
+        if n_total != 0xFFFF and n_total > limit:
+            raise _too_large(f"內含 {n_total:,} 個檔案，上限 {limit:,} 個")
+        if cd_size != 0xFFFFFFFF and cd_size > limit * _CD_ENTRY_BUDGET:
+            raise _too_large(f"ZIP 目錄 {_human_size(cd_size)} 過大")
+
+    def _check(self, infos: list[zipfile.ZipInfo], cd_start: int) -> None:
+        limits = self.limits
+        if len(infos) > limits.max_members:
+            raise _too_large(f"內含 {len(infos):,} 個檔案，上限 {limits.max_members:,} 個")
+        total = 0
+        spans = []
+        for info in infos:
+            name = info.filename
+            key = name.replace("\\", "/").lower()
+            if key in self.members:
+                raise FileProblem("archive-invalid", detail=f"重複的成員名稱 {name[:80]}")
+            self.members[key] = info
+            if info.flag_bits & 0x1:
+                raise FileProblem("file-encrypted")
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise FileProblem("archive-invalid", detail=f"不支援的壓縮方式（{name[:80]}）")
+            if info.file_size > limits.max_part_bytes:
+                raise _too_large(f"{name[:80]} 解壓後 {_human_size(info.file_size)}，上限 {_human_size(limits.max_part_bytes)}")
+            total += info.file_size
+            if total > limits.max_total_bytes:
+                raise _too_large(f"解壓後總計超過 {_human_size(limits.max_total_bytes)}")
+            if info.file_size >= _RATIO_FLOOR and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+                ratio = info.file_size / max(info.compress_size, 1)
+                raise _too_large(f"{name[:80]} 壓縮比 {ratio:,.0f} 倍，上限 {limits.max_ratio:,.0f} 倍")
+            if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+                raise _corrupt(f"{name[:80]} 的大小記錄不一致")
+            # the least a member can occupy: local header + data (the exact extent, with the
+            # local name and extra field, is checked again when the member is opened)
+            start = info.header_offset
+            end = start + _LOCAL_HEADER.size + info.compress_size
+            spans.append((start, end, name))
+        spans.sort()
+        for (s1, e1, n1), (s2, _e2, n2) in zip(spans, spans[1:]):
+            if e1 > s2:
+                raise FileProblem("archive-invalid", detail=f"成員 {n1[:60]} 與 {n2[:60]} 的資料重疊")
+        for (start, end, name), following in zip(spans, [s for s, _, _ in spans[1:]] + [cd_start]):
+            if end > following:
+                raise FileProblem("archive-invalid", detail=f"成員 {name[:60]} 的資料超出範圍")
+            self._next_start[start] = following
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def info(self, name: str) -> zipfile.ZipInfo | None:
+        return self.members.get(name.lower())
+
+    def names(self):
+        return (info.filename for info in self.members.values())
+
+    def open(self, info: zipfile.ZipInfo) -> "_MemberStream":
+        return _MemberStream(self, info)
+
+
+class _MemberStream:
+    """Inflate one member, never trusting its declared size: stop as soon as more comes out."""
+
+    def __init__(self, pkg: _Package, info: zipfile.ZipInfo):
+        self.pkg = pkg
+        self.info = info
+        self.name = info.filename[:80]
+        f = pkg.f
+        f.seek(info.header_offset)
+        header = f.read(_LOCAL_HEADER.size)
+        if len(header) < _LOCAL_HEADER.size:
+            raise _corrupt(f"{self.name} 的資料不完整")
+        fields = _LOCAL_HEADER.unpack(header)
+        if fields[0] != b"PK\x03\x04":
+            raise _corrupt(f"{self.name} 的檔頭損毀")
+        if fields[2] & 0x1:
+            raise FileProblem("file-encrypted")
+        name_len, extra_len = fields[9], fields[10]
+        self.pos = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
+        self.left = info.compress_size                # compressed bytes not yet read
+        if self.pos + self.left > pkg._next_start.get(info.header_offset, self.pos + self.left):
+            raise FileProblem("archive-invalid", detail=f"成員 {self.name} 的資料與其他成員重疊")
+        self.limit = min(info.file_size, pkg.limits.max_part_bytes)
+        self.out = 0
+        self.crc = 0
+        self.done = False
+        self.inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+
+    def _raw(self, n: int) -> bytes:
+        if self.left <= 0:
+            return b""
+        self.pkg.f.seek(self.pos)
+        chunk = self.pkg.f.read(min(n, self.left))
+        if not chunk:
+            raise _corrupt(f"{self.name} 的資料不完整")
+        self.pos += len(chunk)
+        self.left -= len(chunk)
+        return chunk
+
+    def read(self, n: int = _CHUNK) -> bytes:
+        if self.done:
+            return b""
+        inflater = self.inflater
+        if inflater is None:
+            data = self._raw(n)
+        else:
+            data = b""
+            try:
+                while not data and not inflater.eof:
+                    if inflater.unconsumed_tail:
+                        data = inflater.decompress(inflater.unconsumed_tail, n)
+                    else:
+                        raw = self._raw(max(n, 16384))
+                        if not raw:
+                            raise _corrupt(f"{self.name} 的壓縮資料不完整")
+                        data = inflater.decompress(raw, n)
+            except zlib.error:
+                raise _corrupt(f"{self.name} 的壓縮資料損毀") from None
+        if data:
+            self.out += len(data)
+            if self.out > self.limit:
+                if self.out > self.info.file_size:
+                    raise _too_large(f"{self.name} 解壓後超過記錄的大小 {_human_size(self.info.file_size)}")
+                raise _too_large(f"{self.name} 解壓後超過 {_human_size(self.pkg.limits.max_part_bytes)}")
+            self.pkg.inflated += len(data)
+            if self.pkg.inflated > self.pkg.limits.max_total_bytes:
+                raise _too_large(f"解壓後總計超過 {_human_size(self.pkg.limits.max_total_bytes)}")
+            self.crc = zlib.crc32(data, self.crc)
+            return data
+        self._finish()
+        return b""
+
+    def _finish(self) -> None:
+        self.done = True
+        if self.out != self.info.file_size:
+            raise _corrupt(f"{self.name} 的大小與記錄不符")
+        if self.crc != self.info.CRC:
+            raise _corrupt(f"{self.name} 的校驗碼（CRC）錯誤")
+
+
+# ------------------------------------------------------------------------------------------
+# XML: prolog scan and defused streaming parse
+# ------------------------------------------------------------------------------------------
+
+_PROLOG_MAX = 64 * 1024
+_XML_SUFFIXES = (".xml", ".rels", ".vml")
+
+
+def _prolog_encoding(raw: bytes) -> tuple[str, int]:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return "utf-8", 3
+    if raw.startswith(b"\xff\xfe"):
+        return "utf-16-le", 2
+    if raw.startswith(b"\xfe\xff"):
+        return "utf-16-be", 2
+    if raw.startswith(b"<\x00"):
+        return "utf-16-le", 0
+    if raw.startswith(b"\x00<"):
+        return "utf-16-be", 0
+    return "utf-8", 0
+
+
+def _scan_prolog(pkg: _Package, info: zipfile.ZipInfo) -> None:
+    """xml-unsafe when a DOCTYPE or ENTITY declaration stands before the root element."""
+    name = info.filename[:80]
+    stream = pkg.open(info)
+    raw = stream.read(4096)
+    enc, skip = _prolog_encoding(raw)
+    decoder = codecs.getincrementaldecoder(enc)(errors="replace")
+    text = decoder.decode(raw[skip:])
+    seen = len(raw)
+    pos = 0
+    while True:
+        more = False
+        n = len(text)
+        while pos < n and text[pos] in " \t\r\n":
+            pos += 1
+        if pos >= n:
+            more = True
+        elif text.startswith("<?", pos):
+            end = text.find("?>", pos + 2)
+            if end < 0:
+                more = True
+            else:
+                pos = end + 2
+                continue
+        elif text.startswith("<!--", pos):
+            end = text.find("-->", pos + 4)
+            if end < 0:
+                more = True
+            else:
+                pos = end + 3
+                continue
+        elif text.startswith("<!", pos) or (text[pos] == "<" and n - pos < 2):
+            word = text[pos: pos + 9].upper()
+            if word.startswith("<!DOCTYPE"):
+                raise FileProblem("xml-unsafe", detail=f"DOCTYPE 宣告 於 {name}")
+            if word.startswith("<!ENTITY"):
+                raise FileProblem("xml-unsafe", detail=f"ENTITY 宣告 於 {name}")
+            if n - pos < 9:
+                more = True
+            else:
+                raise FileProblem("xml-unsafe", detail=f"根元素前有不允許的宣告 於 {name}")
+        else:
+            return                                  # the root element (or not XML at all)
+        if more:
+            chunk = stream.read(4096)
+            if not chunk:
+                return
+            seen += len(chunk)
+            if seen > _PROLOG_MAX:
+                raise FileProblem("xml-unsafe", detail=f"XML 前置區段過長 於 {name}")
+            text = text[pos:] + decoder.decode(chunk)
+            pos = 0
+
+
+class _Stop(Exception):
+    """Raised by a handler to end a parse early (everything needed has been read)."""
+
+
+class _NoTarget:
+    def close(self):
+        return None
+
+
+_LOCAL_NAMES: dict[str, str] = {}
+
+
+def _local(tag: str) -> str:
+    """'{ns}name' as expat reports it ('ns}name') -> 'name'."""
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        name = tag.rpartition("}")[2]
+        if len(_LOCAL_NAMES) < 4096:
+            _LOCAL_NAMES[tag] = name
+    return name
+
+
+def _parse(pkg: _Package, info: zipfile.ZipInfo, start, end=None, data=None) -> None:
+    """Stream one member through defusedxml's parser into raw expat handlers.
+
+    Handlers get expat's names ('ns}local') and attributes as a dict keyed by the raw
+    attribute names ('r', or 'ns}id' for a prefixed one).  The DTD/entity/external-reference
+    guards defusedxml installs on the same expat parser stay in place.
+    """
+    name = info.filename[:80]
+    parser = DefusedXMLParser(target=_NoTarget(), forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    expat = parser.parser
+    expat.ordered_attributes = 0
+    expat.StartElementHandler = start
+    if end is not None:
+        expat.EndElementHandler = end
+    if data is not None:
+        expat.CharacterDataHandler = data
+    stream = pkg.open(info)
+    try:
+        try:
+            while True:
+                chunk = stream.read(_CHUNK)
+                if not chunk:
+                    break
+                parser.feed(chunk)
+            parser.close()
+        except _Stop:
+            return
+    except ParseError as e:
+        line = getattr(e, "position", (0, 0))[0]
+        raise _corrupt(f"{name} 第 {line} 行 XML 格式錯誤") from None
+    except DTDForbidden:
+        raise FileProblem("xml-unsafe", detail=f"DOCTYPE 宣告 於 {name}") from None
+    except EntitiesForbidden:
+        raise FileProblem("xml-unsafe", detail=f"ENTITY 宣告 於 {name}") from None
+    except ExternalReferenceForbidden:
+        raise FileProblem("xml-unsafe", detail=f"外部實體參照 於 {name}") from None
+    except RecursionError:
+        raise _corrupt(f"{name} 的 XML 巢狀過深") from None
+    except (LookupError, ValueError, UnicodeError):   # unknown/unsupported declared encoding
+        raise _corrupt(f"{name} 的 XML 編碼無法辨識") from None
+
+
+def _rel_id(attrs: dict) -> str:
+    """The r:id attribute, whatever the relationships namespace (transitional or strict)."""
+    for key, value in attrs.items():
+        if key.endswith("}id"):
+            return value
+    return ""
+
+
+# ------------------------------------------------------------------------------------------
+# cell values
+# ------------------------------------------------------------------------------------------
+
+_MAX_STRING = 32_767
+_TEXT_CAP = 8 * _MAX_STRING      # characters of one value collected while parsing (escapes take room)
+_XSTR_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _xstr(text: str) -> str:
+    """OOXML ST_Xstring: decode _xHHHH_ escapes, keep at most Excel's 32,767 characters."""
+    if "_x" in text:
+        text = _XSTR_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+        if any("\ud800" <= ch <= "\udfff" for ch in text):
+            text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    if len(text) > _MAX_STRING:
+        text = text[:_MAX_STRING]
+    return text
+
+
+@lru_cache(maxsize=32_768)
+def _column_index(letters: str) -> int:
+    """'A' -> 1, 'XFD' -> 16384; 0 when not column letters (at most 3 of A-Z)."""
+    if not 1 <= len(letters) <= 3 or not letters.isascii() or not letters.isalpha():
+        return 0
+    index = 0
+    for ch in letters.upper():
+        index = index * 26 + ord(ch) - 64
+    return index
+
+
+_COLUMNS: dict[str, int] = {}      # column letters -> index, filled as letters are met (<= 18,278 keys)
+_DIGITS = "0123456789"
+
+
+def _ref(ref: str, limits: Limits) -> tuple[int, int]:
+    """'B12' -> (12, 2); file-corrupt when malformed or beyond the limits."""
+    letters = ref.rstrip(_DIGITS)
+    digits = ref[len(letters):]
+    col = _COLUMNS.get(letters) or _column_index(letters)
+    if not col or not digits or digits[0] == "0" or len(digits) > 9:
+        raise _corrupt(f"儲存格位置「{ref[:20]}」無效")
+    _COLUMNS[letters] = col
+    row = int(digits)
+    if row > limits.max_rows or col > limits.max_cols:
+        raise _corrupt(f"儲存格位置 {ref[:20]} 超出 Excel 的範圍")
+    return row, col
+
+
+def _range(ref: str, limits: Limits) -> tuple[int, int, int, int]:
+    first, _, last = ref.strip().partition(":")
+    r1, c1 = _ref(first.replace("$", ""), limits)
+    r2, c2 = _ref(last.replace("$", ""), limits) if last else (r1, c1)
+    return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
+
+
+def _number(text: str, pos=None, where=None) -> int | float:
+    """A <v> number: int when integral (within float precision), else float."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        place = where(pos) if where else "儲存格"
+        raise _corrupt(f"{place} 的數值「{text.strip()[:20]}」無效")
+    if value.is_integer() and -(2**53) < value < 2**53:
+        return int(value)
+    return value
+
+
+_EPOCH_1900 = _dt.datetime(1899, 12, 30)      # serials >= 60 (Excel's fictitious 1900-02-29 is 60)
+_EPOCH_1900_EARLY = _dt.datetime(1899, 12, 31)  # serials < 60
+_EPOCH_1904 = _dt.datetime(1904, 1, 1)
+_MAX_SERIAL_1900 = 2_958_466                   # 10000-01-01
+_MAX_SERIAL_1904 = _MAX_SERIAL_1900 - 1462
+
+
+def serial_to_datetime(value: float, date1904: bool = False) -> _dt.datetime | None:
+    """Excel serial -> datetime (ms precision); None when outside Excel's date range.
+
+    1900 system: serials below 60 are shifted one day (Excel counts a 1900-02-29 that never
+    was); serial 60 itself, that phantom day, reads as 1900-02-28.
+    """
+    if value < 0:
+        return None
+    if date1904:
+        if value >= _MAX_SERIAL_1904:
+            return None
+        base = _EPOCH_1904
+    else:
+        if value >= _MAX_SERIAL_1900:
+            return None
+        base = _EPOCH_1900_EARLY if value < 60 else _EPOCH_1900
+    days = int(value)
+    ms = round((value - days) * 86_400_000)
+    return base + _dt.timedelta(days=days, milliseconds=ms)
+
+
+def _iso_datetime(text: str, where: str) -> _dt.datetime:
+    """t="d" cells: ISO 8601 date, date-time or time."""
+    raw = text.strip()
+    try:
+        if "T" not in raw and ":" in raw:
+            return _dt.datetime.combine(_EPOCH_1900_EARLY.date(), _dt.time.fromisoformat(raw))
+        value = _dt.datetime.fromisoformat(raw.removesuffix("Z"))
+    except ValueError:
+        raise _corrupt(f"{where} 的日期「{raw[:30]}」無效") from None
+    return value.replace(tzinfo=None)
+
+
+_BUILTIN_DATE_FORMATS = frozenset([*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)])
+_ELAPSED = re.compile(r"(?i)h+|m+|s+")
+_SCIENTIFIC = re.compile(r"e[+-]")
+
+
+@lru_cache(maxsize=4096)
+def is_date_format(code: str) -> bool:
+    """Whether a number format code shows a date or time (not elapsed time, not text)."""
+    kept = []
+    elapsed = False
+    i, n = 0, len(code)
+    while i < n:
+        ch = code[i]
+        if ch == '"':
+            end = code.find('"', i + 1)
+            i = n if end < 0 else end + 1
+        elif ch in "\\_*":
+            i += 2
+        elif ch == "[":
+            end = code.find("]", i + 1)
+            if end < 0:
+                break
+            if _ELAPSED.fullmatch(code[i + 1: end]):
+                elapsed = True
+            i = end + 1
+        else:
+            kept.append(ch)
+            i += 1
+    shown = _SCIENTIFIC.sub("", "".join(kept).lower().replace("general", ""))
+    calendar = any(ch in shown for ch in "dye年月日")
+    if calendar:
+        return True
+    return "m" in shown and not elapsed
+
+
+# ------------------------------------------------------------------------------------------
+# ZIP routing
+# ------------------------------------------------------------------------------------------
+
+_ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
+_REL_OFFICE_DOCUMENT = "/officeDocument"
+
+
+def _open_zip(f, path: str, size: int, limits: Limits) -> Workbook:
+    pkg = _Package(f, path, size, limits)
+    mime = b""
+    info = pkg.info("mimetype")
+    if info is not None and info.file_size <= 200:
+        mime = _read_all(pkg, info).strip()
+    if mime.startswith(_ODS_MIME):
+        _scan_all_prologs(pkg)
+        return _open_ods(pkg, limits)
+    workbook_part = _find_workbook_part(pkg)
+    if workbook_part is None:
+        names = {n.lower() for n in pkg.names()}
+        if "word/document.xml" in names:
+            raise FileProblem("file-not-spreadsheet", detected="Word 文件（.docx）")
+        if "ppt/presentation.xml" in names:
+            raise FileProblem("file-not-spreadsheet", detected="PowerPoint 簡報（.pptx）")
+        if mime.startswith(b"application/vnd.oasis.opendocument.text"):
+            raise FileProblem("file-not-spreadsheet", detected="OpenDocument 文字文件（.odt）")
+        if mime.startswith(b"application/vnd.oasis.opendocument"):
+            raise FileProblem("file-not-spreadsheet", detected="OpenDocument 文件")
+        if any(n.startswith("xl/") for n in names):
+            raise _corrupt("找不到活頁簿內容 xl/workbook.xml")
+        raise FileProblem("file-not-spreadsheet", detected="ZIP 壓縮檔")
+    _scan_all_prologs(pkg)
+    if workbook_part.lower().endswith(".bin"):
+        return _open_calamine_zip(pkg, "xlsb", limits)
+    # The reader allocates many small acyclic objects: the cyclic GC would only rescan them.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _XlsxReader(pkg, workbook_part, limits).read()
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _read_all(pkg: _Package, info: zipfile.ZipInfo) -> bytes:
+    stream = pkg.open(info)
+    parts = []
+    while chunk := stream.read(_CHUNK):
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _scan_all_prologs(pkg: _Package) -> None:
+    for info in pkg.members.values():
+        if info.filename.lower().endswith(_XML_SUFFIXES) and info.file_size:
+            _scan_prolog(pkg, info)
+
+
+def _rels_name(part: str) -> str:
+    folder, _, base = part.rpartition("/")
+    return f"{folder}/_rels/{base}.rels" if folder else f"_rels/{base}.rels"
+
+
+def _resolve(source_part: str, target: str) -> str:
+    target = unquote(target.replace("\\", "/"))
+    if target.startswith("/"):
+        joined = target
+    else:
+        joined = posixpath.join(posixpath.dirname(source_part), target)
+    return posixpath.normpath("/" + joined).lstrip("/")
+
+
+def _relationships(pkg: _Package, part: str) -> dict[str, tuple[str, str]]:
+    """{Id: (Type, resolved target)} for one part ('' for the package root); internal only."""
+    info = pkg.info(_rels_name(part) if part else "_rels/.rels")
+    found: dict[str, tuple[str, str]] = {}
+    if info is None:
+        return found
+
+    def start(tag, attrs):
+        if _local(tag) == "Relationship":
+            a = attrs
+            if a.get("TargetMode", "").lower() == "external" or "Target" not in a:
+                return
+            found[a.get("Id", "")] = (a.get("Type", ""), _resolve(part, a["Target"]))
+
+    _parse(pkg, info, start)
+    return found
+
+
+def _find_workbook_part(pkg: _Package) -> str | None:
+    for rel_type, target in _relationships(pkg, "").values():
+        if rel_type.endswith(_REL_OFFICE_DOCUMENT) and pkg.info(target) is not None:
+            if target.lower().startswith("xl/") or target.lower().endswith(("workbook.xml", "workbook.bin")):
+                return target
+    for candidate in ("xl/workbook.xml", "xl/workbook.bin"):
+        if pkg.info(candidate) is not None:
+            return candidate
+    return None
+
+
+# ------------------------------------------------------------------------------------------
+# .xlsx / .xlsm: our own streaming reader
+# ------------------------------------------------------------------------------------------
+
+_TRUE = ("1", "true")
+
+
+class _XlsxReader:
+    def __init__(self, pkg: _Package, workbook_part: str, limits: Limits):
+        self.pkg = pkg
+        self.part = workbook_part
+        self.limits = limits
+        self.total_cells = 0
+
+    def read(self) -> Workbook:
+        pkg = self.pkg
+        has_macros = any(n.lower().endswith("vbaproject.bin") for n in pkg.names())
+        book = Workbook(format="xlsm" if has_macros else "xlsx", has_macros=has_macros)
+        entries = self._workbook(book)
+        rels = _relationships(pkg, self.part)
+        styles_part = shared_part = None
+        for rel_type, target in rels.values():
+            if rel_type.endswith("/styles"):
+                styles_part = target
+            elif rel_type.endswith("/sharedStrings"):
+                shared_part = target
+        if self._content_type_is_macro():
+            book.format = "xlsm"
+        date_styles = self._date_styles(styles_part or "xl/styles.xml")
+        pending: list[tuple[dict, tuple[int, int], int]] = []
+        for name, state, rid in entries:
+            sheet = Sheet(name=name, state=state)
+            book.sheets.append(sheet)
+            rel_type, target = rels.get(rid, ("", ""))
+            if rel_type.endswith(("/chartsheet", "/dialogsheet")):
+                continue
+            info = pkg.info(target) if target else None
+            if info is None:
+                raise _corrupt(f"找不到工作表「{name[:40]}」的內容")
+            if "macrosheet" in rel_type.lower():
+                book.has_macros = True
+            self._sheet(info, sheet, date_styles, book.date1904, pending)
+        if not book.sheets:
+            raise _corrupt("活頁簿中沒有工作表")
+        if pending:
+            self._resolve_strings(shared_part or "xl/sharedStrings.xml", pending)
+        return book
+
+    def _content_type_is_macro(self) -> bool:
+        info = self.pkg.info("[Content_Types].xml")
+        if info is None:
+            return False
+        wanted = "/" + self.part.lower()
+        found = [False]
+
+        def start(tag, attrs):
+            if _local(tag) == "Override":
+                a = attrs
+                if a.get("PartName", "").lower() == wanted and "macroenabled" in a.get("ContentType", "").lower():
+                    found[0] = True
+
+        _parse(self.pkg, info, start)
+        return found[0]
+
+    def _workbook(self, book: Workbook) -> list[tuple[str, str, str]]:
+        entries: list[tuple[str, str, str]] = []
+
+        def start(tag, attrs):
+            name = _local(tag)
+            if name == "sheet":
+                state = attrs.get("state", "visible").strip().lower()
+                state = {"hidden": "hidden", "veryhidden": "veryHidden"}.get(state, "visible")
+                entries.append((attrs.get("name", ""), state, _rel_id(attrs)))
+            elif name == "workbookPr":
+                if attrs.get("date1904", "").strip().lower() in _TRUE:
+                    book.date1904 = True
+
+        info = self.pkg.info(self.part)
+        _parse(self.pkg, info, start)
+        return entries
+
+    def _date_styles(self, part: str) -> frozenset[str]:
+        """The cell style indices (as the strings in s="...") whose number format is a date."""
+        info = self.pkg.info(part)
+        if info is None:
+            return frozenset()
+        formats: dict[str, str] = {}
+        xf_formats: list[str] = []
+        depth = {"cellXfs": 0}
+
+        def start(tag, attrs):
+            name = _local(tag)
+            if name == "numFmt":
+                a = attrs
+                formats[a.get("numFmtId", "").strip()] = a.get("formatCode", "")
+            elif name == "cellXfs":
+                depth["cellXfs"] += 1
+            elif name == "xf" and depth["cellXfs"]:
+                xf_formats.append(attrs.get("numFmtId", "0").strip())
+
+        def end(tag):
+            if _local(tag) == "cellXfs":
+                depth["cellXfs"] -= 1
+
+        _parse(self.pkg, info, start, end)
+        dates = set()
+        for index, fmt_id in enumerate(xf_formats):
+            code = formats.get(fmt_id)
+            if code is not None:
+                is_date = is_date_format(code)
+            else:
+                is_date = fmt_id.isdigit() and int(fmt_id) in _BUILTIN_DATE_FORMATS
+            if is_date:
+                dates.add(str(index))
+        return frozenset(dates)
+
+    def _sheet(self, info, sheet: Sheet, date_styles, date1904: bool, pending: list) -> None:
+        limits = self.limits
+        max_rows, max_cols, max_cells = limits.max_rows, limits.max_cols, limits.max_cells
+        max_blanks = max_cells * 4
+        cells = sheet.cells
+        uncached = sheet.uncached
+        hidden_rows = sheet.hidden_rows
+        merged = sheet.merged
+        col_ranges: list[tuple[int, int]] = []
+        sheet_name = sheet.name
+        part = info.filename[:80]
+        local = _LOCAL_NAMES
+        columns = _COLUMNS
+        v_buf: list[str] = []
+        is_buf: list[str] = []
+        # parse state
+        in_data = False
+        row = 0
+        row_digits = None             # the current row's r="..." text, to split cell refs fast
+        row_len = 0
+        col = 0
+        c_ref = c_t = c_s = None
+        has_f = has_v = in_is = is_seen = False
+        collect = None
+        kept = 0                      # characters collected for the current value
+        rph = 0
+        count = 0
+        blanks = 0
+        def too_many(detail):
+            return FileProblem("sheet-too-large", sheet=sheet_name, detail=detail)
+
+        def where(pos):
+            return f"{part} 的 {column_letter(pos[1])}{pos[0]}"
+
+        def start(tag, attrs):
+            nonlocal in_data, row, row_digits, row_len, col, c_ref, c_t, c_s, has_f, has_v, in_is, is_seen, collect
+            nonlocal rph, kept
+            name = local.get(tag) or _local(tag)
+            if in_data:
+                if name == "c":
+                    c_ref = attrs.get("r")
+                    c_t = attrs.get("t")
+                    c_s = attrs.get("s")
+                    has_f = has_v = in_is = is_seen = False
+                elif name == "v":
+                    has_v = True
+                    v_buf.clear()
+                    kept = 0
+                    collect = v_buf
+                elif name == "row":
+                    r = attrs.get("r")
+                    if r is None:
+                        row += 1
+                        row_digits = None
+                    else:
+                        r = r.strip()
+                        if not r.isascii() or not r.isdigit() or len(r) > 9 or r[0] == "0":
+                            raise _corrupt(f"{part} 的列號「{r[:20]}」無效")
+                        row = int(r)
+                        row_digits = r
+                        row_len = len(r)
+                    if row > max_rows:
+                        raise _corrupt(f"{part} 的列號 {row} 超出 Excel 的範圍")
+                    col = 0
+                    hidden = attrs.get("hidden")
+                    if hidden is not None and hidden.strip().lower() in _TRUE:
+                        hidden_rows.add(row)
+                elif name == "f":
+                    has_f = True
+                elif name == "is":
+                    in_is = is_seen = True
+                    is_buf.clear()
+                    kept = 0
+                elif name == "t":
+                    if in_is and not rph:
+                        collect = is_buf
+                elif name == "rPh":
+                    rph += 1
+            elif name == "sheetData":
+                in_data = True
+            elif name == "col":
+                if attrs.get("hidden", "").strip().lower() in _TRUE:
+                    lo, hi = attrs.get("min", "").strip(), attrs.get("max", "").strip()
+                    if lo.isascii() and lo.isdigit() and hi.isascii() and hi.isdigit() and len(lo) < 7 and len(hi) < 7:
+                        lo_i, hi_i = max(int(lo), 1), min(int(hi), max_cols)
+                        if lo_i <= hi_i:
+                            col_ranges.append((lo_i, hi_i))
+            elif name == "mergeCell":
+                ref = attrs.get("ref")
+                if ref:
+                    merged.append(_range(ref, limits))
+                    if len(merged) > max_cells:
+                        raise too_many(f"合併儲存格超過 {max_cells:,} 個")
+
+        def blank():
+            nonlocal blanks
+            blanks += 1
+            if blanks > max_blanks:
+                raise too_many(f"空白儲存格超過 {max_blanks:,} 個")
+
+        def end(tag):
+            nonlocal in_data, col, count, collect, in_is, rph
+            name = local.get(tag) or _local(tag)
+            if name == "v":
+                collect = None
+                return
+            if not in_data:
+                return
+            if name != "c":
+                if name == "t":
+                    collect = None
+                elif name == "is":
+                    in_is = False
+                    collect = None
+                elif name == "rPh":
+                    rph -= 1
+                elif name == "sheetData":
+                    in_data = False
+                return
+            # -- the end of a cell: where it is
+            if c_ref is not None:
+                # fast path: "<letters><this row's digits>" (letters never hold a digit, so a
+                # wrong split leaves a prefix that is not in the column table)
+                if row_digits is not None and c_ref.endswith(row_digits):
+                    col = columns.get(c_ref[:-row_len], 0)
+                    if col and col <= max_cols:
+                        pos = (row, col)
+                    else:
+                        pos = _ref(c_ref, limits)
+                else:
+                    pos = _ref(c_ref, limits)
+                col = pos[1]
+            else:
+                col += 1
+                if col > max_cols:
+                    raise _corrupt(f"{part} 第 {row} 列的欄數超出 Excel 的範圍")
+                if row < 1:
+                    raise _corrupt(f"{part} 有不屬於任何列的儲存格")
+                pos = (row, col)
+            # -- what it holds
+            t = c_t
+            if t == "inlineStr" and is_seen:
+                value = _xstr("".join(is_buf))
+                if not value:
+                    return blank()
+            else:
+                text = "".join(v_buf) if has_v else ""
+                if not text or (t is None or t == "n") and not text.strip():
+                    if has_f and not (has_v and (t == "str" or t == "inlineStr")):
+                        uncached.add(pos)
+                        cells.pop(pos, None)
+                        count += 1
+                        if count > max_cells:
+                            raise too_many(f"超過 {max_cells:,} 個非空白儲存格")
+                        return
+                    return blank()
+                if t == "s":
+                    if not text.isdigit() or not text.isascii() or len(text) > 9:
+                        text = text.strip()
+                        if not text.isdigit() or not text.isascii() or len(text) > 9:
+                            raise _corrupt(f"{where(pos)} 的共用字串索引「{text[:20]}」無效")
+                    value = int(text)
+                    pending.append((cells, pos, value))
+                elif t is None or t == "n":
+                    try:
+                        value = int(text)
+                        if not -(2**53) < value < 2**53:
+                            raise ValueError
+                    except ValueError:
+                        value = _number(text, pos, where)
+                    if c_s is not None and c_s in date_styles:
+                        value = serial_to_datetime(value, date1904) or value
+                elif t == "str" or t == "inlineStr":
+                    value = _xstr(text)
+                elif t == "b":
+                    flag = text.strip().lower()
+                    if flag not in ("0", "1", "true", "false"):
+                        raise _corrupt(f"{where(pos)} 的布林值「{text[:20]}」無效")
+                    value = flag in _TRUE
+                elif t == "e":
+                    value = ErrorValue(text.strip())
+                elif t == "d":
+                    value = _iso_datetime(text, where(pos))
+                else:
+                    raise _corrupt(f"{where(pos)} 的儲存格類型「{t[:20]}」無效")
+            cells[pos] = value
+            if uncached and pos in uncached:
+                uncached.discard(pos)
+            count += 1
+            if count > max_cells:
+                raise too_many(f"超過 {max_cells:,} 個非空白儲存格")
+
+        def data(text):
+            nonlocal kept
+            if collect is not None:
+                kept += len(text)
+                if kept <= _TEXT_CAP:           # nothing longer than Excel's limit is kept anyway
+                    collect.append(text)
+
+        _parse(self.pkg, info, start, end, data)
+        if col_ranges:
+            col_ranges.sort()
+            lo, hi = col_ranges[0]
+            for a, b in col_ranges[1:]:
+                if a > hi + 1:
+                    sheet.hidden_cols.update(range(lo, hi + 1))
+                    lo, hi = a, b
+                else:
+                    hi = max(hi, b)
+            sheet.hidden_cols.update(range(lo, hi + 1))
+        self.total_cells += count
+        if self.total_cells > limits.max_total_cells:
+            raise FileProblem(
+                "sheet-too-large", sheet=sheet_name,
+                detail=f"整本活頁簿超過 {limits.max_total_cells:,} 個非空白儲存格",
+            )
+
+    def _resolve_strings(self, part: str, pending: list) -> None:
+        """Read only the shared strings the sheets use, then put them in place."""
+        info = self.pkg.info(part)
+        if info is None:
+            raise _corrupt("缺少共用字串表 sharedStrings.xml")
+        needed = {index for _, _, index in pending}
+        last = max(needed)
+        strings: dict[int, str] = {}
+        buf: list[str] = []
+        local = _LOCAL_NAMES
+        index = -1
+        in_si = False
+        rph = 0
+        collect = False
+        kept = 0
+
+        def start(tag, attrs):
+            nonlocal in_si, rph, collect, kept
+            name = local.get(tag) or _local(tag)
+            if name == "t":
+                collect = in_si and not rph
+            elif name == "si":
+                in_si = True
+                buf.clear()
+                kept = 0
+            elif name == "rPh":
+                rph += 1
+
+        def end(tag):
+            nonlocal in_si, rph, collect, index
+            name = local.get(tag) or _local(tag)
+            if name == "t":
+                collect = False
+            elif name == "si":
+                in_si = False
+                index += 1
+                if index in needed:
+                    strings[index] = _xstr("".join(buf))
+                    if index >= last:
+                        raise _Stop
+            elif name == "rPh":
+                rph -= 1
+
+        def data(text):
+            nonlocal kept
+            if collect:
+                kept += len(text)
+                if kept <= _TEXT_CAP:
+                    buf.append(text)
+
+        _parse(self.pkg, info, start, end, data)
+        for cells, pos, idx in pending:
+            value = strings.get(idx)
+            if value is None:
+                raise _corrupt(f"共用字串索引 {idx} 超出範圍")
+            if value:
+                cells[pos] = value
+            else:
+                cells.pop(pos, None)
+
+
+# ------------------------------------------------------------------------------------------
+# .ods / .xls / .xlsb: python-calamine in a bounded worker process
+# ------------------------------------------------------------------------------------------
+
+_FORMAT_NAMES = {"ods": "ODS", "xls": "XLS", "xlsb": "XLSB"}
+
+
+def _open_ods(pkg: _Package, limits: Limits) -> Workbook:
+    # calamine inflates content.xml itself: inflate every XML part once through our guarded
+    # reader first, so a member that lies about its size is refused before calamine sees it.
+    for info in pkg.members.values():
+        if info.filename.lower().endswith(".xml"):
+            stream = pkg.open(info)
+            while stream.read(_CHUNK):
+                pass
+    macros = any(n.lower().startswith(("basic/", "scripts/")) and not n.endswith("/") for n in pkg.names())
+    book = _calamine_read(pkg.path, "ods", limits)
+    book.has_macros = book.has_macros or macros
+    return book
+
+
+def _open_calamine_zip(pkg: _Package, fmt: str, limits: Limits) -> Workbook:
+    for info in pkg.members.values():
+        stream = pkg.open(info)
+        while stream.read(_CHUNK):
+            pass
+    has_macros = any(n.lower().endswith("vbaproject.bin") for n in pkg.names())
+    book = _calamine_read(pkg.path, fmt, limits)
+    book.has_macros = book.has_macros or has_macros
+    return book
+
+
+_WORKER = (
+    "import sys; sys.path.insert(0, {src!r}); "
+    "from qos_xl.spreadsheet import _calamine_worker; _calamine_worker()"
+)
+
+
+def _calamine_read(path: str, fmt: str, limits: Limits) -> Workbook:
+    """Run python-calamine on ``path`` in a child process with RLIMIT_AS and a timeout."""
+    # calamine picks its reader from the file name's extension: give it a link whose
+    # extension is the format the content was sniffed as
+    with tempfile.TemporaryDirectory(prefix="qos-xl-") as tmp:
+        link = os.path.join(tmp, f"book.{fmt}")
+        try:
+            os.symlink(os.path.abspath(path), link)
+        except OSError:
+            link = os.path.abspath(path)
+        return _calamine_run(link, fmt, limits)
+
+
+def _calamine_run(path: str, fmt: str, limits: Limits) -> Workbook:
+    label = _FORMAT_NAMES[fmt]
+    request = {
+        "path": path,
+        "memory": limits.memory_bytes,
+        "cpu": int(limits.timeout_seconds) + 2,
+        "max_cells": limits.max_cells,
+        "max_total_cells": limits.max_total_cells,
+    }
+    src = str(Path(__file__).resolve().parents[1])
+    cmd = [sys.executable, "-c", _WORKER.format(src=src)]
+    try:
+        proc = subprocess.run(
+            cmd, input=json.dumps(request).encode(), capture_output=True, timeout=limits.timeout_seconds,
+        )
+    except subprocess.TimeoutExpired as e:
+        sheet = _last_sheet(e.stderr)
+        seconds = f"{limits.timeout_seconds:g}"
+        if sheet is not None:
+            raise FileProblem("sheet-too-large", sheet=sheet, detail=f"讀取超過 {seconds} 秒") from None
+        raise FileProblem("format-unreadable", format=label, detail=f"讀取超過 {seconds} 秒") from None
+    try:
+        answer = json.loads(proc.stdout) if proc.stdout else None
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        sheet = _last_sheet(proc.stderr)
+        if sheet is not None:
+            raise FileProblem("sheet-too-large", sheet=sheet, detail="讀取時耗用的記憶體超過上限")
+        raise FileProblem("format-unreadable", format=label, detail="讀取時耗用的記憶體超過上限，資料範圍可能過大")
+    error = answer.get("error")
+    if error == "password":
+        raise FileProblem("file-encrypted")
+    if error in ("memory", "cells"):
+        sheet = answer.get("sheet")
+        detail = answer.get("detail") or "讀取時耗用的記憶體超過上限"
+        if sheet is not None:
+            raise FileProblem("sheet-too-large", sheet=sheet, detail=detail)
+        raise FileProblem("format-unreadable", format=label, detail=detail)
+    if error is not None:
+        if "cell limit" in str(answer.get("message", "")).lower():
+            sheet = answer.get("sheet")
+            detail = "資料範圍過大，超過可讀取的儲存格數"
+            if sheet is not None:
+                raise FileProblem("sheet-too-large", sheet=sheet, detail=detail)
+            raise FileProblem("format-unreadable", format=label, detail=detail)
+        raise FileProblem("format-unreadable", format=label, detail="檔案內容無法解析")
+    return _book_from_answer(answer, fmt, limits)
+
+
+def _last_sheet(stderr: bytes | None) -> str | None:
+    sheet = None
+    for line in (stderr or b"").decode("utf-8", "replace").splitlines():
+        if line.startswith("qos-xl-sheet\t"):
+            sheet = line.split("\t", 1)[1]
+        elif line == "qos-xl-done":
+            sheet = None
+    return sheet
+
+
+def _book_from_answer(answer: dict, fmt: str, limits: Limits) -> Workbook:
+    try:
+        return _convert_answer(answer, fmt, limits)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise FileProblem("format-unreadable", format=_FORMAT_NAMES[fmt], detail="讀取程式回傳的資料無效") from None
+
+
+def _convert_answer(answer: dict, fmt: str, limits: Limits) -> Workbook:
+    book = Workbook(format=fmt, has_macros=bool(answer.get("macro_sheets")))
+    for entry in answer.get("sheets", []):
+        sheet = Sheet(name=str(entry["name"]), state=entry.get("state", "visible"))
+        cells = sheet.cells
+        for r, c, tag, value in entry.get("cells", []):
+            if r > limits.max_rows or c > limits.max_cols:
+                raise FileProblem("sheet-too-large", sheet=sheet.name, detail="資料超出 Excel 的列數或欄數範圍")
+            if tag == "s":
+                value = value[:_MAX_STRING]
+            elif tag == "n":
+                if isinstance(value, float) and value.is_integer() and -(2**53) < value < 2**53:
+                    value = int(value)
+            elif tag == "d":
+                value = _dt.datetime.fromisoformat(value)
+            elif tag == "b":
+                value = bool(value)
+            elif tag == "e":
+                value = ErrorValue(value)
+            cells[(r, c)] = value
+        sheet.merged = [tuple(m) for m in entry.get("merged", [])]
+        book.sheets.append(sheet)
+    if not book.sheets:
+        raise _corrupt("活頁簿中沒有工作表")
+    return book
+
+
+def _calamine_value(value):
+    """A calamine cell value -> (tag, JSON-safe value); None for empty."""
+    if isinstance(value, str):
+        return ("s", value) if value else None
+    if isinstance(value, bool):
+        return ("b", value)
+    if isinstance(value, (int, float)):
+        return ("n", value)
+    if isinstance(value, _dt.datetime):
+        return ("d", value.replace(tzinfo=None).isoformat())
+    if isinstance(value, _dt.date):
+        return ("d", _dt.datetime(value.year, value.month, value.day).isoformat())
+    if isinstance(value, _dt.time):
+        return ("d", _dt.datetime.combine(_EPOCH_1900_EARLY.date(), value.replace(tzinfo=None)).isoformat())
+    if isinstance(value, _dt.timedelta):
+        return ("n", value.total_seconds() / 86400)
+    if value is None:
+        return None
+    return ("s", str(value))
+
+
+def _calamine_sheet(book, index: int, max_cells: int) -> tuple[list, list]:
+    sheet = book.get_sheet_by_index(index)
+    cells: list = []
+    start = sheet.start
+    if start is not None:
+        r0, c0 = start
+        rows = sheet.to_python(skip_empty_area=True)    # starts at `start`
+        for i, row in enumerate(rows):
+            for j, value in enumerate(row):
+                if value == "":
+                    continue
+                tagged = _calamine_value(value)
+                if tagged is None:
+                    continue
+                cells.append([r0 + i + 1, c0 + j + 1, tagged[0], tagged[1]])
+                if len(cells) > max_cells:
+                    raise _CellLimit
+        del rows
+    merged = [[a[0] + 1, a[1] + 1, b[0] + 1, b[1] + 1] for a, b in (sheet.merged_cell_ranges or [])]
+    return cells, merged
+
+
+class _CellLimit(Exception):
+    pass
+
+
+def _calamine_worker() -> None:
+    """Child process: read the request on stdin, answer one JSON object on stdout."""
+    import resource
+
+    request = json.loads(sys.stdin.buffer.read())
+    memory = int(request["memory"])
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_CPU, (int(request["cpu"]), int(request["cpu"]) + 1))
+    except (ValueError, OSError):
+        pass
+    out = sys.stdout
+
+    def answer(obj) -> None:
+        out.write(json.dumps(obj, ensure_ascii=True))
+        out.flush()
+
+    current = None
+    try:
+        from python_calamine import CalamineWorkbook, PasswordError
+
+        try:
+            book = CalamineWorkbook.from_path(request["path"])
+            sheets = []
+            macro_sheets = False
+            total = 0
+            for index, meta in enumerate(book.sheets_metadata):
+                current = meta.name
+                sys.stderr.write(f"qos-xl-sheet\t{current}\n")
+                sys.stderr.flush()
+                kind = str(meta.typ)
+                visible = str(meta.visible)
+                state = "veryHidden" if "VeryHidden" in visible else "hidden" if "Hidden" in visible else "visible"
+                entry = {"name": current, "state": state, "cells": [], "merged": []}
+                sheets.append(entry)
+                if "Macro" in kind:
+                    macro_sheets = True
+                if "Chart" in kind or "Dialog" in kind or "Vba" in kind:
+                    continue
+                try:
+                    entry["cells"], entry["merged"] = _calamine_sheet(book, index, request["max_cells"])
+                except _CellLimit:
+                    answer({"error": "cells", "sheet": current, "detail": f"超過 {request['max_cells']:,} 個非空白儲存格"})
+                    return
+                total += len(entry["cells"])
+                if total > request["max_total_cells"]:
+                    answer({
+                        "error": "cells", "sheet": current,
+                        "detail": f"整本活頁簿超過 {request['max_total_cells']:,} 個非空白儲存格",
+                    })
+                    return
+            sys.stderr.write("qos-xl-done\n")
+            answer({"sheets": sheets, "macro_sheets": macro_sheets})
+        except PasswordError:
+            answer({"error": "password"})
+    except MemoryError:
+        answer({"error": "memory", "sheet": current})
+    except BaseException as e:   # calamine errors, and pyo3's PanicException (a BaseException)
+        answer({"error": "unreadable", "sheet": current, "kind": type(e).__name__, "message": str(e)[:300]})

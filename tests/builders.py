@@ -1,0 +1,78 @@
+"""Filled submissions built from the real templates, as units fill them (openpyxl)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from qos_xl.templates import write_templates
+from qos_xl.values import Period
+
+FIRST_ROW = 8  # the template's first step row
+_CACHE = Path(tempfile.mkdtemp(prefix="qos-templates-"))
+
+
+@lru_cache(maxsize=None)
+def template(plan, registry, unit_code: str, period: str, form: str) -> Path:
+    """The generated template for a unit (cached for the test session)."""
+    unit = registry.by_code(unit_code)
+    parsed = Period.parse(period)
+    out = _CACHE / f"{unit_code}-{period}"
+    if not out.exists():
+        write_templates(plan, registry, out, parsed, [unit])
+    name = f"{unit.short_name}_自行檢核表_{parsed}.xlsx" if form == "selfcheck" else f"{unit.short_name}_工作計畫_{parsed.year}.xlsx"
+    return out / name
+
+
+def step_row(plan, code: str) -> int:
+    return FIRST_ROW + [s.code for s in plan.steps].index(code)
+
+
+def selfcheck(folder: Path, plan, registry, *, unit="MNT", period="102-06", name=None, report_date="102/6/28",
+              edit=None) -> Path:
+    """A valid filled self-check (every due step 已完成), then ``edit(ws)`` applied."""
+    source = template(plan, registry, unit, period, "selfcheck")
+    target = Path(folder) / (name or source.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    wb = load_workbook(source)
+    ws = wb["自行檢核表"]
+    ws["C4"], ws["G4"], ws["C5"] = "王小明", "07-3368333", report_date
+    month = Period.parse(period).month
+    for i, step in enumerate(plan.steps):
+        if step.due_at(month):
+            ws.cell(FIRST_ROW + i, 6, "已完成")
+            ws.cell(FIRST_ROW + i, 7, "已依計畫辦理完成。")
+            ws.cell(FIRST_ROW + i, 8, "102/5/1")
+    if edit:
+        edit(ws)
+    wb.save(target)
+    return target
+
+
+def workplan(folder: Path, plan, registry, *, unit="MNT", name=None, edit=None) -> Path:
+    """A valid filled work plan (one row per area), then ``edit(ws)`` applied."""
+    source = template(plan, registry, unit, f"{plan.year}-06", "workplan")
+    target = Path(folder) / (name or source.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    wb = load_workbook(source)
+    ws = wb["工作計畫"]
+    header = next(r for r in range(1, 60) if ws.cell(r, 1).value == "實施要項")
+    for i, area in enumerate(plan.areas):
+        ws.cell(header + 1 + i, 1, area.label)
+        ws.cell(header + 1 + i, 2, f"{area.title}工作重點")
+        ws.cell(header + 1 + i, 3, "依本處業務特性辦理。")
+    for label, value in (("實施對象", "本處各課室。"), ("考核與獎勵", "依本局計畫辦理考核。")):
+        ws.cell(next(r for r in range(1, 80) if ws.cell(r, 1).value == label), 2, value)
+    if edit:
+        edit(ws)
+    wb.save(target)
+    return target
+
+
+def copy(path: Path, target: Path) -> Path:
+    shutil.copy(path, target)
+    return target

@@ -1,0 +1,399 @@
+"""Feedback to a unit: the annotated copy of its own workbook, the standalone list and the receipt."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from qos_xl.feedback import (
+    ERROR_FILL,
+    LIST_SHEET,
+    WARNING_FILL,
+    FeedbackError,
+    receipt_text,
+    write_feedback,
+)
+from qos_xl.problems import FileReport, make_problem
+from qos_xl.templates import write_templates
+from qos_xl.validate import Checked, validate_paths
+from qos_xl.values import Period
+
+SHEET = "自行檢核表"
+EVIL = '=HYPERLINK("http://evil","x")'
+LIST_HEADER = ["嚴重度", "工作表", "儲存格", "問題代碼", "說明", "填寫內容"]
+
+
+@dataclass
+class Fixture:
+    inbox: Path
+    source: Path
+    out: Path
+    report: FileReport
+    written: list[Path]
+    source_bytes: bytes
+    source_mtime: int
+    rows: dict[str, int]            # step code -> sheet row
+    expected: set[tuple[str, str]]  # (code, cell)
+
+
+def _step_rows(ws) -> dict[str, int]:
+    rows = {}
+    for row in range(1, ws.max_row + 1):
+        value = ws.cell(row=row, column=1).value
+        if isinstance(value, str) and value.count("-") == 2:
+            rows[value] = row
+    return rows
+
+
+def _fill_selfcheck(path: Path, plan) -> tuple[dict[str, int], set[tuple[str, str]]]:
+    """A realistic submission: every due step done, except for five planted problems."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb[SHEET]
+    ws["C4"] = "王小明"
+    ws["G4"] = "07-1234567 轉 123"
+    ws["C5"] = "102/6/28"
+    rows = _step_rows(ws)
+    due = [s.code for s in plan.steps if s.due_at(6)]
+    for code in due:
+        r = rows[code]
+        ws.cell(row=r, column=6, value="已完成")
+        ws.cell(row=r, column=7, value="依計畫辦理完成")
+        ws.cell(row=r, column=8, value="102/6/1")
+    bad_status, no_narrative, late, synonym, evil = due[:5]
+    ws.cell(row=rows[bad_status], column=6, value="做完了")
+    ws.cell(row=rows[no_narrative], column=7).value = None
+    ws.cell(row=rows[late], column=8, value="102/7/15")
+    ws.cell(row=rows[synonym], column=6, value="完成")
+    cell = ws.cell(row=rows[evil], column=7)
+    cell.value = EVIL
+    cell.data_type = "s"  # typed as text by the unit, as Excel stores a leading-apostrophe entry
+    wb.save(path)
+    expected = {
+        ("status-not-allowed", f"F{rows[bad_status]}"),
+        ("narrative-missing", f"G{rows[no_narrative]}"),
+        ("done-date-after-report", f"H{rows[late]}"),
+        ("status-synonym", f"F{rows[synonym]}"),
+    }
+    return rows, expected
+
+
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory, plan, registry) -> Fixture:
+    base = tmp_path_factory.mktemp("feedback")
+    templates = base / "templates"
+    unit = registry.by_code("MNT")
+    written = write_templates(plan, registry, templates, Period(plan.year, 6), [unit])
+    template = next(p for p in written if "自行檢核表" in p.name)
+    inbox = base / "inbox"
+    inbox.mkdir()
+    source = inbox / "養工處_自行檢核表_1020628(修正版).xlsx"
+    shutil.copy(template, source)
+    rows, expected = _fill_selfcheck(source, plan)
+    (inbox / "x.xlsx").write_bytes(b"not a workbook")
+    source_bytes, source_mtime = source.read_bytes(), source.stat().st_mtime_ns
+    checked = validate_paths([inbox], plan, registry, jobs=1)
+    out = base / "out" / "feedback"
+    paths = write_feedback(checked, out, [inbox])
+    report = next(r for r in checked.files if r.file == source.name)
+    return Fixture(inbox, source, out, report, paths, source_bytes, source_mtime, rows, expected)
+
+
+def _annotated(fed: Fixture):
+    return openpyxl.load_workbook(fed.out / f"{fed.source.stem}_問題標註.xlsx")
+
+
+def _fill_key(cell) -> tuple:
+    fill = cell.fill
+    return (fill.fill_type, *(tuple(getattr(c, a) for a in ("rgb", "indexed", "theme", "tint"))
+                              for c in (fill.fgColor, fill.bgColor)))
+
+
+def _list_rows(ws) -> list[list]:
+    return [[c.value for c in row] for row in ws.iter_rows(min_row=4, max_col=6) if row[0].value]
+
+
+def test_report_has_the_planted_problems(fed):
+    assert {(p.code, p.cell) for p in fed.report.problems} == fed.expected
+    assert fed.report.state == "rejected"
+
+
+def test_outputs_written_and_source_untouched(fed):
+    stem = fed.source.stem
+    assert sorted(p.name for p in fed.written) == sorted([
+        f"{stem}_問題標註.xlsx", f"{stem}_回覆.txt", "x_問題清單.xlsx", "x_回覆.txt"])
+    assert all(p.parent == fed.out and p.is_file() for p in fed.written)
+    assert fed.source.read_bytes() == fed.source_bytes
+    assert fed.source.stat().st_mtime_ns == fed.source_mtime
+    assert sorted(p.name for p in fed.inbox.iterdir()) == sorted([fed.source.name, "x.xlsx"])
+    assert not [p for p in fed.out.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_problem_list_is_first_active_and_exact(fed):
+    wb = _annotated(fed)
+    assert wb.sheetnames[0] == LIST_SHEET
+    assert wb.active.title == LIST_SHEET
+    assert [ws.sheet_view.tabSelected for ws in wb.worksheets].count(True) == 1
+    ws = wb[LIST_SHEET]
+    assert fed.source.name in ws["A1"].value
+    assert "錯誤 3 項" in ws["A1"].value and "警告 1 項" in ws["A1"].value
+    assert [c.value for c in ws[3]][:6] == LIST_HEADER
+    rows = _list_rows(ws)
+    assert [(r[3], r[2]) for r in rows] == [(p.code, p.cell) for p in fed.report.problems]
+    assert {(r[3], r[2]) for r in rows} == fed.expected
+    assert [r[0] for r in rows] == ["錯誤" if p.severity == "error" else "警告" for p in fed.report.problems]
+    assert [r[4] for r in rows] == [p.message for p in fed.report.problems]
+    bad = next(r for r in rows if r[3] == "status-not-allowed")
+    assert bad[5] == "做完了"
+
+
+def test_problem_list_links_stay_inside_the_workbook(fed):
+    ws = _annotated(fed)[LIST_SHEET]
+    for row in range(4, 4 + len(fed.report.problems)):
+        cell = ws.cell(row=row, column=3)
+        link = cell.hyperlink
+        assert link is not None
+        assert link.location == f"'{SHEET}'!{cell.value}"
+        assert not link.target or link.target.startswith("#")
+    with zipfile.ZipFile(fed.out / f"{fed.source.stem}_問題標註.xlsx") as z:
+        for name in z.namelist():
+            if name.endswith(".rels"):
+                rels = z.read(name).decode()
+                assert 'TargetMode="External"' not in rels and "evil" not in rels
+
+
+def test_problem_list_print_and_layout(fed):
+    ws = _annotated(fed)[LIST_SHEET]
+    assert ws.page_setup.paperSize == 9
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
+    assert ws.column_dimensions["E"].width >= 40
+    assert ws.cell(row=4, column=5).alignment.wrap_text
+
+
+def test_problem_cells_filled_and_commented(fed):
+    ws = _annotated(fed)[SHEET]
+    for problem in fed.report.problems:
+        cell = ws[problem.cell]
+        colour = ERROR_FILL if problem.severity == "error" else WARNING_FILL
+        assert cell.fill.fill_type == "solid"
+        assert cell.fill.fgColor.rgb.endswith(colour)
+        assert cell.comment is not None
+        assert problem.message in cell.comment.text
+        assert cell.comment.author == "qos-xl"
+
+
+def test_other_cells_untouched(fed):
+    original = openpyxl.load_workbook(fed.source)[SHEET]
+    ws = _annotated(fed)[SHEET]
+    problem_cells = {p.cell for p in fed.report.problems}
+    for code, row in fed.rows.items():
+        for col in "ABCDEFGHIJ":
+            ref = f"{col}{row}"
+            if ref in problem_cells:
+                continue
+            assert ws[ref].comment is None, ref
+            assert _fill_key(ws[ref]) == _fill_key(original[ref]), ref
+            assert ws[ref].value == original[ref].value, ref
+    for ref in ("C3", "G3", "C4", "G4", "C5"):
+        assert ws[ref].value == original[ref].value
+
+
+def test_unit_text_stays_text(fed):
+    wb = _annotated(fed)
+    ws = wb[SHEET]
+    evil = [c for row in ws.iter_rows() for c in row if c.value == EVIL]
+    assert evil and all(c.data_type == "s" for c in evil)
+    for row in wb[LIST_SHEET].iter_rows():
+        for cell in row:
+            assert cell.data_type != "f", cell.coordinate
+
+
+def test_formula_like_values_in_list_are_strings(tmp_path):
+    report = FileReport(file="u.xlsx", sha256="0" * 64, state="rejected")
+    report.problems.append(make_problem("status-not-allowed", file="u.xlsx", sheet=SHEET, cell="F8", value=EVIL))
+    report.problems.append(make_problem("cell-outside-table", file="u.xlsx", sheet=SHEET, cell="Z99", value="+1+1"))
+    from qos_xl import feedback
+
+    target = tmp_path / "l.xlsx"
+    feedback._write_standalone(report, target, "測試")
+    ws = openpyxl.load_workbook(target)[LIST_SHEET]
+    values = [c for row in ws.iter_rows() for c in row if c.value in (EVIL, "+1+1") or (isinstance(c.value, str) and "+1+1" in c.value)]
+    assert values and all(c.data_type == "s" for c in values)
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+
+
+def test_unit_workbook_features_survive(fed):
+    original = openpyxl.load_workbook(fed.source)
+    wb = _annotated(fed)
+    ws = wb[SHEET]
+    status_cell = f"F{next(iter(fed.rows.values()))}"
+    lists = [dv for dv in ws.data_validations.dataValidation if dv.type == "list"]
+    assert any(status_cell in dv.sqref for dv in lists)
+    assert len(ws.data_validations.dataValidation) == len(original[SHEET].data_validations.dataValidation)
+    assert ws.protection.sheet is True
+    assert ws.page_setup.paperSize == 9
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.print_title_rows == original[SHEET].print_title_rows
+    assert ws.print_area == original[SHEET].print_area
+    assert ws.freeze_panes == original[SHEET].freeze_panes
+    assert set(wb.defined_names) == set(original.defined_names) and "qos_form" in wb.defined_names
+    assert wb["qos_meta"].sheet_state == original["qos_meta"].sheet_state == "veryHidden"
+    assert wb.sheetnames[1:] == original.sheetnames
+    assert ws.merged_cells.ranges == original[SHEET].merged_cells.ranges
+    assert ws.column_dimensions["G"].width == original[SHEET].column_dimensions["G"].width
+    assert ws.row_dimensions[8].height == original[SHEET].row_dimensions[8].height
+
+
+def test_annotated_copy_reads_back_the_same(fed, plan, registry, tmp_path):
+    """The copy is still the unit's form: validating it finds the same problems (問題清單 is ignored)."""
+    copy = tmp_path / fed.source.name
+    shutil.copy(fed.out / f"{fed.source.stem}_問題標註.xlsx", copy)
+    again = validate_paths([copy], plan, registry, jobs=1).files[0]
+    assert {(p.code, p.cell) for p in again.problems} == fed.expected
+
+
+def test_receipt_names_unit_file_and_problems(fed):
+    text = (fed.out / f"{fed.source.stem}_回覆.txt").read_text(encoding="utf-8")
+    assert text.startswith("養護工程處 您好")
+    assert fed.source.name in text
+    assert fed.report.sha256[:12] in text
+    assert "自行檢核表" in text and "102-06" in text and "102/6/28" in text
+    assert "檢核未通過，請修正後重新寄送" in text
+    for n, problem in enumerate(fed.report.problems, start=1):
+        line = next(line for line in text.splitlines() if line.startswith(f"{n}. "))
+        assert problem.cell in line and problem.message in line
+    assert "「做完了」" in text
+    assert "更新「填報日期」" in text
+    assert f"{fed.source.stem}_問題標註.xlsx" in text
+
+
+def test_unreadable_file_gets_standalone_list_and_receipt(fed):
+    assert not (fed.out / "x_問題標註.xlsx").exists()
+    wb = openpyxl.load_workbook(fed.out / "x_問題清單.xlsx")
+    assert wb.sheetnames == [LIST_SHEET]
+    ws = wb[LIST_SHEET]
+    assert [c.value for c in ws[3]][:6] == LIST_HEADER
+    report_rows = _list_rows(ws)
+    assert report_rows and report_rows[0][0] == "錯誤"
+    assert report_rows[0][3].startswith("file-")
+    assert "未產生標註副本" in ws["A2"].value
+    assert ws.page_setup.paperSize == 9 and ws.page_setup.orientation == "landscape"
+    text = (fed.out / "x_回覆.txt").read_text(encoding="utf-8")
+    assert text.startswith("貴單位 您好")
+    assert "x.xlsx" in text and "x_問題清單.xlsx" in text and "未附標註副本" in text
+    assert "檢核未通過" in text
+
+
+def test_shared_stems_are_disambiguated(plan, registry, tmp_path):
+    inbox = tmp_path / "inbox"
+    for folder, content in (("a", b"not a workbook"), ("b", b"still not a workbook")):
+        (inbox / folder).mkdir(parents=True)
+        (inbox / folder / "x.xlsx").write_bytes(content)
+    (inbox / "b" / "ok.txt").write_bytes(b"")  # empty file: an error too, unique stem
+    checked = validate_paths([inbox], plan, registry, jobs=1)
+    paths = write_feedback(checked, tmp_path / "out", [inbox])
+    names = sorted(p.name for p in paths)
+    assert len(names) == len(set(names)) == 6
+    for report in checked.files:
+        if report.file.endswith("x.xlsx"):
+            assert f"x_{report.sha256[:8]}_回覆.txt" in names
+            assert f"x_{report.sha256[:8]}_問題清單.xlsx" in names
+    assert "ok_回覆.txt" in names
+
+
+def test_files_without_problems_and_ignored_files_get_nothing(plan, registry, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "~$lock.xlsx").write_bytes(b"junk")
+    checked = validate_paths([inbox], plan, registry, jobs=1)
+    assert checked.files[0].state == "ignored"
+    assert write_feedback(checked, tmp_path / "out", [inbox]) == []
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_file_argument_maps_to_its_path(fed, plan, registry, tmp_path):
+    checked = validate_paths([fed.inbox / "x.xlsx"], plan, registry, jobs=1)
+    paths = write_feedback(checked, tmp_path / "out", [fed.inbox / "x.xlsx"])
+    assert sorted(p.name for p in paths) == ["x_問題清單.xlsx", "x_回覆.txt"]
+
+
+def test_feedback_inside_the_inbox_is_refused(plan, registry, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "x.xlsx").write_bytes(b"not a workbook")
+    checked = validate_paths([inbox], plan, registry, jobs=1)
+    with pytest.raises(FeedbackError):
+        write_feedback(checked, inbox / "feedback", [inbox])
+    assert sorted(p.name for p in inbox.iterdir()) == ["x.xlsx"]
+
+
+def test_receipt_for_valid_and_warning_reports():
+    ok = FileReport(file="sub/養工處.xlsx", sha256="abcdef0123456789" * 4, state="accepted", unit="養護工程處",
+                    form="selfcheck", period="102-12", report_date=dt.date(2013, 12, 20))
+    text = receipt_text(ok)
+    assert "檢核通過，已收件" in text and "無須修正" in text
+    assert "養工處.xlsx" in text and "sub/" not in text
+    assert "abcdef012345" in text and "102/12/20" in text and "年度執行成果" in text
+    assert "問題明細" not in text
+    ok.problems.append(make_problem("status-synonym", sheet=SHEET, cell="F9", value="完成", status="已完成"))
+    text = receipt_text(ok)
+    assert "檢核通過" in text and "1 項提醒" in text and "無須重新寄送" in text
+    assert "1. 【警告】工作表「自行檢核表」儲存格 F9：" in text
+
+
+def test_receipt_text_is_clean():
+    report = FileReport(file="a\u202egnp.xlsx", state="rejected", unit=None)
+    report.problems.append(make_problem("cell-outside-table", sheet=SHEET, cell="Z9", value="x\u0007" + "y" * 500))
+    text = receipt_text(report)
+    assert "\u202e" not in text and "\u0007" not in text
+    shown = next(line for line in text.splitlines() if line.startswith("   填寫內容："))
+    assert shown == "   填寫內容：「x" + "y" * 199 + "…」"
+
+
+def test_xlsm_is_annotated_as_plain_xlsx(fed, tmp_path):
+    """A macro workbook's copy is a plain .xlsx: no macro content type, no vbaProject."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    source = inbox / "巨集.xlsm"
+    with zipfile.ZipFile(fed.source) as zin, zipfile.ZipFile(source, "w") as zout:
+        for item in zin.namelist():
+            data = zin.read(item)
+            if item == "[Content_Types].xml":
+                data = data.replace(b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                                    b"application/vnd.ms-excel.sheet.macroEnabled.main+xml")
+                assert b"macroEnabled" in data
+            zout.writestr(item, data)
+    before = source.read_bytes()
+    report = FileReport(file=source.name, sha256=hashlib.sha256(before).hexdigest(), state="rejected")
+    report.problems.append(make_problem("macro-ignored", file=source.name))
+    report.problems.append(make_problem("status-not-allowed", file=source.name, sheet=SHEET, cell="F9", value="x"))
+    checked = Checked([report], None, None, None)
+    paths = write_feedback(checked, tmp_path / "out", [inbox])
+    assert [p.name for p in paths] == ["巨集_問題標註.xlsx", "巨集_回覆.txt"]
+    with zipfile.ZipFile(paths[0]) as z:
+        assert b"macroEnabled" not in z.read("[Content_Types].xml")
+        assert not [n for n in z.namelist() if "vba" in n.lower()]
+    wb = openpyxl.load_workbook(paths[0])
+    assert wb.sheetnames[0] == LIST_SHEET and wb[SHEET]["F9"].comment is not None
+    assert source.read_bytes() == before
+
+
+def test_changed_source_is_not_annotated(fed, tmp_path):
+    """A file changed after validation is not annotated against the wrong content."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    source = inbox / "u.xlsx"
+    shutil.copy(fed.source, source)
+    report = FileReport(file=source.name, sha256="f" * 64, state="rejected")
+    report.problems.append(make_problem("status-not-allowed", file=source.name, sheet=SHEET, cell="F9", value="x"))
+    paths = write_feedback(Checked([report], None, None, None), tmp_path / "out", [inbox])
+    assert sorted(p.name for p in paths) == ["u_問題清單.xlsx", "u_回覆.txt"]
+    assert "已變更" in (tmp_path / "out" / "u_回覆.txt").read_text(encoding="utf-8")
