@@ -15,10 +15,9 @@ import click
 
 from qos_xl import __version__
 from qos_xl.config import CONFIG_DIR, INBOX_DIR, OUTPUTS_DIR, TEMPLATES_DIR, ConfigError
+from qos_xl.problems import FORM_NAMES, STATE_NAMES
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-STATE_NAMES = {"accepted": "接受", "superseded": "已被取代", "duplicate": "重複", "rejected": "退回", "ignored": "略過"}
-FORM_NAMES = {"selfcheck": "自行檢核表", "workplan": "工作計畫"}
 
 
 class Context:
@@ -268,13 +267,6 @@ def status(ctx: Context, *, as_json, inbox, period, strict):
             click.echo(f"{entry['unit']:<10}\t{words[entry['selfcheck']['state']]:<10}\t{words[entry['workplan']['state']]}")
     sys.exit(EXIT_PROBLEMS if strict and result.missing["selfcheck"] else EXIT_OK)
 
-
-# --- to paste into src/qos_xl/cli.py (after the status command) ---------------------------
-import sys
-from pathlib import Path
-import click
-from qos_xl.cli import cli, common_options, emit_json, Context, EXIT_OK, EXIT_PROBLEMS, STATE_NAMES
-from qos_xl.config import INBOX_DIR, OUTPUTS_DIR
 
 INGEST_WORDS = {"saved": "✔ 已存入", "already-in-inbox": "= 已在收件匣", "rejected": "✘ 未存檔"}
 

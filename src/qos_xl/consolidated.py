@@ -23,8 +23,8 @@ import pandas as pd
 
 from qos_xl import xlsxout
 from qos_xl.merge import MergeResult, Rate, output_name
-from qos_xl.problems import column_letter
-from qos_xl.read import FORM_NAMES, SELFCHECK, WORKPLAN
+from qos_xl.problems import FORM_NAMES, STATE_NAMES, column_letter
+from qos_xl.read import SELFCHECK, WORKPLAN
 from qos_xl.values import format_roc
 
 FONT = "微軟正黑體"
@@ -32,7 +32,6 @@ MAX_ROW_HEIGHT = 409.0        # Excel's limit, in points
 CHART_ROW_PX = 20             # default row height in pixels, for reserving rows under a chart
 MAX_CHART_UNITS = 60          # beyond this a per-unit bar chart is unreadable
 
-STATE_NAMES = {"accepted": "接受", "superseded": "已被取代", "duplicate": "重複", "rejected": "退回", "ignored": "略過"}
 SEVERITY_NAMES = {"error": "錯誤", "warning": "警告"}
 MISSING = "未繳交"
 
@@ -300,7 +299,7 @@ class _Book:
         fmt = self.fmt
         width = sum(c.width for c in cols)
         sh.text_row(self.title, fmt.title, height=max(30.0, xlsxout.row_height([(self.title, width / 1.5)], line_height=24)))
-        submission = r.to_dict()["submission"]
+        submission = r.submission
         counts: dict[str, int] = {}
         for report in r.files:
             counts[report.state] = counts.get(report.state, 0) + 1

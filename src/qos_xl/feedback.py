@@ -30,7 +30,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from qos_xl.problems import ERROR, FileReport, Problem
+from qos_xl.problems import ERROR, FORM_NAMES, FileReport, Problem
 from qos_xl.textnorm import key
 from qos_xl.xlsxout import atomic_path, display_width, new_workbook, row_height, safe_text, write_string, write_text_atomic
 
@@ -49,7 +49,6 @@ WARNING_FILL = "FFEB9C"
 HEADER_FILL = "D9E1F2"
 LINK_COLOUR = "0563C1"
 
-FORM_NAMES = {"selfcheck": "自行檢核表", "workplan": "工作計畫"}
 SEVERITY_NAMES = {ERROR: "錯誤", "warning": "警告"}
 OPENPYXL_SUFFIXES = {".xlsx", ".xlsm"}
 # problems that mean the safe reader refused the file: openpyxl must not open it either

@@ -41,7 +41,7 @@ from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path, PureWindowsPath
 
-from qos_xl.problems import ERROR, FileReport
+from qos_xl.problems import ERROR, FORM_NAMES, FileReport
 from qos_xl.registry import Registry, Unit
 from qos_xl.textnorm import strip_controls
 from qos_xl.xlsxout import atomic_path, write_text_atomic
@@ -61,7 +61,6 @@ LEDGER_COLUMNS = (
 )
 UNKNOWN_SENDER = "未知寄件者"
 SIGNATURE = "秘書室"
-FORM_NAMES = {"selfcheck": "自行檢核表", "workplan": "工作計畫"}
 
 SAVED, ALREADY, REJECTED = "saved", "already-in-inbox", "rejected"
 

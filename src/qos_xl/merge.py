@@ -8,6 +8,7 @@ is ignored.  Rates sum numerators and denominators, never average unit rates.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,10 +38,11 @@ class Rate:
 
     @property
     def label(self) -> str:
-        """83.3% (10/12), or — when nothing is applicable."""
+        """83.3% (10/12), or — when nothing is applicable; halves round up, as spreadsheets do."""
         if not self.applicable:
             return "—"
-        return f"{self.completed / self.applicable * 100:.1f}% ({self.completed}/{self.applicable})"
+        percent = (Decimal(self.completed * 100) / self.applicable).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        return f"{percent}% ({self.completed}/{self.applicable})"
 
     def __add__(self, other: "Rate") -> "Rate":
         return Rate(self.completed + other.completed, self.applicable + other.applicable)
@@ -88,10 +90,16 @@ class MergeResult:
     def has_problems(self) -> bool:
         return any(f.state == "rejected" for f in self.files)
 
-    def to_dict(self) -> dict:
+    @property
+    def submission(self) -> dict:
+        """Units expected, with a self-check for the period received, and accepted."""
         expected = len(self.registry.units)
         accepted = len(self.unit_rates)
         submitted = len({f.unit_code for f in self.files if f.form == SELFCHECK and f.unit_code and f.period == str(self.period)})
+        return {"expected": expected, "submitted": submitted, "accepted": accepted,
+                "rate": round(accepted / expected, 4) if expected else None}
+
+    def to_dict(self) -> dict:
         return {
             "output": str(self.output) if self.output else None,
             "period": str(self.period),
@@ -100,8 +108,7 @@ class MergeResult:
             "files": [f.to_dict() for f in self.files],
             "missing": [u.name for u in self.missing[SELFCHECK]],
             "missing_by_form": {form: [u.name for u in units] for form, units in self.missing.items()},
-            "submission": {"expected": expected, "submitted": submitted, "accepted": accepted,
-                           "rate": round(accepted / expected, 4) if expected else None},
+            "submission": self.submission,
             "completion": {
                 "areas": [{"area": a.number, "name": a.title, **self.area_rates[a.number].to_dict()} for a in self.plan.areas],
                 "overall": self.overall.to_dict(),

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 ERROR = "error"
 WARNING = "warning"
+STATE_NAMES = {"accepted": "接受", "superseded": "已被取代", "duplicate": "重複", "rejected": "退回", "ignored": "略過"}
+FORM_NAMES = {"selfcheck": "自行檢核表", "workplan": "工作計畫"}
 
 # code: (severity, message template). Templates name what is wrong and what to do.
 MESSAGES: dict[str, tuple[str, str]] = {

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from qos_xl.problems import Problem, cell_name, column_letter, make_problem
+from qos_xl.problems import FORM_NAMES, Problem, cell_name, column_letter, make_problem
 from qos_xl.spreadsheet import ErrorValue, Sheet, Workbook
 from qos_xl.textnorm import key
 
 SELFCHECK = "selfcheck"
 WORKPLAN = "workplan"
-FORM_NAMES = {SELFCHECK: "自行檢核表", WORKPLAN: "工作計畫"}
 
 # field name -> label as printed in the template
 SELFCHECK_LABELS = {"unit": "機關(單位)名稱", "period": "填報期別", "filler": "填表人", "phone": "聯絡電話", "report_date": "填報日期"}

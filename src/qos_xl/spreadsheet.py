@@ -38,7 +38,6 @@ import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
-from pathlib import Path
 from urllib.parse import unquote
 from xml.etree.ElementTree import ParseError
 
@@ -612,6 +611,8 @@ def _parse(pkg: _Package, info: zipfile.ZipInfo, start, end=None, data=None) -> 
         raise FileProblem("xml-unsafe", detail=f"外部實體參照 於 {name}") from None
     except RecursionError:
         raise _corrupt(f"{name} 的 XML 巢狀過深") from None
+    except (KeyError, IndexError):
+        raise
     except (LookupError, ValueError, UnicodeError):   # unknown/unsupported declared encoding
         raise _corrupt(f"{name} 的 XML 編碼無法辨識") from None
 
@@ -875,6 +876,20 @@ def _find_workbook_part(pkg: _Package) -> str | None:
 # ------------------------------------------------------------------------------------------
 
 _TRUE = ("1", "true")
+_MAX_STYLES = 200_000
+_MAX_COL_RANGES = 20_000
+
+
+def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, disjoint, non-adjacent (lo, hi) ranges covering the same integers."""
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            if hi > merged[-1][1]:
+                merged[-1] = (merged[-1][0], hi)
+        else:
+            merged.append((lo, hi))
+    return merged
 
 
 class _XlsxReader:
@@ -900,6 +915,7 @@ class _XlsxReader:
             book.format = "xlsm"
         date_styles = self._date_styles(styles_part or "xl/styles.xml")
         pending: list[tuple[dict, tuple[int, int], int]] = []
+        parsed: set[str] = set()
         for name, state, rid in entries:
             sheet = Sheet(name=name, state=state)
             book.sheets.append(sheet)
@@ -909,6 +925,10 @@ class _XlsxReader:
             info = pkg.info(target) if target else None
             if info is None:
                 raise _corrupt(f"找不到工作表「{name[:40]}」的內容")
+            # every sheet has a part of its own: so at most max_members parses, each bounded
+            if info.filename in parsed:
+                raise _corrupt(f"工作表「{name[:40]}」與其他工作表指向同一內容")
+            parsed.add(info.filename)
             if "macrosheet" in rel_type.lower():
                 book.has_macros = True
             self._sheet(info, sheet, date_styles, book.date1904, pending)
@@ -963,12 +983,13 @@ class _XlsxReader:
         def start(tag, attrs):
             name = _local(tag)
             if name == "numFmt":
-                a = attrs
-                formats[a.get("numFmtId", "").strip()] = a.get("formatCode", "")
+                if len(formats) < _MAX_STYLES:
+                    formats[attrs.get("numFmtId", "").strip()] = attrs.get("formatCode", "")[:1000]
             elif name == "cellXfs":
                 depth["cellXfs"] += 1
             elif name == "xf" and depth["cellXfs"]:
-                xf_formats.append(attrs.get("numFmtId", "0").strip())
+                if len(xf_formats) < _MAX_STYLES:      # Excel allows 64,000; the rest read as General
+                    xf_formats.append(attrs.get("numFmtId", "0").strip())
 
         def end(tag):
             if _local(tag) == "cellXfs":
@@ -1073,6 +1094,8 @@ class _XlsxReader:
                         lo_i, hi_i = max(int(lo), 1), min(int(hi), max_cols)
                         if lo_i <= hi_i:
                             col_ranges.append((lo_i, hi_i))
+                            if len(col_ranges) > _MAX_COL_RANGES:
+                                col_ranges[:] = _merge_ranges(col_ranges)
             elif name == "mergeCell":
                 ref = attrs.get("ref")
                 if ref:
@@ -1186,15 +1209,7 @@ class _XlsxReader:
                     collect.append(text)
 
         _parse(self.pkg, info, start, end, data)
-        if col_ranges:
-            col_ranges.sort()
-            lo, hi = col_ranges[0]
-            for a, b in col_ranges[1:]:
-                if a > hi + 1:
-                    sheet.hidden_cols.update(range(lo, hi + 1))
-                    lo, hi = a, b
-                else:
-                    hi = max(hi, b)
+        for lo, hi in _merge_ranges(col_ranges):
             sheet.hidden_cols.update(range(lo, hi + 1))
         self.total_cells += count
         if self.total_cells > limits.max_total_cells:
@@ -1258,10 +1273,12 @@ class _XlsxReader:
             value = strings.get(idx)
             if value is None:
                 raise _corrupt(f"共用字串索引 {idx} 超出範圍")
+            if pos not in cells:            # a later duplicate <c> made it uncached
+                continue
             if value:
                 cells[pos] = value
             else:
-                cells.pop(pos, None)
+                del cells[pos]
 
 
 # ------------------------------------------------------------------------------------------
@@ -1296,12 +1313,6 @@ def _open_calamine_zip(pkg: _Package, fmt: str, limits: Limits) -> Workbook:
     return book
 
 
-_WORKER = (
-    "import sys; sys.path.insert(0, {src!r}); "
-    "from qos_xl.spreadsheet import _calamine_worker; _calamine_worker()"
-)
-
-
 def _calamine_read(path: str, fmt: str, limits: Limits) -> Workbook:
     """Run python-calamine on ``path`` in a child process with RLIMIT_AS and a timeout."""
     # calamine picks its reader from the file name's extension: give it a link whose
@@ -1324,8 +1335,8 @@ def _calamine_run(path: str, fmt: str, limits: Limits) -> Workbook:
         "max_cells": limits.max_cells,
         "max_total_cells": limits.max_total_cells,
     }
-    src = str(Path(__file__).resolve().parents[1])
-    cmd = [sys.executable, "-c", _WORKER.format(src=src)]
+    # -P: the working directory is not put on sys.path (no stray json.py is imported)
+    cmd = [sys.executable, "-P", "-c", _WORKER_SOURCE]
     try:
         proc = subprocess.run(
             cmd, input=json.dumps(request).encode(), capture_output=True, timeout=limits.timeout_seconds,
@@ -1409,103 +1420,111 @@ def _convert_answer(answer: dict, fmt: str, limits: Limits) -> Workbook:
     return book
 
 
-def _calamine_value(value):
-    """A calamine cell value -> (tag, JSON-safe value); None for empty."""
+# The worker is a self-contained script run with ``python -P -c``: it imports only the
+# standard library and python_calamine (start-up ~30 ms), limits its own address space and
+# CPU time before touching the file, and answers ONE JSON object on stdout (never pickle: a
+# worker subverted by a hostile file must not be able to run code in the parent).  Before
+# each sheet it writes "qos-xl-sheet<TAB>name" on stderr so that a worker killed by the
+# kernel or the timeout can still be blamed on the sheet it was reading.
+_WORKER_SOURCE = r'''
+import datetime as dt
+import json
+import resource
+import sys
+
+request = json.loads(sys.stdin.buffer.read())
+try:
+    memory = int(request["memory"])
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    cpu = int(request["cpu"])
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+except (ValueError, OSError):
+    pass
+
+EARLY = dt.date(1899, 12, 31)
+
+
+class CellLimit(Exception):
+    pass
+
+
+def tagged(value):
+    """A calamine value -> (tag, JSON value); None when empty."""
     if isinstance(value, str):
         return ("s", value) if value else None
     if isinstance(value, bool):
         return ("b", value)
     if isinstance(value, (int, float)):
         return ("n", value)
-    if isinstance(value, _dt.datetime):
+    if isinstance(value, dt.datetime):
         return ("d", value.replace(tzinfo=None).isoformat())
-    if isinstance(value, _dt.date):
-        return ("d", _dt.datetime(value.year, value.month, value.day).isoformat())
-    if isinstance(value, _dt.time):
-        return ("d", _dt.datetime.combine(_EPOCH_1900_EARLY.date(), value.replace(tzinfo=None)).isoformat())
-    if isinstance(value, _dt.timedelta):
+    if isinstance(value, dt.date):
+        return ("d", dt.datetime(value.year, value.month, value.day).isoformat())
+    if isinstance(value, dt.time):
+        return ("d", dt.datetime.combine(EARLY, value.replace(tzinfo=None)).isoformat())
+    if isinstance(value, dt.timedelta):
         return ("n", value.total_seconds() / 86400)
     if value is None:
         return None
     return ("s", str(value))
 
 
-def _calamine_sheet(book, index: int, max_cells: int) -> tuple[list, list]:
+def read_sheet(book, index, max_cells):
     sheet = book.get_sheet_by_index(index)
-    cells: list = []
+    cells = []
     start = sheet.start
     if start is not None:
         r0, c0 = start
-        rows = sheet.to_python(skip_empty_area=True)    # starts at `start`
+        rows = sheet.to_python(skip_empty_area=True)      # begins at `start`
         for i, row in enumerate(rows):
             for j, value in enumerate(row):
                 if value == "":
                     continue
-                tagged = _calamine_value(value)
-                if tagged is None:
+                item = tagged(value)
+                if item is None:
                     continue
-                cells.append([r0 + i + 1, c0 + j + 1, tagged[0], tagged[1]])
+                cells.append([r0 + i + 1, c0 + j + 1, item[0], item[1]])
                 if len(cells) > max_cells:
-                    raise _CellLimit
+                    raise CellLimit
         del rows
     merged = [[a[0] + 1, a[1] + 1, b[0] + 1, b[1] + 1] for a, b in (sheet.merged_cell_ranges or [])]
     return cells, merged
 
 
-class _CellLimit(Exception):
-    pass
+def answer(obj):
+    sys.stdout.write(json.dumps(obj, ensure_ascii=True))
+    sys.stdout.flush()
 
 
-def _calamine_worker() -> None:
-    """Child process: read the request on stdin, answer one JSON object on stdout."""
-    import resource
-
-    request = json.loads(sys.stdin.buffer.read())
-    memory = int(request["memory"])
-    try:
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_CPU, (int(request["cpu"]), int(request["cpu"]) + 1))
-    except (ValueError, OSError):
-        pass
-    out = sys.stdout
-
-    def answer(obj) -> None:
-        out.write(json.dumps(obj, ensure_ascii=True))
-        out.flush()
-
+def main():
     current = None
     try:
         from python_calamine import CalamineWorkbook, PasswordError
 
         try:
             book = CalamineWorkbook.from_path(request["path"])
-            sheets = []
-            macro_sheets = False
-            total = 0
+            sheets, macro_sheets, total = [], False, 0
             for index, meta in enumerate(book.sheets_metadata):
                 current = meta.name
-                sys.stderr.write(f"qos-xl-sheet\t{current}\n")
+                sys.stderr.write("qos-xl-sheet\t%s\n" % current)
                 sys.stderr.flush()
-                kind = str(meta.typ)
-                visible = str(meta.visible)
+                kind, visible = str(meta.typ), str(meta.visible)
                 state = "veryHidden" if "VeryHidden" in visible else "hidden" if "Hidden" in visible else "visible"
                 entry = {"name": current, "state": state, "cells": [], "merged": []}
                 sheets.append(entry)
-                if "Macro" in kind:
-                    macro_sheets = True
+                macro_sheets = macro_sheets or "Macro" in kind
                 if "Chart" in kind or "Dialog" in kind or "Vba" in kind:
                     continue
                 try:
-                    entry["cells"], entry["merged"] = _calamine_sheet(book, index, request["max_cells"])
-                except _CellLimit:
-                    answer({"error": "cells", "sheet": current, "detail": f"超過 {request['max_cells']:,} 個非空白儲存格"})
+                    entry["cells"], entry["merged"] = read_sheet(book, index, request["max_cells"])
+                except CellLimit:
+                    answer({"error": "cells", "sheet": current,
+                            "detail": "超過 {:,} 個非空白儲存格".format(request["max_cells"])})
                     return
                 total += len(entry["cells"])
                 if total > request["max_total_cells"]:
-                    answer({
-                        "error": "cells", "sheet": current,
-                        "detail": f"整本活頁簿超過 {request['max_total_cells']:,} 個非空白儲存格",
-                    })
+                    answer({"error": "cells", "sheet": current,
+                            "detail": "整本活頁簿超過 {:,} 個非空白儲存格".format(request["max_total_cells"])})
                     return
             sys.stderr.write("qos-xl-done\n")
             answer({"sheets": sheets, "macro_sheets": macro_sheets})
@@ -1513,5 +1532,9 @@ def _calamine_worker() -> None:
             answer({"error": "password"})
     except MemoryError:
         answer({"error": "memory", "sheet": current})
-    except BaseException as e:   # calamine errors, and pyo3's PanicException (a BaseException)
+    except BaseException as e:      # calamine's errors, and pyo3's PanicException (a BaseException)
         answer({"error": "unreadable", "sheet": current, "kind": type(e).__name__, "message": str(e)[:300]})
+
+
+main()
+'''
