@@ -1,0 +1,182 @@
+"""Merging an inbox: file states, completion rates by hand, the CLI's output and the demo inbox."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from qos_xl.cli import cli
+from qos_xl.merge import Rate, merge
+from qos_xl.values import Period
+
+import builders
+from builders import step_row
+from conftest import CONFIG, REPO, need_tool
+
+
+def set_statuses(plan, statuses: dict[str, str]):
+    """An edit that gives the listed steps a status (with what that status needs)."""
+    def edit(ws):
+        for code, status in statuses.items():
+            row = step_row(plan, code)
+            ws[f"F{row}"] = status
+            ws[f"G{row}"] = "說明" if status != "未辦理" else None
+            ws[f"H{row}"] = "102/5/1" if status == "已完成" else None
+    return edit
+
+
+@pytest.fixture
+def small_inbox(tmp_path, plan, registry):
+    """MNT: area 1 has 2 不適用 and 3 辦理中; SEC: area 2 all 不適用 (a zero denominator)."""
+    inbox = tmp_path / "inbox"
+    area1 = [s.code for s in plan.steps if s.area == 1 and s.due_at(6)]
+    mnt = {**{c: "不適用" for c in area1[:2]}, **{c: "辦理中" for c in area1[2:5]}}
+    builders.selfcheck(inbox, plan, registry, unit="MNT", edit=set_statuses(plan, mnt))
+    area2 = {s.code: "不適用" for s in plan.steps if s.area == 2}
+    builders.selfcheck(inbox, plan, registry, unit="SEC", edit=set_statuses(plan, area2))
+    return inbox
+
+
+def test_rates_by_hand(small_inbox, plan, registry):
+    result = merge(small_inbox, plan, registry, Period(102, 6), jobs=1)
+    assert {f.state for f in result.files} == {"accepted"}
+    assert len([s for s in plan.steps if s.area == 1 and s.due_at(6)]) == 14
+    assert result.unit_rates["MNT"][1] == Rate(9, 12)
+    assert result.unit_rates["SEC"][1] == Rate(14, 14)
+    assert result.unit_rates["SEC"][2] == Rate(0, 0) and result.unit_rates["SEC"][2].label == "—"
+    assert result.area_rates[1] == Rate(23, 26)          # sums, not the mean of 75% and 100%
+    assert result.area_rates[1].label == "88.5% (23/26)"
+    assert result.area_rates[2] == Rate(8, 8)
+    due_june = len(plan.due_codes(6))
+    assert result.overall == Rate(due_june * 2 - 2 - 3 - 8, due_june * 2 - 2 - 8)
+    assert [u.name for u in result.missing["selfcheck"]] == [u.name for u in registry.units if u.code not in ("MNT", "SEC")]
+    unfinished = result.unfinished
+    assert sorted(unfinished["code"]) == sorted([s.code for s in plan.steps if s.area == 1 and s.due_at(6)][2:5])
+
+
+def test_json_matches_product_shape(small_inbox, tmp_path):
+    result = CliRunner().invoke(cli, ["merge", "--config", str(CONFIG), "--inbox", str(small_inbox), "--out",
+                                      str(tmp_path / "out"), "--period", "102-06", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["output"].endswith("102年度提升服務品質彙整_102-06.xlsx")
+    assert data["period"] == "102-06"
+    assert {f["state"] for f in data["files"]} == {"accepted"}
+    area1 = data["completion"]["areas"][0]
+    assert area1 == {"area": 1, "name": "提升服務品質，深化服務績效", "completed": 23, "applicable": 26, "rate": 0.8846}
+    sec = next(u for u in data["completion"]["units"] if u["unit"] == "秘書室")
+    assert sec["areas"][1] == {"area": 2, "completed": 0, "applicable": 0, "rate": None}
+    assert "下水道工程處" in data["missing"]
+
+
+def test_strict_fails_when_units_are_missing(small_inbox, tmp_path):
+    args = ["merge", "--config", str(CONFIG), "--inbox", str(small_inbox), "--out", str(tmp_path / "o"), "--period", "102-06"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert CliRunner().invoke(cli, [*args, "--strict"]).exit_code == 1
+
+
+def test_every_file_state(tmp_path, plan, registry):
+    inbox = tmp_path / "inbox"
+    old = builders.selfcheck(inbox, plan, registry, unit="NCE", name="新工處_0620.xlsx", report_date="102/6/20")
+    new = builders.selfcheck(inbox, plan, registry, unit="NCE", name="sub/新工處_0628(修正版).xlsx", report_date="102/6/28")
+    shutil.copy(new, inbox / "新工處_0628(修正版) (1).xlsx")
+    os.utime(inbox / "新工處_0628(修正版) (1).xlsx", (new.stat().st_mtime + 60,) * 2)
+    builders.selfcheck(inbox, plan, registry, unit="SEW", edit=lambda ws: ws.__setitem__("F12", "做完了"))
+    builders.selfcheck(inbox, plan, registry, unit="BLD", name="建管處_A.xlsx", report_date="102/6/27")
+    builders.selfcheck(inbox, plan, registry, unit="BLD", name="建管處_B.xlsx", report_date="102/6/27",
+                       edit=lambda ws: ws.__setitem__("G8", "另一個版本"))
+    builders.selfcheck(inbox, plan, registry, unit="PER", period="102-12", report_date="102/12/20")
+    (inbox / "~$新工處_0620.xlsx").write_bytes(b"lock")
+    (inbox / "Thumbs.db").write_bytes(b"\0" * 10)
+    before = {p: p.read_bytes() for p in inbox.rglob("*") if p.is_file()}
+    result = merge(inbox, plan, registry, Period(102, 6), jobs=1)
+    states = {f.file: f.state for f in result.files}
+    assert states == {
+        "新工處_0620.xlsx": "superseded",
+        "sub/新工處_0628(修正版).xlsx": "accepted",
+        "新工處_0628(修正版) (1).xlsx": "duplicate",
+        "下水道處_自行檢核表_102-06.xlsx": "rejected",
+        "建管處_A.xlsx": "rejected",
+        "建管處_B.xlsx": "rejected",
+        "人事室_自行檢核表_102-12.xlsx": "rejected",
+        "~$新工處_0620.xlsx": "ignored",
+        "Thumbs.db": "ignored",
+    }
+    by_name = {f.file: f for f in result.files}
+    assert by_name["新工處_0620.xlsx"].extra["superseded_by"] == "sub/新工處_0628(修正版).xlsx"
+    assert by_name["新工處_0628(修正版) (1).xlsx"].extra["duplicate_of"] == "sub/新工處_0628(修正版).xlsx"
+    assert [p.code for p in by_name["建管處_A.xlsx"].errors] == ["submission-conflict"]
+    assert "建管處_B.xlsx" in by_name["建管處_A.xlsx"].errors[0].message
+    assert [p.code for p in by_name["人事室_自行檢核表_102-12.xlsx"].errors] == ["period-other"]
+    assert old.exists() and before == {p: p.read_bytes() for p in inbox.rglob("*") if p.is_file()}
+    assert set(result.unit_rates) == {"NCE"}
+
+
+def test_default_period_is_the_latest_found(tmp_path, plan, registry):
+    inbox = tmp_path / "inbox"
+    builders.selfcheck(inbox, plan, registry, unit="MNT", period="102-06")
+    builders.selfcheck(inbox, plan, registry, unit="SEC", period="102-12", report_date="102/12/20")
+    result = merge(inbox, plan, registry, jobs=1)
+    assert str(result.period) == "102-12"
+    assert {f.unit_code: f.state for f in result.files} == {"MNT": "rejected", "SEC": "accepted"}
+    assert "102-12" in result.notes[0]
+
+
+def test_work_plans_join_the_year(tmp_path, plan, registry):
+    inbox = tmp_path / "inbox"
+    builders.selfcheck(inbox, plan, registry, unit="MNT")
+    builders.workplan(inbox, plan, registry, unit="MNT")
+    result = merge(inbox, plan, registry, Period(102, 6), jobs=1)
+    assert [(f.form, f.state) for f in result.files] == [("workplan", "accepted"), ("selfcheck", "accepted")] or \
+        sorted((f.form, f.state) for f in result.files) == [("selfcheck", "accepted"), ("workplan", "accepted")]
+    assert len(result.workplan) == 5 and "MNT" not in [u.code for u in result.missing["workplan"]]
+
+
+def test_status_command(small_inbox):
+    result = CliRunner().invoke(cli, ["status", "--config", str(CONFIG), "--inbox", str(small_inbox), "--period", "102-06", "--json"])
+    data = json.loads(result.output)
+    mnt = next(u for u in data["units"] if u["code"] == "MNT")
+    assert mnt["selfcheck"]["state"] == "accepted" and mnt["workplan"]["state"] == "missing"
+    text = CliRunner().invoke(cli, ["status", "--config", str(CONFIG), "--inbox", str(small_inbox), "--period", "102-06"])
+    assert "養護工程處" in text.output and "未繳交" in text.output and text.exit_code == 0
+    strict = CliRunner().invoke(cli, ["status", "--config", str(CONFIG), "--inbox", str(small_inbox), "--strict"])
+    assert strict.exit_code == 1
+
+
+def test_missing_inbox_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(cli, ["merge", "--config", str(CONFIG), "--inbox", str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "找不到收件匣資料夾" in result.output
+
+
+def test_demo_inbox_merges_and_libreoffice_shows_the_json_rates(tmp_path):
+    """The shipped demo: every file accounted for, and the workbook's numbers read right in LibreOffice."""
+    soffice = need_tool("soffice")
+    inbox = REPO / "workbooks" / "inbox"
+    before = {p.name: p.read_bytes() for p in inbox.iterdir()}
+    result = CliRunner().invoke(cli, ["merge", "--config", str(CONFIG), "--inbox", str(inbox), "--out", str(tmp_path), "--json"])
+    assert result.exit_code == 1  # the demo holds one rejected file on purpose
+    data = json.loads(result.output)
+    states = [f["state"] for f in data["files"]]
+    assert len(states) == len(before) and {"accepted", "superseded", "duplicate", "rejected"} <= set(states)
+    assert data["missing"] == ["工程管理科", "下水道工程處"]
+    assert before == {p.name: p.read_bytes() for p in inbox.iterdir()}
+    env = {**os.environ, "HOME": str(tmp_path / "home")}
+    subprocess.run([soffice, "--headless", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1",
+                    "--outdir", str(tmp_path / "csv"), data["output"]], check=True, capture_output=True, env=env, timeout=180)
+    sheets = {p.name: list(csv.reader(p.open(encoding="utf-8"))) for p in (tmp_path / "csv").iterdir()}
+    summary = next(rows for name, rows in sheets.items() if "摘要" in name)
+    shown = {row[0]: row for row in summary if row and row[0][:2] in {"一、", "二、", "三、", "四、", "五、"}}
+    for area in data["completion"]["areas"]:
+        row = next(r for label, r in shown.items() if area["name"] in label)
+        label = Rate(area["completed"], area["applicable"]).label
+        assert label in row, (label, row)
+        assert f"{area['rate'] * 100:.1f}%" in row
+    workbook = load_workbook(data["output"], read_only=True)
+    assert workbook.sheetnames[:3] == ["摘要", "各單位完成率", "檢核明細"]
