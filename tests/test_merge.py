@@ -180,3 +180,19 @@ def test_demo_inbox_merges_and_libreoffice_shows_the_json_rates(tmp_path):
         assert f"{area['rate'] * 100:.1f}%" in row
     workbook = load_workbook(data["output"], read_only=True)
     assert workbook.sheetnames[:3] == ["摘要", "各單位完成率", "檢核明細"]
+
+
+def test_parallel_path_gives_the_same_result_as_one_file_at_a_time(tmp_path, plan, registry):
+    inbox = tmp_path / "inbox"
+    for i, unit in enumerate(registry.units):
+        builders.selfcheck(inbox, plan, registry, unit=unit.code,
+                           edit=set_statuses(plan, {"1-1-1": ["辦理中", "不適用", "已完成"][i % 3], "2-2-2": "做完了" if i == 4 else "已完成"}))
+        if i % 3:
+            builders.workplan(inbox, plan, registry, unit=unit.code)
+    assert len(list(inbox.iterdir())) >= 16  # enough to take the process-pool path
+    fast = merge(inbox, plan, registry, Period(102, 6), jobs=2).to_dict()
+    slow = merge(inbox, plan, registry, Period(102, 6), jobs=1).to_dict()
+    for data in (fast, slow):
+        data.pop("made_at")
+    assert fast == slow
+    assert [f["state"] for f in fast["files"]].count("rejected") == 1
