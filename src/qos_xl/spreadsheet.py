@@ -28,6 +28,7 @@ import math
 import os
 import posixpath
 import re
+import signal
 import stat
 import struct
 import subprocess
@@ -1351,11 +1352,15 @@ def _calamine_run(path: str, fmt: str, limits: Limits) -> Workbook:
         answer = json.loads(proc.stdout) if proc.stdout else None
     except ValueError:
         answer = None
-    if not isinstance(answer, dict):
+    if not isinstance(answer, dict):                 # killed: out of memory (abort) or CPU time
         sheet = _last_sheet(proc.stderr)
+        if proc.returncode == -signal.SIGXCPU:
+            detail = f"讀取超過 {limits.timeout_seconds:g} 秒"
+        else:
+            detail = "讀取時耗用的記憶體超過上限"
         if sheet is not None:
-            raise FileProblem("sheet-too-large", sheet=sheet, detail="讀取時耗用的記憶體超過上限")
-        raise FileProblem("format-unreadable", format=label, detail="讀取時耗用的記憶體超過上限，資料範圍可能過大")
+            raise FileProblem("sheet-too-large", sheet=sheet, detail=detail)
+        raise FileProblem("format-unreadable", format=label, detail=f"{detail}，資料範圍可能過大")
     error = answer.get("error")
     if error == "password":
         raise FileProblem("file-encrypted")
@@ -1380,7 +1385,10 @@ def _last_sheet(stderr: bytes | None) -> str | None:
     sheet = None
     for line in (stderr or b"").decode("utf-8", "replace").splitlines():
         if line.startswith("qos-xl-sheet\t"):
-            sheet = line.split("\t", 1)[1]
+            try:
+                sheet = str(json.loads(line.split("\t", 1)[1]))
+            except ValueError:
+                sheet = None
         elif line == "qos-xl-done":
             sheet = None
     return sheet
@@ -1506,7 +1514,7 @@ def main():
             sheets, macro_sheets, total = [], False, 0
             for index, meta in enumerate(book.sheets_metadata):
                 current = meta.name
-                sys.stderr.write("qos-xl-sheet\t%s\n" % current)
+                sys.stderr.write("qos-xl-sheet\t%s\n" % json.dumps(current))
                 sys.stderr.flush()
                 kind, visible = str(meta.typ), str(meta.visible)
                 state = "veryHidden" if "VeryHidden" in visible else "hidden" if "Hidden" in visible else "visible"
