@@ -68,3 +68,26 @@ def test_broken_config_exits_2_with_zh_message(tmp_path):
     assert result.exit_code == 2
     assert "設定錯誤" in result.output and "計畫年度" in result.output
     assert "Traceback" not in result.output
+
+
+def test_validate_command_verdicts_and_exit_codes(tmp_path, plan, registry):
+    import builders
+
+    good = builders.selfcheck(tmp_path / "in", plan, registry, unit="MNT", name="養工處.xlsx")
+    bad = builders.selfcheck(tmp_path / "in", plan, registry, unit="SEW", name="下水道處.xlsx",
+                             edit=lambda ws: ws.__setitem__("F12", "做完了"))
+    out = tmp_path / "out"
+    ok = CliRunner().invoke(cli, ["validate", "--config", str(CONFIG), "--out", str(out), str(good)])
+    assert ok.exit_code == 0
+    assert "✔ 養工處.xlsx　接受（養護工程處，自行檢核表，102-06）" in ok.output
+    result = CliRunner().invoke(cli, ["validate", "--config", str(CONFIG), "--out", str(out), str(good), str(bad)])
+    assert result.exit_code == 1
+    assert "✘ 下水道處.xlsx　退回：1 個錯誤（下水道工程處，自行檢核表，102-06）" in result.output
+    assert "錯誤 「自行檢核表」F12 [status-not-allowed] 執行狀態須為 已完成/辦理中/未辦理/不適用" in result.output
+    assert "（填寫內容：「做完了」）" in result.output
+    assert (out / "feedback" / "下水道處_問題標註.xlsx").exists() and (out / "feedback" / "下水道處_回覆.txt").exists()
+    data = json.loads(CliRunner().invoke(cli, ["validate", "--config", str(CONFIG), "--no-feedback", "--json", str(bad)]).output)
+    assert data["valid"] is False
+    [problem] = data["files"][0]["problems"]
+    assert problem == {"severity": "error", "code": "status-not-allowed", "file": "下水道處.xlsx", "sheet": "自行檢核表",
+                       "cell": "F12", "value": "做完了", "message": "執行狀態須為 已完成/辦理中/未辦理/不適用，請從下拉選單選擇。"}
