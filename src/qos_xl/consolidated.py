@@ -101,6 +101,10 @@ def _ratio(rate: Rate) -> float | None:
     return rate.completed / rate.applicable if rate.applicable else None
 
 
+# Rows sized by qos-xl; further down a city-scale sheet, Excel and LibreOffice size wrapped rows themselves.
+SIZED_ROWS = 2_000
+
+
 @functools.lru_cache(maxsize=65_536)
 def _cell_height(text: str, width: float) -> float:
     return xlsxout.row_height([(text, width)])
@@ -196,7 +200,8 @@ class _Sheet:
     def line(self, values: list, style: str = "body") -> None:
         """One table row, a value per column: strings for text columns, numbers (or None) for int/rate."""
         cols = self.cols
-        self._set_height(_height((v, c.width) for v, c in zip(values, cols) if isinstance(v, str)))
+        if self.row < SIZED_ROWS:
+            self._set_height(_height((v, c.width) for v, c in zip(values, cols) if isinstance(v, str)))
         ws, cells, row = self.ws, self.fmt.cells, self.row
         for i, (value, col) in enumerate(zip(values, cols)):
             fmt = cells[(col.kind, style)]

@@ -7,6 +7,7 @@ labels padded with spaces or typed in full-width characters.  What it finds is a
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from qos_xl.problems import FORM_NAMES, Problem, cell_name, column_letter, make_problem
@@ -28,6 +29,7 @@ WORKPLAN_SECTIONS = {"basis": "計畫依據", "goals": "計畫目標", "audience
 WORKPLAN_COLUMNS = {"area": "實施要項", "focus": "工作重點", "method": "工作(推動)方法", "remarks": "備註"}
 # sheets qos-xl itself puts in a template: never reported as stray data
 OWN_SHEETS = {key(n) for n in ("填表說明", "qos_meta", "選項", "問題清單")}
+FORM_SHEET_KEYS = {key(name) for name in FORM_NAMES.values()}
 # the columns whose header must be found for the table to be read at all
 _REQUIRED = {SELFCHECK: ("code", "status"), WORKPLAN: ("area", "focus")}
 
@@ -58,12 +60,20 @@ class Submission:
     problems: list[Problem] = field(default_factory=list)
 
 
+_LABEL_MAX_CHARS = 24  # labels are short: longer text is never one
+
+
 def _label_index(sheet: Sheet) -> dict[str, list[tuple[int, int]]]:
     index: dict[str, list[tuple[int, int]]] = {}
     for (row, col), value in sheet.cells.items():
-        if isinstance(value, str):
-            index.setdefault(key(value), []).append((row, col))
+        if isinstance(value, str) and len(value) <= _LABEL_MAX_CHARS:
+            index.setdefault(_label_key(value), []).append((row, col))
     return index
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_key(value: str) -> str:
+    return key(value)
 
 
 def _find_header_row(index: dict[str, list[tuple[int, int]]], columns: dict[str, str], required: tuple[str, ...]):

@@ -91,6 +91,7 @@ class Sheet:
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)
     hidden_rows: set[int] = field(default_factory=set)
     hidden_cols: set[int] = field(default_factory=set)
+    skipped: bool = False                                      # not parsed: the caller did not want it
 
     @property
     def max_row(self) -> int:
@@ -226,8 +227,12 @@ def _human_size(n: int) -> str:
     return f"{n} 位元組"
 
 
-def open_workbook(path, limits: Limits = Limits()) -> Workbook:
-    """Read the workbook at ``path`` into sparse sheets; raise ``FileProblem`` when it cannot be read."""
+def open_workbook(path, limits: Limits = Limits(), wanted=None) -> Workbook:
+    """Read the workbook at ``path`` into sparse sheets; raise ``FileProblem`` when it cannot be read.
+
+    ``wanted(name, state)`` may spare parsing sheets the caller does not need (xlsx only):
+    those come back empty with ``skipped`` set.
+    """
     path = os.fspath(path)
     try:
         st = os.stat(path)
@@ -245,7 +250,7 @@ def open_workbook(path, limits: Limits = Limits()) -> Workbook:
             raise FileProblem("file-empty")
         kind = _sniff_head(head, st.st_size)
         if kind == "zip":
-            return _open_zip(f, path, st.st_size, limits)
+            return _open_zip(f, path, st.st_size, limits, wanted)
         if kind == "ole":
             f.seek(0)
             data = f.read(limits.max_file_bytes + 1)
@@ -779,7 +784,7 @@ _ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 _REL_OFFICE_DOCUMENT = "/officeDocument"
 
 
-def _open_zip(f, path: str, size: int, limits: Limits) -> Workbook:
+def _open_zip(f, path: str, size: int, limits: Limits, wanted=None) -> Workbook:
     pkg = _Package(f, path, size, limits)
     mime = b""
     info = pkg.info("mimetype")
@@ -809,7 +814,7 @@ def _open_zip(f, path: str, size: int, limits: Limits) -> Workbook:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _XlsxReader(pkg, workbook_part, limits).read()
+        return _XlsxReader(pkg, workbook_part, limits, wanted).read()
     finally:
         if collecting:
             gc.enable()
@@ -894,7 +899,8 @@ def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 class _XlsxReader:
-    def __init__(self, pkg: _Package, workbook_part: str, limits: Limits):
+    def __init__(self, pkg: _Package, workbook_part: str, limits: Limits, wanted=None):
+        self.wanted = wanted
         self.pkg = pkg
         self.part = workbook_part
         self.limits = limits
@@ -932,6 +938,9 @@ class _XlsxReader:
             parsed.add(info.filename)
             if "macrosheet" in rel_type.lower():
                 book.has_macros = True
+            if self.wanted is not None and not self.wanted(name, state):
+                sheet.skipped = True
+                continue
             self._sheet(info, sheet, date_styles, book.date1904, pending)
         if not book.sheets:
             raise _corrupt("活頁簿中沒有工作表")

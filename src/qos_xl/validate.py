@@ -21,7 +21,8 @@ import pandera.pandas as pa
 
 from qos_xl.catalogue import Plan
 from qos_xl.problems import FileProblem, FileReport, make_problem
-from qos_xl.read import SELFCHECK, SELFCHECK_LABELS, WORKPLAN, WORKPLAN_COLUMNS, WORKPLAN_SECTIONS, Submission, read_submission
+from qos_xl.read import (FORM_SHEET_KEYS, OWN_SHEETS, SELFCHECK, SELFCHECK_LABELS, WORKPLAN, WORKPLAN_COLUMNS,
+                         WORKPLAN_SECTIONS, Submission, read_submission)
 from qos_xl.registry import Registry
 from qos_xl.spreadsheet import open_workbook
 from qos_xl.textnorm import key, text
@@ -74,6 +75,12 @@ def list_inbox(paths: list[Path]) -> list[tuple[Path, str]]:
     return found
 
 
+def likely_data_sheet(name: str, state: str) -> bool:
+    """Sheets worth parsing first: the forms' own, and hidden ones (they may hide data)."""
+    folded = key(name)
+    return folded in FORM_SHEET_KEYS or (state != "visible" and folded not in OWN_SHEETS)
+
+
 def load_file(path: Path, shown: str) -> Loaded:
     """Hash, open and read one file; never raises for a bad file."""
     report = FileReport(file=shown)
@@ -89,13 +96,16 @@ def load_file(path: Path, shown: str) -> Loaded:
         report.state = "ignored"
         return Loaded(report)
     try:
-        workbook = open_workbook(path)
+        workbook = open_workbook(path, wanted=likely_data_sheet)
+        found = read_submission(workbook, shown)
+        if isinstance(found, list) and any(sheet.skipped for sheet in workbook.sheets):
+            workbook = open_workbook(path)  # the form is not where it should be: read every sheet
+            found = read_submission(workbook, shown)
     except FileProblem as problem:
         report.problems.append(problem.problem(shown))
         return Loaded(report)
     if workbook.has_macros:
         report.add("macro-ignored")
-    found = read_submission(workbook, shown)
     if isinstance(found, list):
         report.problems.extend(found)
         return Loaded(report)
