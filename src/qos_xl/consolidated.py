@@ -594,12 +594,18 @@ def _explain(report) -> str:
 # ---------------------------------------------------------------------------------------
 
 
+# Above this many detail rows, rows are streamed to disk (bounded memory, slower);
+# below it xlsxwriter keeps cells in memory and shares repeated strings (about twice as fast).
+CONSTANT_MEMORY_ROWS = 100_000
+
+
 def write_consolidated(result: MergeResult, path: Path) -> Path:
     """Write the consolidated workbook to ``path`` atomically; the previous file survives a failure."""
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="qos-xl-", ignore_cleanup_errors=True) as scratch, \
             xlsxout.atomic_path(path) as tmp:
-        wb = xlsxout.new_workbook(tmp, constant_memory=True, tmpdir=scratch)
+        big = len(result.selfcheck) > CONSTANT_MEMORY_ROWS
+        wb = xlsxout.new_workbook(tmp, constant_memory=big, tmpdir=scratch)
         try:
             book = _Book(wb, result)
             book.summary()
