@@ -8,7 +8,6 @@ from qos_xl.catalogue import load_plan
 from qos_xl.config import ConfigError
 from qos_xl.registry import load_registry
 
-from conftest import CONFIG
 
 DEADLINES = {  # every step of the 102 plan and its 查核期限 months
     **{code: (6, 12) for code in (

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from qos_xl.cli import cli
 
-from conftest import CONFIG, REPO
+from conftest import CONFIG
 
 
 def invoke(*args):

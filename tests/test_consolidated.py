@@ -9,7 +9,6 @@ import re
 import subprocess
 import tempfile
 import zipfile
-from pathlib import Path
 from xml.etree import ElementTree
 
 import openpyxl

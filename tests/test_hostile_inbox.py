@@ -7,9 +7,6 @@ in a subprocess, as the secretariat runs it.
 from __future__ import annotations
 
 import json
-import os
-import resource
-import shutil
 import subprocess
 import sys
 import zipfile

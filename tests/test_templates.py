@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
 import pytest
+
+from conftest import need_tool
 from openpyxl.utils import range_boundaries
 
 from qos_xl import TEMPLATE_VERSION
@@ -334,17 +335,10 @@ def test_workplan_help_sheet(wp_wb, plan):
 
 
 # -- LibreOffice ------------------------------------------------------------------------
-def _need(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{tool} is required in CI")
-        pytest.skip(f"{tool} not installed")
-    return path
 
 
 def _soffice(tmp_path: Path, target: str, files: list[Path]) -> Path:
-    soffice = _need("soffice")
+    soffice = need_tool("soffice")
     out = tmp_path / target.split(":")[0]
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
@@ -355,7 +349,7 @@ def _soffice(tmp_path: Path, target: str, files: list[Path]) -> Path:
 
 
 def test_libreoffice_prints_every_step_with_repeated_header(tmp_path, june, mnt, plan):
-    pdftotext = _need("pdftotext")
+    pdftotext = need_tool("pdftotext")
     source = june[0] / f"{mnt.short_name}_自行檢核表_{plan.year}-06.xlsx"
     pdf = _soffice(tmp_path, "pdf", [source]) / (source.stem + ".pdf")
     assert pdf.is_file()

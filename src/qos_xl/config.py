@@ -29,19 +29,23 @@ class CsvRow:
     values: dict[str, str]
 
 
+def decode_csv_bytes(raw: bytes) -> str | None:
+    """A CSV as Excel or a text editor saved it: UTF-8 (with or without BOM) or Big5; None if neither."""
+    for encoding in ("utf-8-sig", "cp950"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
 def read_csv_rows(path: Path, required: tuple[str, ...]) -> list[CsvRow]:
     """Rows of a clerk-edited CSV (UTF-8 with or without BOM, or Big5 as Excel saves it)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError([f"找不到設定檔 {path}。請確認檔案存在，或以選項指定正確路徑。"])
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp950"):
-        try:
-            content = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    content = decode_csv_bytes(path.read_bytes())
+    if content is None:
         raise ConfigError([f"{path} 的文字編碼無法辨識。請在 Excel 以「CSV UTF-8」格式另存。"])
     reader = csv.reader(content.splitlines())
     header = [h.strip() for h in next(reader, [])]

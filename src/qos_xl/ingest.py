@@ -41,6 +41,7 @@ from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path, PureWindowsPath
 
+from qos_xl.config import decode_csv_bytes
 from qos_xl.problems import ERROR, FORM_NAMES, FileReport
 from qos_xl.registry import Registry, Unit
 from qos_xl.textnorm import strip_controls
@@ -920,14 +921,7 @@ def read_ledger(inbox: Path) -> dict[str, dict]:
         raw = path.read_bytes()
     except OSError:
         return {}
-    for encoding in ("utf-8-sig", "cp950"):
-        try:
-            content = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        content = raw.decode("utf-8-sig", errors="replace")
+    content = decode_csv_bytes(raw) or raw.decode("utf-8-sig", errors="replace")
     rows = list(csv.reader(io.StringIO(content)))
     if not rows:
         return {}
