@@ -116,7 +116,7 @@ def test_libreoffice_resaved_file_reads(tmp_path, plan, registry):
     soffice = need_tool("soffice")
     path = builders.selfcheck(tmp_path / "in", plan, registry)
     env = {**os.environ, "HOME": str(tmp_path / "home")}
-    for target in ("xlsx:Calc MS Excel 2007 XML", "ods"):
+    for target in ("xlsx:Calc MS Excel 2007 XML", "ods", "xls:MS Excel 97"):
         subprocess.run([soffice, "--headless", "--convert-to", target, "--outdir", str(tmp_path / "lo"), str(path)],
                        check=True, capture_output=True, env=env, timeout=180)
     for produced in sorted((tmp_path / "lo").iterdir()):

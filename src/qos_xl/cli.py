@@ -210,13 +210,15 @@ def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feed
 
     result = run_merge(ctx, inbox, period)
     result.output = write_consolidated(result, output_path(result, out_dir))
-    if feedback:
-        run_feedback(result.checked, out_dir, [inbox])
+    written = run_feedback(result.checked, out_dir, [inbox]) if feedback else []
     data = result.to_dict()
+    data["feedback"] = [str(p) for p in written]
     if as_json:
         emit_json(data)
     else:
         render_merge(result)
+        if written:
+            click.echo(f"有問題檔案的標註副本與回覆文字（{len(written) // 2} 個檔案）：{out_dir / 'feedback'}/")
     failed = result.has_problems or (strict and result.missing["selfcheck"])
     sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
 
