@@ -465,3 +465,36 @@ def test_ledger_cells_never_become_formulas(run, books):
 
 def test_read_ledger_without_ledger(tmp_path):
     assert read_ledger(tmp_path) == {}
+
+
+def test_ingest_command_then_merge_shows_sender(tmp_path, books, plan, registry):
+    """The clerk's two commands: ingest a folder of saved mail, then merge; the intake log knows the sender."""
+    import json
+
+    from click.testing import CliRunner
+
+    from qos_xl.cli import cli
+    from conftest import CONFIG
+
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    (mail / "a.eml").write_bytes(mf.webmail(books["MNT"], "養工處_自行檢核表.xlsx"))
+    (mail / "b.eml").write_bytes(mf.webmail(books["SEW"], "下水道處_自行檢核表.xlsx", sender="mnt@pwb.kcg.gov.tw",
+                                            message_id="<other@mnt>"))
+    (mail / "c.eml").write_bytes(mf.plain())
+    inbox, receipts = tmp_path / "inbox", tmp_path / "outputs" / "receipts"
+    args = ["ingest", "--config", str(CONFIG), "--inbox", str(inbox), "--receipts", str(receipts), str(mail)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "✔ 已存入 養工處_自行檢核表.xlsx" in result.output
+    assert "沒有試算表附件" in result.output
+    assert len(list(receipts.glob("*.txt"))) == 3
+    again = CliRunner().invoke(cli, [*args, "--json"])
+    assert json.loads(again.output)["saved"] == 0
+    merged = CliRunner().invoke(cli, ["merge", "--config", str(CONFIG), "--inbox", str(inbox), "--out", str(tmp_path / "out"),
+                                      "--period", "102-06", "--json"])
+    files = {f["file"]: f for f in json.loads(merged.output)["files"]}
+    assert len(files) == 2  # the ledger is qos-xl's own, not a submission
+    sew = next(f for f in files.values() if f["unit"] == "下水道工程處")
+    assert "mnt@pwb.kcg.gov.tw" in sew["sender"] and sew["received"]
+    assert [p["code"] for p in sew["problems"]] == ["sender-unit-mismatch"]
