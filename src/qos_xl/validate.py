@@ -316,8 +316,8 @@ def _selfcheck_frame(loaded: dict[int, Loaded], plan: Plan, headers: pd.DataFram
     months = headers["month"].reindex(frame["fid"]).to_numpy()
     frame["period_known"] = ~pd.isna(months)
     # with the period unreadable, claim only what is due at the first checkpoint (June)
-    frame["due"] = [bool(plan.step_by_code[c].due_at(6 if pd.isna(m) else int(m))) if c in plan.step_by_code else False
-                    for c, m in zip(frame["code"], months)]
+    first_month = frame["code"].map({s.code: min(s.months) for s in plan.steps}).to_numpy(dtype=float)
+    frame["due"] = first_month <= pd.Series(months, dtype=float).fillna(6).to_numpy()  # unknown codes: NaN, not due
     frame["repeated"] = frame["present"] & frame["known"] & frame.duplicated(["fid", "code"], keep="first")
     date_parse = _cached(lambda pair: parse_date(None if pd.isna(pair[0]) else pair[0], date1904=pair[1]))
     parsed = [date_parse((v, bool(f))) for v, f in zip(frame["done_value"], frame["date1904"])]
