@@ -156,11 +156,19 @@ def run_feedback(checked, out_dir: Path, sources: list[Path]) -> list[Path]:
         sys.exit(EXIT_USAGE)
 
 
-def render_files(files) -> None:
-    """Per-file verdicts and their problems, for a terminal."""
+def count_files(files) -> str:
+    """共 17 個檔案：接受 14、退回 1 … — or that there were none."""
+    if not files:
+        return "沒有任何檔案（請確認收件匣路徑，或把單位寄來的檔案存入收件匣）"
     counts: dict[str, int] = {}
     for report in files:
         counts[report.state] = counts.get(report.state, 0) + 1
+    return f"共 {len(files)} 個檔案：" + "、".join(f"{STATE_NAMES.get(s, s)} {n}" for s, n in counts.items())
+
+
+def render_files(files) -> None:
+    """Per-file verdicts and their problems, for a terminal."""
+    for report in files:
         what = "，".join(x for x in (report.unit, FORM_NAMES.get(report.form), report.period) if x)
         verdict = STATE_NAMES.get(report.state, report.state)
         if report.state == "rejected":
@@ -174,8 +182,7 @@ def render_files(files) -> None:
             level = "錯誤" if p.severity == "error" else "警告"
             where = f"{p.where} " if p.where else ""
             click.echo(f"    {level} {where}[{p.code}] {p.message}" + (f"（填寫內容：「{p.value}」）" if p.value else ""))
-    summary = "、".join(f"{STATE_NAMES.get(s, s)} {n}" for s, n in counts.items())
-    click.echo(f"\n共 {len(files)} 個檔案：{summary}。")
+    click.echo(f"\n{count_files(files)}。")
 
 
 def inbox_options(func):
@@ -224,11 +231,7 @@ def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feed
 
 
 def render_merge(result) -> None:
-    counts: dict[str, int] = {}
-    for report in result.files:
-        counts[report.state] = counts.get(report.state, 0) + 1
-    click.echo(f"彙整期別：{result.period}　收件 {len(result.files)} 個檔案：" +
-               "、".join(f"{STATE_NAMES[s]} {n}" for s, n in counts.items()))
+    click.echo(f"彙整期別：{result.period}　{count_files(result.files)}")
     for note in result.notes:
         click.echo(note)
     for report in result.files:
