@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -196,3 +197,15 @@ def test_parallel_path_gives_the_same_result_as_one_file_at_a_time(tmp_path, pla
         data.pop("made_at")
     assert fast == slow
     assert [f["state"] for f in fast["files"]].count("rejected") == 1
+
+
+def test_two_merges_at_once_into_one_folder(small_inbox, tmp_path):
+    """Each run writes its own temporary file and renames it: the result is always one whole workbook."""
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "qos_xl", "merge", "--config", str(CONFIG), "--inbox", str(small_inbox),
+               "--out", str(out), "--period", "102-06", "--no-feedback"]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    assert [run.wait(timeout=300) for run in runs] == [0, 0]
+    assert sorted(p.name for p in out.iterdir()) == ["102年度提升服務品質彙整_102-06.xlsx"]
+    workbook = load_workbook(out / "102年度提升服務品質彙整_102-06.xlsx", read_only=True)
+    assert "摘要" in workbook.sheetnames
