@@ -253,11 +253,14 @@ def render_merge(result) -> None:
 def status(ctx: Context, *, as_json, inbox, period, strict):
     """各單位繳交狀況：誰交了什麼、誰還沒交。"""
     result = run_merge(ctx, inbox, period)
+    by_unit_form: dict[tuple, list] = {}
+    for report in result.files:
+        by_unit_form.setdefault((report.unit_code, report.form), []).append(report)
     table = []
     for unit in ctx.registry.units:
         entry = {"unit": unit.name, "code": unit.code}
         for form in FORM_NAMES:
-            mine = [f for f in result.files if f.unit_code == unit.code and f.form == form]
+            mine = by_unit_form.get((unit.code, form), [])
             accepted = next((f for f in mine if f.state == "accepted"), None)
             entry[form] = {"state": "accepted" if accepted else ("rejected" if mine else "missing"),
                            "file": accepted.file if accepted else None, "files": len(mine)}

@@ -58,8 +58,12 @@ class Registry:
         address = address.strip().lower()
         return self._by_email.get(address) or self._by_email.get("@" + address.partition("@")[2])
 
+    @cached_property
+    def _by_code(self) -> dict[str, Unit]:
+        return {u.code.lower(): u for u in self.units}
+
     def by_code(self, code: str) -> Unit | None:
-        return next((u for u in self.units if u.code.lower() == code.lower()), None)
+        return self._by_code.get(code.lower())
 
 
 def load_registry(path: Path = UNITS_CSV, organisation: str = "") -> Registry:

@@ -298,7 +298,7 @@ def _selfcheck_frame(loaded: dict[int, Loaded], plan: Plan, headers: pd.DataFram
     frame["present"] = True
     catalogue = set(plan.step_by_code)
     # placeholders for steps a file lacks, so "step-missing" is a rule like any other
-    have = frame.groupby("fid")["code"].agg(set) if len(frame) else pd.Series(dtype=object)
+    have = frame.groupby("fid")["code"].agg(set).to_dict() if len(frame) else {}
     missing = []
     for fid in (f for f, item in loaded.items() if item.submission.form == SELFCHECK):
         absent = [s.code for s in plan.steps if s.code not in have.get(fid, set())]
