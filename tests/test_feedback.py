@@ -265,7 +265,7 @@ def test_receipt_names_unit_file_and_problems(fed):
     assert text.startswith("養護工程處 您好")
     assert fed.source.name in text
     assert fed.report.sha256[:12] in text
-    assert "自行檢核表" in text and "102-06" in text and "102/6/28" in text
+    assert "自行檢核表" in text and "102-06" in text and "102/06/28" in text
     assert "檢核未通過，請修正後重新寄送" in text
     for n, problem in enumerate(fed.report.problems, start=1):
         line = next(line for line in text.splitlines() if line.startswith(f"{n}. "))

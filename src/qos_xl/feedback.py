@@ -32,6 +32,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from qos_xl.problems import ERROR, FORM_NAMES, FileReport, Problem
 from qos_xl.textnorm import key
+from qos_xl.values import format_roc
 from qos_xl.xlsxout import atomic_path, display_width, new_workbook, row_height, safe_text, write_string, write_text_atomic
 
 if TYPE_CHECKING:
@@ -85,9 +86,7 @@ def _clean(value: object, limit: int | None = None) -> str:
 
 
 def _roc(value) -> str:
-    if value is None or not hasattr(value, "year"):
-        return ""
-    return f"{value.year - 1911}/{value.month}/{value.day}"
+    return format_roc(value) if value is not None and hasattr(value, "year") else ""
 
 
 def _period_text(report: FileReport) -> str:

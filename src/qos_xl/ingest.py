@@ -45,6 +45,7 @@ from qos_xl.config import decode_csv_bytes
 from qos_xl.problems import ERROR, FORM_NAMES, FileReport
 from qos_xl.registry import Registry, Unit
 from qos_xl.textnorm import strip_controls
+from qos_xl.values import format_roc
 from qos_xl.xlsxout import atomic_path, write_text_atomic
 
 LEDGER_NAME = ".qos-ledger.csv"
@@ -1111,7 +1112,7 @@ def _validate(result: IngestResult, plan, registry: Registry) -> None:
 
 
 def _roc_date(when: dt.datetime | None) -> str:
-    return f"{when.year - 1911}/{when.month:02d}/{when.day:02d}" if when else ""
+    return format_roc(when.date()) if when else ""
 
 
 def receipt_path(message: MailMessage, receipts_dir: Path) -> Path:
