@@ -190,7 +190,7 @@ class Template:
     members: list[tuple[zipfile.ZipInfo, bytes]]   # every member but the data sheet, in order
     sheet_name: str                                # the data sheet's member name
     pieces: list[str]                              # sheet XML around the input cells
-    slots: list[tuple[str, int | None]]            # (cell ref, style) between the pieces
+    slots: list[tuple[str, int | None, str]]       # (cell ref, style, original XML) between the pieces
     first_row: int
     steps: list                                    # catalogue steps, in row order
 

@@ -37,6 +37,8 @@ def by_module(stats: pstats.Stats, top: int) -> str:
                 name = file.split(marker, 1)[1]
                 break
         name = name.split("/", 1)[0] if "/" in name and not name.startswith("qos_xl") else name
+        if name == "~":
+            name = "C built-ins (expat Parse, re, zlib, dict/str methods...)"
         own[name] = own.get(name, 0.0) + tt
     total = sum(own.values())
     lines = [f"{'own s':>8} {'share':>6}  module/package"]
