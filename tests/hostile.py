@@ -339,28 +339,28 @@ def encrypted_ooxml(directory) -> Path:
     return path
 
 
-def ole_without_workbook(directory) -> Path:
-    """A compound file that is a Word 97 document (WordDocument stream)."""
+def _renamed_streams(directory, renames: tuple[tuple[str, str], ...], name: str) -> Path:
+    """The encrypted-OOXML compound file with its two stream names replaced (same UTF-16 length)."""
     path = encrypted_ooxml(directory)
     data = path.read_bytes()
-    for old, new in (("EncryptedPackage", "WordDocument\0\0\0\0"), ("EncryptionInfo", "1Table\0\0\0\0\0\0\0\0")):
+    for old, new in renames:
         data = data.replace(old.encode("utf-16-le"), new.encode("utf-16-le"))
-    out = Path(directory) / "letter.xls"
+    out = Path(directory) / name
     out.write_bytes(data)
     path.unlink()
     return out
+
+
+def ole_without_workbook(directory) -> Path:
+    """A compound file that is a Word 97 document (WordDocument stream)."""
+    return _renamed_streams(directory, (("EncryptedPackage", "WordDocument\0\0\0\0"),
+                                        ("EncryptionInfo", "1Table\0\0\0\0\0\0\0\0")), "letter.xls")
 
 
 def ole_garbage_workbook(directory) -> Path:
     """A compound file with a 'Workbook' stream full of filler: looks like .xls, is not."""
-    path = encrypted_ooxml(directory)
-    data = path.read_bytes()
-    for old, new in (("EncryptedPackage", "Junk" + "\0" * 12), ("EncryptionInfo", "Workbook" + "\0" * 6)):
-        data = data.replace(old.encode("utf-16-le"), new.encode("utf-16-le"))
-    out = Path(directory) / "garbage.xls"
-    out.write_bytes(data)
-    path.unlink()
-    return out
+    return _renamed_streams(directory, (("EncryptedPackage", "Junk" + "\0" * 12),
+                                        ("EncryptionInfo", "Workbook" + "\0" * 6)), "garbage.xls")
 
 
 def text_file(directory) -> Path:

@@ -266,7 +266,7 @@ def status(ctx: Context, *, as_json, inbox, period, strict):
                            "file": accepted.file if accepted else None, "files": len(mine)}
         table.append(entry)
     if as_json:
-        emit_json({"period": str(result.period), "units": table, "missing": result.to_dict()["missing_by_form"]})
+        emit_json({"period": str(result.period), "units": table, "missing": result.missing_names})
     else:
         words = {"accepted": "✔ 已接受", "rejected": "✘ 退回待修正", "missing": "— 未繳交"}
         click.echo(f"期別 {result.period} 繳交狀況（{len(result.unit_rates)}/{len(table)} 個單位的自行檢核表已接受）")

@@ -91,6 +91,11 @@ class MergeResult:
         return any(f.state == "rejected" for f in self.files)
 
     @property
+    def missing_names(self) -> dict[str, list[str]]:
+        """Form -> names of the units with no accepted file."""
+        return {form: [u.name for u in units] for form, units in self.missing.items()}
+
+    @property
     def submission(self) -> dict:
         """Units expected, with a self-check for the period received, and accepted."""
         expected = len(self.registry.units)
@@ -107,7 +112,7 @@ class MergeResult:
             "made_at": self.made_at.isoformat(timespec="seconds"),
             "files": [f.to_dict() for f in self.files],
             "missing": [u.name for u in self.missing[SELFCHECK]],
-            "missing_by_form": {form: [u.name for u in units] for form, units in self.missing.items()},
+            "missing_by_form": self.missing_names,
             "submission": self.submission,
             "completion": {
                 "areas": [{"area": a.number, "name": a.title, **self.area_rates[a.number].to_dict()} for a in self.plan.areas],

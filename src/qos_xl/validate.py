@@ -9,6 +9,7 @@ and ``WORKPLAN_RULES``: a code, the field whose cell is named, and the test (Tru
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -121,20 +122,15 @@ def _load_pair(args: tuple[Path, str]) -> Loaded:
 def load_files(entries: list[tuple[Path, str]], jobs: int | None = None, progress: Callable[[int], None] | None = None) -> list[Loaded]:
     """Load files, in worker processes when there are many."""
     jobs = jobs or min(os.cpu_count() or 1, 4)
-    if jobs > 1 and len(entries) >= PARALLEL_THRESHOLD:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            loaded = []
-            for item in pool.map(_load_pair, entries, chunksize=8):
-                loaded.append(item)
-                if progress:
-                    progress(1)
-            return loaded
-    loaded = []
-    for entry in entries:
-        loaded.append(load_file(*entry))
-        if progress:
-            progress(1)
-    return loaded
+    parallel = jobs > 1 and len(entries) >= PARALLEL_THRESHOLD
+    with ProcessPoolExecutor(max_workers=jobs) if parallel else contextlib.nullcontext() as pool:
+        results = pool.map(_load_pair, entries, chunksize=8) if parallel else map(_load_pair, entries)
+        loaded = []
+        for item in results:
+            loaded.append(item)
+            if progress:
+                progress(1)
+        return loaded
 
 
 # ---------------------------------------------------------------------------------------
