@@ -415,15 +415,15 @@ def test_interrupted_write_keeps_previous_file(tmp_path, result, monkeypatch):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    real, calls = xlsxout.write_string, []
+    real, calls = xlsxout.safe_text, []
 
-    def failing(ws, row, col, value, fmt=None):
+    def failing(value):
         calls.append(1)
         if len(calls) == 400:
             raise xlsxout.WriteError("disk full")
-        return real(ws, row, col, value, fmt)
+        return real(value)
 
-    monkeypatch.setattr(xlsxout, "write_string", failing)
+    monkeypatch.setattr(xlsxout, "safe_text", failing)
     with pytest.raises(xlsxout.WriteError):
         consolidated.write_consolidated(result, target)
     assert len(calls) == 400

@@ -1,11 +1,13 @@
 """The consolidated bureau workbook: completion rates, details, intake log, for managers.
 
-Written with xlsxwriter in ``constant_memory`` mode, so a city-scale merge (hundreds of
-thousands of detail rows) stays small in memory: every sheet is written strictly top to
-bottom, one row after the other.  There are no formulas: rates are stored as numbers
+Written with xlsxwriter, every sheet strictly top to bottom.  The long tables (檢核明細
+and the like) go row by row straight to sheet XML spooled on disk
+(``xlsxout.BulkWorksheet``), so a city-scale merge (hundreds of thousands of detail rows)
+stays fast and small in memory.  There are no formulas: rates are stored as numbers
 (LibreOffice does not recalculate on load) beside their display text (``83.3% (10/12)``).
-Every string that came from a unit's file goes through ``xlsxout.write_string``, so it
-stays text and never becomes a formula or a link.  The file appears atomically.
+Every string that came from a unit's file is written as a shared string
+(``xlsxout.write_string`` or ``BulkWorksheet.add_row``), so it stays text and never
+becomes a formula or a link.  The file appears atomically.
 """
 
 from __future__ import annotations
@@ -163,13 +165,20 @@ class Col:
 
 
 class _Sheet:
-    """One worksheet, written strictly row after row (constant_memory mode)."""
+    """One worksheet, written strictly row after row.
 
-    def __init__(self, wb, fmt: _Formats, name: str, cols: list[Col], page_title: str):
+    A ``table`` sheet is a header and then only ``line``s: those rows go to the sheet's XML
+    directly (``xlsxout.BulkWorksheet``), which is what keeps a city-scale detail sheet fast.
+    """
+
+    def __init__(self, wb, fmt: _Formats, name: str, cols: list[Col], page_title: str, *, table: bool = False):
         self.wb, self.fmt, self.name, self.cols = wb, fmt, name, cols
-        self.ws = wb.add_worksheet(name)
+        self.ws = wb.add_worksheet(name, worksheet_class=xlsxout.BulkWorksheet if table else None)
+        self.table = table
         self.row = 0
         self.page_title = page_title
+        self._numeric = [c.kind in ("int", "rate") for c in cols]
+        self._xf: dict[str, list[int]] = {}
         for i, col in enumerate(cols):
             _check(self.ws.set_column(i, i, col.width), "set_column")
 
@@ -200,8 +209,17 @@ class _Sheet:
     def line(self, values: list, style: str = "body") -> None:
         """One table row, a value per column: strings for text columns, numbers (or None) for int/rate."""
         cols = self.cols
-        if self.row < SIZED_ROWS:
-            self._set_height(_height((v, c.width) for v, c in zip(values, cols) if isinstance(v, str)))
+        height = _height((v, c.width) for v, c in zip(values, cols) if isinstance(v, str)) if self.row < SIZED_ROWS else None
+        if self.table:
+            xf = self._xf.get(style)
+            if xf is None:
+                xf = self._xf[style] = [self.fmt.cells[(c.kind, style)]._get_xf_index() for c in cols]
+            self.ws.add_row(self.row, [v if numeric or v is None or isinstance(v, str) else str(v)
+                                       for v, numeric in zip(values, self._numeric)], xf, height)
+            self.row += 1
+            return
+        if height is not None:
+            self._set_height(height)
         ws, cells, row = self.ws, self.fmt.cells, self.row
         for i, (value, col) in enumerate(zip(values, cols)):
             fmt = cells[(col.kind, style)]
@@ -234,8 +252,8 @@ def _bar_chart(wb, title: str, sheet: str, first_row: int, value_col: int, categ
 
     The plot area is laid out by hand so that long category names fit on the left and a
     label beside a 100% bar still fits on the right.  The cells' values are also given as
-    the chart's cached data: in constant_memory mode xlsxwriter cannot read them back,
-    and without a cache the categories would be declared numbers.
+    the chart's cached data, so viewers that do not recalculate still draw the bars and
+    the categories are never declared numbers.
     """
     last_row = first_row + len(categories) - 1
     height_px = 90 + 36 * len(categories)
@@ -284,8 +302,8 @@ class _Book:
         self.unit_rank = {u.code: i for i, u in enumerate(result.registry.units)}
         self.step_rank = {s.code: i for i, s in enumerate(self.plan.steps)}
 
-    def sheet(self, name: str, cols: list[Col]) -> _Sheet:
-        return _Sheet(self.wb, self.fmt, name, cols, self.title)
+    def sheet(self, name: str, cols: list[Col], *, table: bool = False) -> _Sheet:
+        return _Sheet(self.wb, self.fmt, name, cols, self.title, table=table)
 
     def _sorted_steps(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Rows in registry order of units, then catalogue order of steps."""
@@ -417,7 +435,7 @@ class _Book:
                 Col("查核期限", 8, "center"), Col("本期應辦", 6, "center"), Col("執行狀態", 8, "center"),
                 Col("辦理情形", 34), Col("完成日期", 10.5, "center"), Col("佐證資料", 18), Col("備註", 14),
                 Col("來源檔案", 18)]
-        sh = self.sheet("檢核明細", cols)
+        sh = self.sheet("檢核明細", cols, table=True)
         sh.header()
         frame = self.result.selfcheck
         if frame.empty:
@@ -441,7 +459,7 @@ class _Book:
     def workplan(self) -> None:
         cols = [Col("單位", 12), Col("實施要項", 20), Col("工作重點", 36), Col("工作(推動)方法", 50), Col("備註", 20),
                 Col("來源檔案", 18)]
-        sh = self.sheet("工作計畫彙整", cols)
+        sh = self.sheet("工作計畫彙整", cols, table=True)
         sh.header()
         frame = self.result.workplan
         if frame.empty:
@@ -500,7 +518,7 @@ class _Book:
     def missing(self) -> None:
         r = self.result
         cols = [Col("表單", 22), Col("代碼", 8, "center"), Col("機關全銜", 22), Col("類別", 10, "center"), Col("電子郵件", 44)]
-        sh = self.sheet("未繳交", cols)
+        sh = self.sheet("未繳交", cols, table=True)
         sh.header()
         period_of = {SELFCHECK: f"{FORM_NAMES[SELFCHECK]}（{r.period}）", WORKPLAN: f"{FORM_NAMES[WORKPLAN]}（{r.period.year} 年度）"}
         for form in (SELFCHECK, WORKPLAN):
@@ -514,7 +532,7 @@ class _Book:
     # -- 未完成項目 ---------------------------------------------------------------------------
     def unfinished(self) -> None:
         cols = [Col("單位", 14), Col("項次", 8, "center"), Col("執行步驟", 60), Col("執行狀態", 10, "center"), Col("辦理情形", 60)]
-        sh = self.sheet("未完成項目", cols)
+        sh = self.sheet("未完成項目", cols, table=True)
         sh.header()
         frame = self.result.unfinished
         if frame.empty:
@@ -537,7 +555,7 @@ class _Book:
         with_mail = any("sender" in f.extra or "received" in f.extra for f in files)
         if with_mail:
             cols += [Col("寄件者", 22), Col("收件日期", 15, "center")]
-        sh = self.sheet("收件紀錄", cols)
+        sh = self.sheet("收件紀錄", cols, table=True)
         sh.header()
         for report in files:
             errors = len(report.errors)
@@ -555,7 +573,7 @@ class _Book:
     def problems(self) -> None:
         cols = [Col("檔案", 24), Col("狀態", 8, "center"), Col("嚴重度", 7, "center"), Col("工作表", 12), Col("儲存格", 7, "center"),
                 Col("代碼", 18), Col("說明", 56), Col("填寫內容", 24)]
-        sh = self.sheet("檢核問題", cols)
+        sh = self.sheet("檢核問題", cols, table=True)
         sh.header()
         count = 0
         for report in self.result.files:
@@ -594,33 +612,21 @@ def _explain(report) -> str:
 # ---------------------------------------------------------------------------------------
 
 
-# Above this many detail rows, rows are streamed to disk (bounded memory, slower);
-# below it xlsxwriter keeps cells in memory and shares repeated strings (about twice as fast).
-CONSTANT_MEMORY_ROWS = 100_000
-
-
 def write_consolidated(result: MergeResult, path: Path) -> Path:
     """Write the consolidated workbook to ``path`` atomically; the previous file survives a failure."""
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="qos-xl-", ignore_cleanup_errors=True) as scratch, \
             xlsxout.atomic_path(path) as tmp:
-        big = len(result.selfcheck) > CONSTANT_MEMORY_ROWS
-        wb = xlsxout.new_workbook(tmp, constant_memory=big, tmpdir=scratch)
-        try:
-            book = _Book(wb, result)
-            book.summary()
-            book.unit_matrix()
-            book.details()
-            book.workplan()
-            book.coverage()
-            book.missing()
-            book.unfinished()
-            book.intake()
-            book.problems()
-        except BaseException:
-            for ws in wb.worksheets():  # constant_memory row files, before the scratch folder goes
-                with contextlib.suppress(Exception):
-                    ws._opt_close()
-            raise
+        wb = xlsxout.new_workbook(tmp, tmpdir=scratch)
+        book = _Book(wb, result)
+        book.summary()
+        book.unit_matrix()
+        book.details()
+        book.workplan()
+        book.coverage()
+        book.missing()
+        book.unfinished()
+        book.intake()
+        book.problems()
         wb.close()
     return path

@@ -5,11 +5,14 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import shutil
 import tempfile
 import unicodedata
 from pathlib import Path
 
 import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
 
 from qos_xl.textnorm import strip_controls
 
@@ -74,6 +77,94 @@ def write_value(ws, row: int, col: int, value: object, fmt=None) -> None:
         return write_string(ws, row, col, value, fmt)
     if code < 0:
         raise WriteError(f"xlsxwriter write failed ({code}) at row {row + 1}, col {col + 1}")
+
+
+class BulkWorksheet(Worksheet):
+    """A worksheet whose table body is written as ready XML, a row at a time, kept on disk.
+
+    xlsxwriter keeps an object per cell and serialises each with several calls, ~12 µs a
+    cell; a city-scale detail sheet has about a million cells.  Rows given to ``add_row``
+    go below every cell written the usual way: each is rendered at once to ``<row>`` XML
+    (strings through the workbook's shared-string table, so they stay text), spooled to a
+    scratch file, and copied into the sheet part when the workbook closes.  Memory stays
+    flat however many rows there are.
+    """
+
+    SPOOL_ROWS = 1_000
+
+    def __init__(self):
+        super().__init__()
+        self._spool = None
+        self._pending: list[str] = []
+        self._first_bulk_row: int | None = None
+        self._last_bulk_row = -1
+        self._letters: list[str] = []
+        self._strings: dict[str, int] = {}     # value -> shared-string index, made text once
+
+    def add_row(self, row: int, values: list, xf_indices: list[int], height: float | None = None) -> None:
+        """One row of values (str, int/float, bool, None for a formatted blank) with their cells' xf indices."""
+        if row <= max(self._last_bulk_row, -1 if self.dim_rowmax is None else self.dim_rowmax):
+            raise WriteError(f"bulk row {row + 1} must come below every row already written")
+        if self._check_dimensions(row, 0) < 0 or self._check_dimensions(row, len(values) - 1) < 0:
+            raise WriteError(f"row {row + 1} is outside the sheet")
+        if self._first_bulk_row is None:
+            self._first_bulk_row = row
+        self._last_bulk_row = row
+        letters = self._letters
+        while len(letters) < len(values):
+            letters.append(xl_col_to_name(len(letters)))
+        r = row + 1
+        strings = self._strings
+        parts = [f'<row r="{r}" ht="{height:.16g}" customHeight="1">' if height is not None else f'<row r="{r}">']
+        for letter, value, xf in zip(letters, values, xf_indices):
+            if value.__class__ is str:
+                if value:
+                    index = strings.get(value)
+                    if index is None:
+                        index = strings[value] = self.str_table._get_shared_string_index(safe_text(value))
+                    else:
+                        self.str_table.count += 1
+                    parts.append(f'<c r="{letter}{r}" s="{xf}" t="s"><v>{index}</v></c>')
+                    continue
+                value = None
+            if value is None:
+                parts.append(f'<c r="{letter}{r}" s="{xf}"/>')
+            elif value is True or value is False:
+                parts.append(f'<c r="{letter}{r}" s="{xf}" t="b"><v>{int(value)}</v></c>')
+            elif isinstance(value, (int, float)) and math.isfinite(value):
+                parts.append(f'<c r="{letter}{r}" s="{xf}"><v>{value:.16G}</v></c>')
+            else:
+                parts.append(f'<c r="{letter}{r}" s="{xf}" t="s"><v>{self.str_table._get_shared_string_index(safe_text(value))}</v></c>')
+        parts.append("</row>")
+        self._pending.append("".join(parts))
+        if len(self._pending) >= self.SPOOL_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._spool is None:
+            self._spool = tempfile.TemporaryFile("w+", encoding="utf-8", dir=self.tmpdir)
+        self._spool.write("".join(self._pending))
+        self._pending.clear()
+
+    def _write_rows(self) -> None:
+        if self._first_bulk_row is None:
+            return super()._write_rows()
+        if any(self.table[row] for row in self.table if row >= self._first_bulk_row):
+            raise WriteError(f"cells written at or below bulk row {self._first_bulk_row + 1}")
+        last = self.dim_rowmax
+        if self.dim_rowmin is not None and self.dim_rowmin < self._first_bulk_row:
+            self.dim_rowmax = self._first_bulk_row - 1
+            try:
+                super()._write_rows()
+            finally:
+                self.dim_rowmax = last
+        if self._spool is not None:
+            self._spool.seek(0)
+            shutil.copyfileobj(self._spool, self.fh, 1 << 20)
+            self._spool.close()
+            self._spool = None
+        self.fh.write("".join(self._pending))
+        self._pending.clear()
 
 
 def display_width(text: str) -> int:

@@ -1,0 +1,93 @@
+"""xlsxout.BulkWorksheet: rows written as ready XML read back exactly as xlsxwriter's own cells."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import zipfile
+
+import openpyxl
+import pytest
+
+from conftest import need_tool
+from qos_xl import xlsxout
+
+HOSTILE = ["=1+1", "+886-7-1234567", "-5", "@SUM(A1)", '=HYPERLINK("http://x","y")', "a & b <c> \"d\"",
+           "  前後空白  ", "第一行\n第二行", "_x000D_ 字面", "控制\x07字元", "中文，全形。"]
+
+
+def write_bulk(path, rows, *, header=("文字", "數字", "布林"), heights=None):
+    wb = xlsxout.new_workbook(path)
+    ws = wb.add_worksheet("明細", worksheet_class=xlsxout.BulkWorksheet)
+    bold = wb.add_format({"bold": True})
+    wrap = wb.add_format({"text_wrap": True, "border": 1})
+    number = wb.add_format({"num_format": "0.0%"})
+    for col, title in enumerate(header):
+        ws.write_string(0, col, title, bold)
+    xf = [wrap._get_xf_index(), number._get_xf_index(), wrap._get_xf_index()]
+    for i, values in enumerate(rows, start=1):
+        ws.add_row(i, list(values), xf, (heights or {}).get(i))
+    ws.autofilter(0, 0, len(rows), 2)
+    wb.close()
+    return path
+
+
+def test_bulk_rows_read_back_as_typed(tmp_path):
+    rows = [(text, i / 10, i % 2 == 0) for i, text in enumerate(HOSTILE)]
+    rows += [(None, None, None), ("", 3, "x"), ("最後", float("nan"), 1234567890123)]
+    path = write_bulk(tmp_path / "bulk.xlsx", rows, heights={1: 49.5, 2: 16.5})
+    ws = openpyxl.load_workbook(path)["明細"]
+    got = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
+    expected = [[xlsxout.safe_text(t), n, b] for t, n, b in rows[:len(HOSTILE)]]
+    expected += [[None, None, None], [None, 3, "x"], ["最後", "nan", 1234567890123]]
+    assert got == expected
+    for row in ws.iter_rows(min_row=2, max_row=1 + len(HOSTILE)):
+        assert row[0].data_type == "s" and row[2].data_type == "b"   # text stays text: no formulas
+    assert ws["A2"].alignment.wrap_text and ws["A2"].border.left.style == "thin"
+    assert ws["B3"].number_format == "0.0%" and ws["A1"].font.b
+    assert ws.row_dimensions[2].height == 49.5 and ws.row_dimensions[3].height == 16.5
+    assert ws.auto_filter.ref == f"A1:C{len(rows) + 1}" and ws.dimensions == f"A1:C{len(rows) + 1}"
+    with zipfile.ZipFile(path) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+        assert "<f>" not in sheet and "<f " not in sheet
+        assert 'count="' in z.read("xl/sharedStrings.xml").decode()
+
+
+def test_bulk_rows_spool_to_disk_and_keep_order(tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsxout.BulkWorksheet, "SPOOL_ROWS", 7)
+    rows = [(f"第{i}列", i, None) for i in range(1, 101)]
+    ws = openpyxl.load_workbook(write_bulk(tmp_path / "spool.xlsx", rows))["明細"]
+    assert [[c.value for c in r] for r in ws.iter_rows(min_row=2)] == [[t, n, None] for t, n, _ in rows]
+
+
+def test_bulk_rows_refuse_to_go_back(tmp_path):
+    wb = xlsxout.new_workbook(tmp_path / "order.xlsx")
+    ws = wb.add_worksheet("明細", worksheet_class=xlsxout.BulkWorksheet)
+    ws.write_string(2, 0, "表頭")
+    with pytest.raises(xlsxout.WriteError):
+        ws.add_row(2, ["同一列"], [0])
+    ws.add_row(3, ["第四列"], [0])
+    with pytest.raises(xlsxout.WriteError):
+        ws.add_row(3, ["又是第四列"], [0])
+    with pytest.raises(xlsxout.WriteError):
+        ws.add_row(1_048_576, ["超出工作表"], [0])
+    ws.write_string(10, 0, "寫在大量列之下")
+    with pytest.raises(xlsxout.WriteError):
+        wb.close()
+
+
+def test_libreoffice_reads_bulk_rows(tmp_path):
+    soffice = need_tool("soffice")
+    rows = [(text, i, i % 2 == 1) for i, text in enumerate(HOSTILE)]
+    path = write_bulk(tmp_path / "lo.xlsx", rows)
+    env = {**os.environ, "HOME": str(tmp_path / "home")}
+    subprocess.run([soffice, "--headless", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1",
+                    "--outdir", str(tmp_path), str(path)], check=True, timeout=120, env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(tmp_path / "lo.csv", encoding="utf-8", newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table[0] == ["文字", "數字", "布林"]
+    assert [r[0] for r in table[1:]] == [xlsxout.safe_text(t) for t, _, _ in rows]
+    assert [r[1] for r in table[1:]] == [f"{i * 100}.0%" for _, i, _ in rows]   # the cell style applies
+    assert [r[2] for r in table[1:]] == ["TRUE" if b else "FALSE" for _, _, b in rows]
