@@ -332,4 +332,7 @@ if __name__ == "__main__":
 
 
 def main():
+    # pandera imports hypothesis, when installed, for data synthesis qos-xl never uses
+    # (0.2-0.3 s of every command): a process started as qos-xl goes without it.
+    sys.modules.setdefault("hypothesis", None)
     cli(prog_name="qos-xl")

@@ -21,6 +21,11 @@ def text(value: object) -> str:
     return str(value).strip().strip("\u3000").strip()
 
 
+def texts(values) -> list[str]:
+    """``text`` of many values; strings (nearly all cells) take the short way."""
+    return [v.strip().strip("\u3000").strip() if v.__class__ is str else text(v) for v in values]
+
+
 def key(value: object) -> str:
     """A comparison key: NFKC (full-width -> half-width), no white space, no control chars."""
     folded = unicodedata.normalize("NFKC", text(value))

@@ -26,7 +26,7 @@ from qos_xl.read import (FORM_SHEET_KEYS, OWN_SHEETS, SELFCHECK, SELFCHECK_LABEL
                          WORKPLAN_SECTIONS, Submission, read_submission)
 from qos_xl.registry import Registry
 from qos_xl.spreadsheet import open_workbook
-from qos_xl.textnorm import key, text
+from qos_xl.textnorm import key, text, texts
 from qos_xl.values import format_roc, parse_date, parse_period, parse_roc_year, parse_status
 
 CLUTTER_PREFIXES = ("~$", ".~lock.", "._")
@@ -193,7 +193,7 @@ WORKPLAN_RULES = (
 def _schema(name: str, rules: tuple[Rule, ...]) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         name=name,
-        checks=[pa.Check(rule.test, name=f"{i}:{rule.code}") for i, rule in enumerate(rules)],
+        checks=[pa.Check(rule.test, name=f"{i}:{rule.code}", ignore_na=False) for i, rule in enumerate(rules)],
     )
 
 
@@ -223,6 +223,12 @@ def _index(label):
 
 # ---------------------------------------------------------------------------------------
 # Frames: the raw values of every file, normalised, in one DataFrame per form.
+
+
+def _each(parse, values: list) -> list:
+    """``parse`` of every value, computed once per distinct value."""
+    lookup = _cached(parse)
+    return [lookup(v) for v in values]
 
 
 def _cached(parse):
@@ -282,19 +288,21 @@ def _header_frame(loaded: dict[int, Loaded], plan: Plan, registry: Registry) -> 
 
 
 def _selfcheck_frame(loaded: dict[int, Loaded], plan: Plan, headers: pd.DataFrame) -> pd.DataFrame:
-    fields = ("code", "status", "narrative", "done_date", "evidence", "remarks")
     records = [
-        (fid, row["_row"], *(row.get(f) for f in fields), item.submission.date1904)
+        (fid, row["_row"], row.get("code"), row.get("status"), row.get("narrative"), row.get("done_date"),
+         row.get("evidence"), row.get("remarks"), item.submission.date1904)
         for fid, item in loaded.items() if item.submission.form == SELFCHECK
         for row in item.submission.rows
     ]
     columns = ["fid", "row", "code_raw", "status_raw", "narrative_raw", "done_value", "evidence_raw", "remarks_raw", "date1904"]
     frame = pd.DataFrame.from_records(records, columns=columns)
-    frame["code"] = frame["code_raw"].map(key)
+    frame["code"] = _each(key, frame["code_raw"].tolist())
     frame["present"] = True
     catalogue = set(plan.step_by_code)
     # placeholders for steps a file lacks, so "step-missing" is a rule like any other
-    have = frame.groupby("fid")["code"].agg(set).to_dict() if len(frame) else {}
+    have: dict[int, set] = {}
+    for fid, code in zip(frame["fid"].tolist(), frame["code"].tolist()):
+        have.setdefault(fid, set()).add(code)
     missing = []
     for fid in (f for f, item in loaded.items() if item.submission.form == SELFCHECK):
         absent = [s.code for s in plan.steps if s.code not in have.get(fid, set())]
@@ -302,12 +310,12 @@ def _selfcheck_frame(loaded: dict[int, Loaded], plan: Plan, headers: pd.DataFram
                        for i, c in enumerate(absent))
     if missing:
         frame = pd.concat([frame, pd.DataFrame.from_records(missing)], ignore_index=True)
-    frame["status_raw"] = frame["status_raw"].map(text)
+    frame["status_raw"] = texts(frame["status_raw"].tolist())
     for name in ("narrative", "evidence", "remarks"):
-        frame[name] = frame[f"{name}_raw"].map(text)
-    status = frame["status_raw"].map(_cached(parse_status))
-    frame["status"] = status.map(lambda s: s.value)
-    frame["synonym"] = status.map(lambda s: s.synonym).astype(bool)
+        frame[name] = texts(frame[f"{name}_raw"].tolist())
+    status = _each(parse_status, frame["status_raw"].tolist())
+    frame["status"] = [s.value for s in status]
+    frame["synonym"] = [bool(s.synonym) for s in status]
     frame["known"] = frame["code"].isin(catalogue)
     months = headers["month"].reindex(frame["fid"]).to_numpy()
     frame["period_known"] = ~pd.isna(months)
@@ -316,8 +324,8 @@ def _selfcheck_frame(loaded: dict[int, Loaded], plan: Plan, headers: pd.DataFram
     frame["due"] = first_month <= pd.Series(months, dtype=float).fillna(6).to_numpy()  # unknown codes: NaN, not due
     frame["repeated"] = frame["present"] & frame["known"] & frame.duplicated(["fid", "code"], keep="first")
     date_parse = _cached(lambda pair: parse_date(None if pd.isna(pair[0]) else pair[0], date1904=pair[1]))
-    parsed = [date_parse((v, bool(f))) for v, f in zip(frame["done_value"], frame["date1904"])]
-    frame["done_raw"] = frame["done_value"].map(text)
+    parsed = [date_parse((v, bool(f))) for v, f in zip(frame["done_value"].tolist(), frame["date1904"].tolist())]
+    frame["done_raw"] = texts(frame["done_value"].tolist())
     frame["done_error"] = [p.error for p in parsed]
     frame["done_date"] = pd.to_datetime([p.value if p.value else None for p in parsed])
     frame["report_date"] = headers["report_date"].reindex(frame["fid"]).to_numpy()
@@ -427,8 +435,9 @@ def check(loaded: list[Loaded], plan: Plan, registry: Registry) -> Checked:
         _translate(_failures(SELFCHECK_SCHEMA, selfcheck), SELFCHECK_RULES, selfcheck, forms, plan)
     if not workplan.empty:
         _translate(_failures(WORKPLAN_SCHEMA, workplan), WORKPLAN_RULES, workplan, forms, plan)
+    by_fid = headers[["unit_code", "unit_raw", "year", "month", "report_date"]].to_dict("index") if forms else {}
     for fid, item in forms.items():
-        h = headers.loc[fid]
+        h = by_fid[fid]
         unit = registry.by_code(h["unit_code"]) if h["unit_code"] else None
         report = item.report
         report.unit, report.unit_code = (unit.name, unit.code) if unit else (h["unit_raw"] or None, None)
