@@ -31,6 +31,20 @@ def test_help_does_not_import_heavy_modules():
     assert out.strip() == "[]"
 
 
+def test_validating_a_clean_file_loads_no_workbook_writer(tmp_path, plan, registry):
+    """Start-up is most of validating one file: a clean file needs neither openpyxl nor xlsxwriter."""
+    import builders
+
+    good = builders.selfcheck(tmp_path / "in", plan, registry, unit="MNT", name="養工處.xlsx")
+    code = ("import sys; from qos_xl.cli import main; sys.argv = ['qos-xl', 'validate', '--config', sys.argv[1], "
+            "'--out', sys.argv[2], sys.argv[3]]\ntry: main()\nexcept SystemExit as e: print(e.code, "
+            "sorted(m for m in ('openpyxl', 'xlsxwriter', 'hypothesis') if sys.modules.get(m)))")
+    run = subprocess.run([sys.executable, "-c", code, str(CONFIG), str(tmp_path / "out"), str(good)],
+                         capture_output=True, text=True, check=True)
+    assert run.stdout.splitlines()[-1] == "0 []"
+    assert "✔ 養工處.xlsx　接受" in run.stdout
+
+
 def test_templates_command(tmp_path):
     result = invoke("templates", "--config", str(CONFIG), "--out", str(tmp_path), "--period", "102-06")
     assert result.exit_code == 0, result.output

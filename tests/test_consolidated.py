@@ -18,7 +18,7 @@ import pytest
 import builders
 from builders import step_row
 from conftest import need_tool
-from qos_xl import consolidated, xlsxout
+from qos_xl import consolidated, textnorm, xlsxout
 from qos_xl.merge import MergeResult, Rate, completion, merge, output_name
 from qos_xl.problems import FileReport, make_problem
 from qos_xl.values import Period
@@ -262,7 +262,7 @@ def test_detail_sheet(book, result, plan):
         assert text in narratives
     assert ws.cell(2, 9).alignment.wrap_text
     long = next(n for n in narratives if n and n.startswith("長長"))
-    assert len(long) == xlsxout.MAX_CELL_CHARS and long.endswith(xlsxout.TRUNCATED_MARK)
+    assert len(long) == textnorm.MAX_CELL_CHARS and long.endswith(textnorm.TRUNCATED_MARK)
 
 
 def test_workplan_sheets(book, result, registry, plan):

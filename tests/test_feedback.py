@@ -220,10 +220,10 @@ def test_formula_like_values_in_list_are_strings(tmp_path):
     report = FileReport(file="u.xlsx", sha256="0" * 64, state="rejected")
     report.problems.append(make_problem("status-not-allowed", file="u.xlsx", sheet=SHEET, cell="F8", value=EVIL))
     report.problems.append(make_problem("cell-outside-table", file="u.xlsx", sheet=SHEET, cell="Z99", value="+1+1"))
-    from qos_xl import feedback
+    from qos_xl import annotate
 
     target = tmp_path / "l.xlsx"
-    feedback._write_standalone(report, target, "測試")
+    annotate.write_standalone(report, target, "測試")
     ws = openpyxl.load_workbook(target)[LIST_SHEET]
     values = [c for row in ws.iter_rows() for c in row if c.value in (EVIL, "+1+1") or (isinstance(c.value, str) and "+1+1" in c.value)]
     assert values and all(c.data_type == "s" for c in values)

@@ -17,23 +17,13 @@ as a string cell, so nothing it typed can become a formula or a link.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import openpyxl
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
-from openpyxl.worksheet.hyperlink import Hyperlink
-
 from qos_xl.problems import ERROR, FORM_NAMES, FileReport, Problem
-from qos_xl.textnorm import key
+from qos_xl.textnorm import safe_text
 from qos_xl.values import format_roc
-from qos_xl.xlsxout import atomic_path, display_width, new_workbook, row_height, safe_text, write_string, write_text_atomic
 
 if TYPE_CHECKING:
     from qos_xl.validate import Checked
@@ -253,249 +243,6 @@ def _check_out_dir(out_dir: Path, sources: list[Path]) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# The 問題清單 rows, shared by both workbook kinds
-
-
-@dataclass
-class _Row:
-    problem: Problem
-    severity: str
-    sheet: str
-    cell: str
-    code: str
-    message: str
-    value: str
-
-
-def _rows(report: FileReport) -> list[_Row]:
-    return [
-        _Row(p, SEVERITY_NAMES.get(p.severity, p.severity), p.sheet or "", p.cell or "", p.code, p.message, p.value or "")
-        for p in report.problems
-    ]
-
-
-def _title(report: FileReport) -> str:
-    errors, warnings_ = _counts(report)
-    return f"檔案「{Path(report.file).name}」檢核問題：錯誤 {errors} 項、警告 {warnings_} 項"
-
-
-def _subtitle(report: FileReport, note: str | None) -> str:
-    parts = [x for x in (report.unit, FORM_NAMES.get(report.form or ""), report.period) if x]
-    if report.sha256:
-        parts.append(f"SHA-256 {report.sha256[:12]}")
-    text = "｜".join(parts)
-    if note:
-        return f"{text}。{note}" if text else note
-    hint = "點選「儲存格」欄可跳到該儲存格；紅色底色為錯誤、黃色底色為警告，滑鼠移到儲存格上可看到說明。"
-    return f"{text}。{hint}" if text else hint
-
-
-# ---------------------------------------------------------------------------------------
-# Annotated copy (openpyxl)
-
-
-def _put(ws, row: int, col: int, value: object):
-    """Write untrusted text as a string cell: never a formula, whatever it starts with."""
-    cell = ws.cell(row=row, column=col)
-    cell.value = safe_text(value)
-    cell.data_type = "s"
-    return cell
-
-
-def _location(sheet: str, cell: str) -> str:
-    return "'" + sheet.replace("'", "''") + "'!" + cell
-
-
-def _valid_ref(cell: str | None) -> bool:
-    if not cell or not _CELL_REF.match(cell):
-        return False
-    letters, row = coordinate_from_string(cell)
-    return column_index_from_string(letters) <= 16384 and row <= 1048576
-
-
-def _sheet_named(wb, name: str | None):
-    if not name:
-        return None
-    if name in wb.sheetnames:
-        return wb[name]
-    return next((ws for ws in wb.worksheets if key(ws.title) == key(name)), None)
-
-
-def _anchor(ws, ref: str):
-    """The cell that carries fill and comment: the top-left cell of a merged range holding ``ref``."""
-    for merged in ws.merged_cells.ranges:
-        if ref in merged:
-            return ws.cell(row=merged.min_row, column=merged.min_col)
-    return ws[ref]
-
-
-def _comment_text(problems: list[Problem]) -> str:
-    parts = []
-    for n, p in enumerate(problems, start=1):
-        level = SEVERITY_NAMES.get(p.severity, p.severity)
-        prefix = f"{n}. " if len(problems) > 1 else ""
-        parts.append(f"{prefix}【{level}】{safe_text(p.message)}")
-    return "qos-xl 檢核：\n" + "\n".join(parts)
-
-
-def _comment(text: str) -> Comment:
-    lines = sum(max(1, -(-display_width(part) // 46)) for part in text.split("\n"))
-    return Comment(text, AUTHOR, width=300, height=max(80, min(600, 15 * lines + 20)))
-
-
-def _annotate(report: FileReport, data: bytes, target: Path) -> None:
-    """Load the unit's workbook from ``data``, mark its problem cells, add 問題清單 and save to ``target``."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        wb = openpyxl.load_workbook(io.BytesIO(data), keep_vba=False, rich_text=False)
-    wb.template = False  # save as a plain .xlsx, whatever it was loaded from (no macros either)
-
-    # group problems by the cell that will carry them
-    by_cell: dict[tuple[str, str], list[Problem]] = {}
-    links: dict[int, str] = {}
-    for index, problem in enumerate(report.problems):
-        ws = _sheet_named(wb, problem.sheet)
-        if ws is None or not _valid_ref(problem.cell) or ws.title == LIST_SHEET:
-            continue
-        anchor = _anchor(ws, problem.cell)
-        by_cell.setdefault((ws.title, anchor.coordinate), []).append(problem)
-        links[index] = _location(ws.title, problem.cell)
-    for (title, ref), problems in by_cell.items():
-        cell = wb[title][ref]
-        colour = ERROR_FILL if any(p.severity == ERROR for p in problems) else WARNING_FILL
-        cell.fill = PatternFill(fill_type="solid", start_color=colour, end_color=colour)
-        text = _comment_text(problems)
-        if cell.comment is not None and cell.comment.text:
-            text += "\n\n（原有註解）\n" + cell.comment.text
-        cell.comment = _comment(text)
-
-    name = LIST_SHEET
-    if name in wb.sheetnames:
-        referenced = any(p.sheet == name for p in report.problems)
-        if referenced:
-            n = 2
-            while f"{LIST_SHEET}({n})" in wb.sheetnames:
-                n += 1
-            name = f"{LIST_SHEET}({n})"
-        else:
-            wb.remove(wb[name])  # an older list from a copy the unit sent back
-    ws = wb.create_sheet(name, 0)
-    _fill_list_sheet(ws, report, links)
-    for other in wb.worksheets:
-        other.sheet_view.tabSelected = other is ws
-    wb.active = 0
-    for view in wb.views:
-        view.firstSheet = 0
-        view.activeTab = 0
-    with atomic_path(target) as tmp:
-        wb.save(tmp)
-
-
-def _fill_list_sheet(ws, report: FileReport, links: dict[int, str]) -> None:
-    thin = Side(style="thin", color="999999")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    wrap = Alignment(wrap_text=True, vertical="top")
-    last_col = len(COLUMNS)
-
-    title = _put(ws, TITLE_ROW, 1, _title(report))
-    title.font = Font(bold=True, size=14)
-    ws.merge_cells(start_row=TITLE_ROW, start_column=1, end_row=TITLE_ROW, end_column=last_col)
-    ws.row_dimensions[TITLE_ROW].height = 24
-    note = _put(ws, NOTE_ROW, 1, _subtitle(report, None))
-    note.alignment = wrap
-    ws.merge_cells(start_row=NOTE_ROW, start_column=1, end_row=NOTE_ROW, end_column=last_col)
-    total_width = sum(w for _, w in COLUMNS)
-    ws.row_dimensions[NOTE_ROW].height = row_height([(note.value, total_width)])
-
-    for col, (header, width) in enumerate(COLUMNS, start=1):
-        cell = _put(ws, HEADER_ROW, col, header)
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill(fill_type="solid", start_color=HEADER_FILL, end_color=HEADER_FILL)
-        cell.border = border
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        ws.column_dimensions[cell.column_letter].width = width
-
-    for offset, row in enumerate(_rows(report)):
-        r = FIRST_DATA_ROW + offset
-        values = (row.severity, row.sheet, row.cell, row.code, row.message, row.value)
-        for col, value in enumerate(values, start=1):
-            cell = _put(ws, r, col, value)
-            cell.border = border
-            cell.alignment = wrap
-        severity = ws.cell(row=r, column=1)
-        colour = ERROR_FILL if row.problem.severity == ERROR else WARNING_FILL
-        severity.fill = PatternFill(fill_type="solid", start_color=colour, end_color=colour)
-        location = links.get(offset)
-        if location:
-            link = ws.cell(row=r, column=3)
-            link.hyperlink = Hyperlink(ref=link.coordinate, location=location, tooltip=f"跳到 {row.sheet} {row.cell}")
-            link.font = Font(color=LINK_COLOUR, underline="single")
-        ws.row_dimensions[r].height = row_height(list(zip(values, (w for _, w in COLUMNS))))
-
-    last_row = max(HEADER_ROW, FIRST_DATA_ROW + len(report.problems) - 1)
-    ws.auto_filter.ref = f"A{HEADER_ROW}:F{last_row}"
-    ws.freeze_panes = f"A{FIRST_DATA_ROW}"
-    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
-    ws.oddFooter.center.text = "第 &P 頁，共 &N 頁"
-    ws.oddFooter.center.size = 9
-
-
-# ---------------------------------------------------------------------------------------
-# Standalone 問題清單 (xlsxwriter), when the original cannot be annotated
-
-
-def _write_standalone(report: FileReport, target: Path, note: str) -> None:
-    with atomic_path(target) as tmp:
-        wb = new_workbook(tmp)
-        ws = wb.add_worksheet(LIST_SHEET)
-        title_fmt = wb.add_format({"bold": True, "font_size": 14})
-        note_fmt = wb.add_format({"text_wrap": True, "valign": "top"})
-        header_fmt = wb.add_format({"bold": True, "bg_color": "#" + HEADER_FILL, "border": 1, "border_color": "#999999",
-                                    "align": "center", "valign": "vcenter", "text_wrap": True})
-        cell_fmt = wb.add_format({"text_wrap": True, "valign": "top", "border": 1, "border_color": "#999999"})
-        severity_fmt = {
-            sev: wb.add_format({"text_wrap": True, "valign": "top", "border": 1, "border_color": "#999999", "bg_color": "#" + colour})
-            for sev, colour in ((ERROR, ERROR_FILL), ("warning", WARNING_FILL))
-        }
-        last_col = len(COLUMNS) - 1
-        ws.merge_range(TITLE_ROW - 1, 0, TITLE_ROW - 1, last_col, "", title_fmt)
-        write_string(ws, TITLE_ROW - 1, 0, _title(report), title_fmt)
-        ws.set_row(TITLE_ROW - 1, 24)
-        subtitle = _subtitle(report, note)
-        ws.merge_range(NOTE_ROW - 1, 0, NOTE_ROW - 1, last_col, "", note_fmt)
-        write_string(ws, NOTE_ROW - 1, 0, subtitle, note_fmt)
-        ws.set_row(NOTE_ROW - 1, row_height([(subtitle, sum(w for _, w in COLUMNS))]))
-        for col, (header, width) in enumerate(COLUMNS):
-            write_string(ws, HEADER_ROW - 1, col, header, header_fmt)
-            ws.set_column(col, col, width)
-        for offset, row in enumerate(_rows(report)):
-            r = FIRST_DATA_ROW - 1 + offset
-            values = (row.severity, row.sheet, row.cell, row.code, row.message, row.value)
-            for col, value in enumerate(values):
-                fmt = severity_fmt.get(row.problem.severity, cell_fmt) if col == 0 else cell_fmt
-                write_string(ws, r, col, value, fmt)
-            ws.set_row(r, row_height(list(zip(values, (w for _, w in COLUMNS)))))
-        last_row = max(HEADER_ROW - 1, FIRST_DATA_ROW - 2 + len(report.problems))
-        ws.autofilter(HEADER_ROW - 1, 0, last_row, last_col)
-        ws.freeze_panes(FIRST_DATA_ROW - 1, 0)
-        ws.set_paper(9)
-        ws.set_landscape()
-        ws.fit_to_pages(1, 0)
-        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-        ws.repeat_rows(HEADER_ROW - 1)
-        ws.set_footer("&C&9第 &P 頁，共 &N 頁")
-        ws.activate()
-        wb.close()
-
-
-# ---------------------------------------------------------------------------------------
 # The entry point
 
 
@@ -536,6 +283,11 @@ def write_feedback(checked: Checked, out_dir: Path, sources: list[Path]) -> list
         if {t.resolve() for t in targets} & protected:
             raise FeedbackError(f"回饋檔案會覆蓋收件檔案「{report.file}」，請改用其他輸出資料夾。")
         jobs.append((report, source, targets))
+    if not jobs:
+        return []
+    from qos_xl.annotate import annotate, write_standalone  # openpyxl and xlsxwriter: only when there is feedback to write
+    from qos_xl.xlsxout import write_text_atomic
+
     written: list[Path] = []
     for report, source, (annotated, standalone, receipt) in jobs:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -543,12 +295,12 @@ def write_feedback(checked: Checked, out_dir: Path, sources: list[Path]) -> list
         made = None
         if data is not None:
             try:
-                _annotate(report, data, annotated)
+                annotate(report, data, annotated)
                 made = annotated
             except Exception:  # noqa: BLE001 - any workbook openpyxl cannot round-trip gets the standalone list
                 note = "原檔案無法由系統開啟加註"
         if made is None:
-            _write_standalone(report, standalone, f"{note}，因此未產生標註副本，僅列出問題清單。")
+            write_standalone(report, standalone, f"{note}，因此未產生標註副本，僅列出問題清單。")
             made = standalone
             text = receipt_text(report, problem_list=standalone.name, note=note)
         else:

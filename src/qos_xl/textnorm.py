@@ -35,3 +35,15 @@ def key(value: object) -> str:
 def strip_controls(value: str) -> str:
     """Drop control characters that cannot be stored in an xlsx cell."""
     return _CONTROL.sub("", value)
+
+
+MAX_CELL_CHARS = 32_767
+TRUNCATED_MARK = "…（內容過長，已截斷）"
+
+
+def safe_text(value: object) -> str:
+    """Untrusted text made storable: control characters dropped, length bounded with a visible mark."""
+    text = strip_controls("" if value is None else str(value))
+    if len(text) > MAX_CELL_CHARS:
+        text = text[: MAX_CELL_CHARS - len(TRUNCATED_MARK)] + TRUNCATED_MARK
+    return text

@@ -14,10 +14,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
-from qos_xl.textnorm import strip_controls
-
-MAX_CELL_CHARS = 32_767
-TRUNCATED_MARK = "…（內容過長，已截斷）"
+from qos_xl.textnorm import safe_text
 
 
 class WriteError(Exception):
@@ -48,14 +45,6 @@ def atomic_path(target: Path):
 def write_text_atomic(target: Path, content: str) -> None:
     with atomic_path(target) as tmp:
         tmp.write_text(content, encoding="utf-8")
-
-
-def safe_text(value: object) -> str:
-    """Untrusted text made storable: control characters dropped, length bounded with a visible mark."""
-    text = strip_controls("" if value is None else str(value))
-    if len(text) > MAX_CELL_CHARS:
-        text = text[: MAX_CELL_CHARS - len(TRUNCATED_MARK)] + TRUNCATED_MARK
-    return text
 
 
 def write_string(ws, row: int, col: int, value: object, fmt=None) -> None:
