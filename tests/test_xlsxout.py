@@ -26,8 +26,10 @@ def write_bulk(path, rows, *, header=("文字", "數字", "布林"), heights=Non
     for col, title in enumerate(header):
         ws.write_string(0, col, title, bold)
     xf = [wrap._get_xf_index(), number._get_xf_index(), wrap._get_xf_index()]
-    for i, values in enumerate(rows, start=1):
-        ws.add_row(i, list(values), xf, (heights or {}).get(i))
+    half = len(rows) // 2                     # two calls: rows may come in batches
+    for first, batch in ((1, rows[:half]), (1 + half, rows[half:])):
+        ws.add_rows(first, [list(c) for c in zip(*batch)], [[x] * len(batch) for x in xf],
+                    [(heights or {}).get(first + i) for i in range(len(batch))])
     ws.autofilter(0, 0, len(rows), 2)
     wb.close()
     return path
@@ -54,11 +56,14 @@ def test_bulk_rows_read_back_as_typed(tmp_path):
         assert 'count="' in z.read("xl/sharedStrings.xml").decode()
 
 
-def test_bulk_rows_spool_to_disk_and_keep_order(tmp_path, monkeypatch):
-    monkeypatch.setattr(xlsxout.BulkWorksheet, "SPOOL_ROWS", 7)
-    rows = [(f"第{i}列", i, None) for i in range(1, 101)]
-    ws = openpyxl.load_workbook(write_bulk(tmp_path / "spool.xlsx", rows))["明細"]
-    assert [[c.value for c in r] for r in ws.iter_rows(min_row=2)] == [[t, n, None] for t, n, _ in rows]
+def test_bulk_rows_share_strings_and_count_them(tmp_path):
+    rows = [("同一句", i, "同一句" if i % 2 else None) for i in range(1, 101)]
+    path = write_bulk(tmp_path / "shared.xlsx", rows)
+    ws = openpyxl.load_workbook(path)["明細"]
+    assert [[c.value for c in r] for r in ws.iter_rows(min_row=2)] == [list(r) for r in rows]
+    with zipfile.ZipFile(path) as z:
+        sst = z.read("xl/sharedStrings.xml").decode()
+    assert sst.count("<si>") == 4 and 'count="153"' in sst   # 3 titles + 1 text; 3 + 100 + 50 references
 
 
 def test_bulk_rows_refuse_to_go_back(tmp_path):
@@ -66,12 +71,14 @@ def test_bulk_rows_refuse_to_go_back(tmp_path):
     ws = wb.add_worksheet("明細", worksheet_class=xlsxout.BulkWorksheet)
     ws.write_string(2, 0, "表頭")
     with pytest.raises(xlsxout.WriteError):
-        ws.add_row(2, ["同一列"], [0])
-    ws.add_row(3, ["第四列"], [0])
+        ws.add_rows(2, [["同一列"]], [[0]], [None])
+    ws.add_rows(3, [["第四列", "第五列"]], [[0, 0]], [None, None])
     with pytest.raises(xlsxout.WriteError):
-        ws.add_row(3, ["又是第四列"], [0])
+        ws.add_rows(4, [["又是第五列"]], [[0]], [None])
     with pytest.raises(xlsxout.WriteError):
-        ws.add_row(1_048_576, ["超出工作表"], [0])
+        ws.add_rows(5, [["少一格", "x"]], [[0]], [None, None])
+    with pytest.raises(xlsxout.WriteError):
+        ws.add_rows(1_048_576, [["超出工作表"]], [[0]], [None])
     ws.write_string(10, 0, "寫在大量列之下")
     with pytest.raises(xlsxout.WriteError):
         wb.close()

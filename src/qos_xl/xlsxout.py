@@ -69,71 +69,77 @@ def write_value(ws, row: int, col: int, value: object, fmt=None) -> None:
 
 
 class BulkWorksheet(Worksheet):
-    """A worksheet whose table body is written as ready XML, a row at a time, kept on disk.
+    """A worksheet whose table body is written as ready XML, column by column, kept on disk.
 
     xlsxwriter keeps an object per cell and serialises each with several calls, ~12 µs a
-    cell; a city-scale detail sheet has about a million cells.  Rows given to ``add_row``
-    go below every cell written the usual way: each is rendered at once to ``<row>`` XML
-    (strings through the workbook's shared-string table, so they stay text), spooled to a
-    scratch file, and copied into the sheet part when the workbook closes.  Memory stays
-    flat however many rows there are.
+    cell; a city-scale detail sheet has about a million cells.  Rows given to ``add_rows``
+    go below every cell written the usual way: they are rendered at once to ``<row>`` XML,
+    a column at a time (strings through the workbook's shared-string table, so they stay
+    text), spooled to a scratch file, and copied into the sheet part when the workbook
+    closes.  Memory stays flat however many rows there are.
     """
-
-    SPOOL_ROWS = 1_000
 
     def __init__(self):
         super().__init__()
         self._spool = None
-        self._pending: list[str] = []
         self._first_bulk_row: int | None = None
-        self._last_bulk_row = -1
-        self._letters: list[str] = []
+        self._next_bulk_row = 0
         self._strings: dict[str, int] = {}     # value -> shared-string index, made text once
 
-    def add_row(self, row: int, values: list, xf_indices: list[int], height: float | None = None) -> None:
-        """One row of values (str, int/float, bool, None for a formatted blank) with their cells' xf indices."""
-        if row <= max(self._last_bulk_row, -1 if self.dim_rowmax is None else self.dim_rowmax):
-            raise WriteError(f"bulk row {row + 1} must come below every row already written")
-        if self._check_dimensions(row, 0) < 0 or self._check_dimensions(row, len(values) - 1) < 0:
-            raise WriteError(f"row {row + 1} is outside the sheet")
+    def add_rows(self, first_row: int, columns: list[list], xf_columns: list[list[int]], heights: list) -> None:
+        """Rows from ``first_row`` down: per column its values (str, int/float, bool, None = formatted
+        blank) and its cells' xf indices; per row a height in points or None."""
+        count = len(heights)
+        if not count:
+            return
+        last_row = first_row + count - 1
+        floor = max(self._next_bulk_row, 0 if self.dim_rowmax is None else self.dim_rowmax + 1)
+        if first_row < floor:
+            raise WriteError(f"bulk row {first_row + 1} must come below every row already written")
+        if any(len(c) != count for c in (*columns, *xf_columns)):
+            raise WriteError("bulk columns of different lengths")
+        if self._check_dimensions(first_row, 0) < 0 or self._check_dimensions(last_row, len(columns) - 1) < 0:
+            raise WriteError(f"rows {first_row + 1}-{last_row + 1} are outside the sheet")
         if self._first_bulk_row is None:
-            self._first_bulk_row = row
-        self._last_bulk_row = row
-        letters = self._letters
-        while len(letters) < len(values):
-            letters.append(xl_col_to_name(len(letters)))
-        r = row + 1
-        strings = self._strings
-        parts = [f'<row r="{r}" ht="{height:.16g}" customHeight="1">' if height is not None else f'<row r="{r}">']
-        for letter, value, xf in zip(letters, values, xf_indices):
-            if value.__class__ is str:
-                if value:
-                    index = strings.get(value)
-                    if index is None:
-                        index = strings[value] = self.str_table._get_shared_string_index(safe_text(value))
-                    else:
-                        self.str_table.count += 1
-                    parts.append(f'<c r="{letter}{r}" s="{xf}" t="s"><v>{index}</v></c>')
-                    continue
-                value = None
-            if value is None:
-                parts.append(f'<c r="{letter}{r}" s="{xf}"/>')
-            elif value is True or value is False:
-                parts.append(f'<c r="{letter}{r}" s="{xf}" t="b"><v>{int(value)}</v></c>')
-            elif isinstance(value, (int, float)) and math.isfinite(value):
-                parts.append(f'<c r="{letter}{r}" s="{xf}"><v>{value:.16G}</v></c>')
-            else:
-                parts.append(f'<c r="{letter}{r}" s="{xf}" t="s"><v>{self.str_table._get_shared_string_index(safe_text(value))}</v></c>')
-        parts.append("</row>")
-        self._pending.append("".join(parts))
-        if len(self._pending) >= self.SPOOL_ROWS:
-            self._flush()
-
-    def _flush(self) -> None:
+            self._first_bulk_row = first_row
+        self._next_bulk_row = last_row + 1
+        numbers = range(first_row + 1, last_row + 2)
+        cells = [self._column_xml(xl_col_to_name(col), numbers, values, xfs)
+                 for col, (values, xfs) in enumerate(zip(columns, xf_columns))]
+        starts = [f'<row r="{r}">' if h is None else f'<row r="{r}" ht="{h:.16g}" customHeight="1">'
+                  for r, h in zip(numbers, heights)]
         if self._spool is None:
             self._spool = tempfile.TemporaryFile("w+", encoding="utf-8", dir=self.tmpdir)
-        self._spool.write("".join(self._pending))
-        self._pending.clear()
+        self._spool.write("".join(f"{start}{''.join(row)}</row>" for start, *row in zip(starts, *cells)))
+
+    def _column_xml(self, letter: str, numbers: range, values: list, xfs: list[int]) -> list[str]:
+        """``<c>`` elements of one column; each distinct (value, style) is rendered once."""
+        references = self.str_table.count
+        fragments: dict = {}
+        out = []
+        text_cells = 0
+        for r, value, xf in zip(numbers, values, xfs):
+            try:
+                tail, is_text = fragments[value, xf]
+            except KeyError:
+                tail, is_text = fragments[value, xf] = self._cell_tail(value, xf)
+            text_cells += is_text
+            out.append(f'<c r="{letter}{r}{tail}')
+        self.str_table.count = references + text_cells   # sharedStrings' count: every string cell
+        return out
+
+    def _cell_tail(self, value, xf: int) -> tuple[str, bool]:
+        """What follows the cell reference (style, type, value), and whether the cell is a string."""
+        if value is None or value == "":
+            return f'" s="{xf}"/>', False
+        if value is True or value is False:
+            return f'" s="{xf}" t="b"><v>{int(value)}</v></c>', False
+        if value.__class__ is not str and isinstance(value, (int, float)) and math.isfinite(value):
+            return f'" s="{xf}"><v>{value:.16G}</v></c>', False
+        index = self._strings.get(value)
+        if index is None:
+            index = self._strings[value] = self.str_table._get_shared_string_index(safe_text(value))
+        return f'" s="{xf}" t="s"><v>{index}</v></c>', True
 
     def _write_rows(self) -> None:
         if self._first_bulk_row is None:
@@ -147,13 +153,10 @@ class BulkWorksheet(Worksheet):
                 super()._write_rows()
             finally:
                 self.dim_rowmax = last
-        if self._spool is not None:
-            self._spool.seek(0)
-            shutil.copyfileobj(self._spool, self.fh, 1 << 20)
-            self._spool.close()
-            self._spool = None
-        self.fh.write("".join(self._pending))
-        self._pending.clear()
+        self._spool.seek(0)
+        shutil.copyfileobj(self._spool, self.fh, 1 << 20)
+        self._spool.close()
+        self._spool = None
 
 
 def display_width(text: str) -> int:
