@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from qos_xl.cli import cli
 from qos_xl.merge import Rate, merge
 from qos_xl.values import Period
+from qos_xl.validate import validate_paths
 
 import builders
 from builders import step_row
@@ -197,6 +198,20 @@ def test_parallel_path_gives_the_same_result_as_one_file_at_a_time(tmp_path, pla
         data.pop("made_at")
     assert fast == slow
     assert [f["state"] for f in fast["files"]].count("rejected") == 1
+
+
+def test_bulk_validation_equals_validating_each_file_alone(tmp_path, plan, registry):
+    """One pandera validation over all files finds exactly what one validation per file finds."""
+    inbox = tmp_path / "inbox"
+    edits = [{"1-1-1": "做完了"}, {"2-2-2": "辦理中"}, {"1-2-1": "不適用"}, {"3-1-1": "完成"}]
+    for i, unit in enumerate(registry.units):
+        builders.selfcheck(inbox, plan, registry, unit=unit.code, edit=set_statuses(plan, edits[i % len(edits)]))
+        if i % 2:
+            builders.workplan(inbox, plan, registry, unit=unit.code)
+    together = validate_paths([inbox], plan, registry, jobs=2).to_dict()["files"]
+    alone = [validate_paths([inbox / f["file"]], plan, registry, jobs=1).to_dict()["files"][0] for f in together]
+    assert together == alone
+    assert sum(1 for f in together if f["problems"]) >= 4
 
 
 def test_two_merges_at_once_into_one_folder(small_inbox, tmp_path):

@@ -128,7 +128,8 @@ def templates(ctx: Context, *, as_json, out_dir, period, unit_codes):
 @common_options
 def validate(ctx: Context, *, as_json, paths, feedback, out_dir):
     """檢核單位繳交的檔案（預設：收件匣中所有檔案），列出每一個問題。"""
-    from qos_xl.validate import list_inbox, validate_paths
+    from qos_xl.load import list_inbox
+    from qos_xl.validate import validate_paths
 
     targets = list(paths) or [INBOX_DIR]
     with progress_bar(len(list_inbox(targets)), "檢核中") as bar:
@@ -194,8 +195,8 @@ def inbox_options(func):
 
 
 def run_merge(ctx: Context, inbox: Path, period: str | None):
+    from qos_xl.load import list_inbox
     from qos_xl.merge import merge
-    from qos_xl.validate import list_inbox
 
     if not inbox.is_dir():
         click.echo(f"找不到收件匣資料夾 {inbox}。請確認路徑，或以 --inbox 指定。", err=True)
@@ -213,9 +214,9 @@ def run_merge(ctx: Context, inbox: Path, period: str | None):
 @common_options
 def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feedback):
     """檢核並彙整收件匣中的檔案，產生全局彙整活頁簿。"""
-    from qos_xl.consolidated import output_path, write_consolidated
-
     result = run_merge(ctx, inbox, period)
+    from qos_xl.consolidated import output_path, write_consolidated  # after the merge: reading starts before heavy imports
+
     result.output = write_consolidated(result, output_path(result, out_dir))
     written = run_feedback(result.checked, out_dir, [inbox]) if feedback else []
     data = result.to_dict()

@@ -266,7 +266,7 @@ def _original(report: FileReport, source: Path | None) -> tuple[bytes | None, st
 
 def write_feedback(checked: Checked, out_dir: Path, sources: list[Path]) -> list[Path]:
     """Annotated copy (or standalone 問題清單) and receipt for every file with problems; the written paths."""
-    from qos_xl.validate import list_inbox
+    from qos_xl.load import list_inbox
 
     out_dir = Path(out_dir)
     sources = [Path(s) for s in sources]

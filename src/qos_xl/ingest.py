@@ -982,7 +982,7 @@ def _parse_iso(value: str) -> dt.datetime | None:
 
 def _inbox_hashes(inbox: Path) -> dict[str, str]:
     """SHA-256 -> name of every file already in the inbox (clutter and the ledger excluded)."""
-    from qos_xl.validate import is_clutter, list_inbox
+    from qos_xl.load import is_clutter, list_inbox
 
     known: dict[str, str] = {}
     for path, shown in list_inbox([inbox]):

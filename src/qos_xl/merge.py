@@ -11,16 +11,20 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from qos_xl.catalogue import Plan
 from qos_xl.ingest import apply_provenance
+from qos_xl.load import Loading, list_inbox
 from qos_xl.problems import FileReport, make_problem
 from qos_xl.read import SELFCHECK, WORKPLAN
 from qos_xl.registry import Registry, Unit
-from qos_xl.validate import Checked, validate_paths
 from qos_xl.values import Period
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from qos_xl.validate import Checked
 
 DONE, NOT_APPLICABLE = "已完成", "不適用"
 
@@ -181,6 +185,8 @@ def _supersede(group: list[FileReport]) -> None:
 
 
 def _accepted_rows(frame: pd.DataFrame, files: list[FileReport], form: str) -> pd.DataFrame:
+    import pandas as pd
+
     fids = [i for i, f in enumerate(files) if f.state == "accepted" and f.form == form]
     if frame.empty or not fids:
         return pd.DataFrame()
@@ -194,6 +200,8 @@ def _accepted_rows(frame: pd.DataFrame, files: list[FileReport], form: str) -> p
 
 def completion(selfcheck: pd.DataFrame, plan: Plan) -> dict[str, dict[int, Rate]]:
     """Unit code -> area -> Rate over the due steps of accepted self-checks."""
+    import pandas as pd
+
     rates: dict[str, dict[int, Rate]] = {}
     if selfcheck.empty:
         return rates
@@ -215,7 +223,10 @@ def completion(selfcheck: pd.DataFrame, plan: Plan) -> dict[str, dict[int, Rate]
 def merge(inbox: Path, plan: Plan, registry: Registry, period: Period | None = None, *,
           jobs: int | None = None, progress=None) -> MergeResult:
     """Validate every inbox file, give each a state, combine the accepted ones and rate them."""
-    checked = validate_paths([inbox], plan, registry, jobs=jobs, progress=progress)
+    loading = Loading(list_inbox([inbox]), jobs, progress)  # the workers start reading now...
+    from qos_xl.validate import check  # ...while pandas and pandera load here
+
+    checked = check(loading.results(), plan, registry)
     apply_provenance(checked.files, inbox, registry)
     notes = []
     if period is None:

@@ -1,0 +1,124 @@
+"""Loading: every inbox file hashed, opened and read into a ``Submission``, in worker processes.
+
+No pandas here: worker processes stay light, and ``Loading`` can start reading while the
+caller goes on loading the heavy validation libraries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from qos_xl.problems import FileProblem, FileReport
+from qos_xl.read import FORM_SHEET_KEYS, OWN_SHEETS, Submission, read_submission
+from qos_xl.spreadsheet import open_workbook
+from qos_xl.textnorm import key
+
+CLUTTER_PREFIXES = ("~$", ".~lock.", "._")
+OWN_FILES_PREFIX = ".qos-"  # qos-xl's own files kept in the inbox (the e-mail ledger)
+CLUTTER_NAMES = {"thumbs.db", ".ds_store", "desktop.ini"}
+PARALLEL_THRESHOLD = 16
+
+
+@dataclass
+class Loaded:
+    """A file's report and, when a form was found in it, the submission read from it."""
+
+    report: FileReport
+    submission: Submission | None = None
+
+
+def is_clutter(path: Path) -> bool:
+    """Office lock files and OS litter that are never submissions."""
+    name = path.name
+    return name.lower() in CLUTTER_NAMES or name.startswith((*CLUTTER_PREFIXES, OWN_FILES_PREFIX))
+
+
+def list_inbox(paths: list[Path]) -> list[tuple[Path, str]]:
+    """Every file under the given files or folders, with the name shown to users."""
+    found = []
+    for base in paths:
+        base = Path(base)
+        if base.is_dir():
+            for path in sorted(p for p in base.rglob("*") if p.is_file() and not p.name.startswith(OWN_FILES_PREFIX)):
+                found.append((path, path.relative_to(base).as_posix()))
+        else:
+            found.append((base, base.name))
+    return found
+
+
+def likely_data_sheet(name: str, state: str) -> bool:
+    """Sheets worth parsing first: the forms' own, and hidden ones (they may hide data)."""
+    folded = key(name)
+    return folded in FORM_SHEET_KEYS or (state != "visible" and folded not in OWN_SHEETS)
+
+
+def load_file(path: Path, shown: str) -> Loaded:
+    """Hash, open and read one file; never raises for a bad file."""
+    report = FileReport(file=shown)
+    try:
+        stat = path.stat()
+        report.size, report.mtime = stat.st_size, stat.st_mtime
+        with open(path, "rb") as handle:
+            report.sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as exc:
+        report.add("file-corrupt", detail=f"無法讀取檔案：{exc.strerror or exc}")
+        return Loaded(report)
+    if is_clutter(path):
+        report.state = "ignored"
+        return Loaded(report)
+    try:
+        workbook = open_workbook(path, wanted=likely_data_sheet)
+        found = read_submission(workbook, shown)
+        if isinstance(found, list) and any(sheet.skipped for sheet in workbook.sheets):
+            workbook = open_workbook(path)  # the form is not where it should be: read every sheet
+            found = read_submission(workbook, shown)
+    except FileProblem as problem:
+        report.problems.append(problem.problem(shown))
+        return Loaded(report)
+    if workbook.has_macros:
+        report.add("macro-ignored")
+    if isinstance(found, list):
+        report.problems.extend(found)
+        return Loaded(report)
+    report.form = found.form
+    report.problems.extend(found.problems)
+    return Loaded(report, found)
+
+
+def _load_pair(args: tuple[Path, str]) -> Loaded:
+    return load_file(*args)
+
+
+class Loading:
+    """Files being read, in worker processes when there are many, while the caller goes on."""
+
+    def __init__(self, entries: list[tuple[Path, str]], jobs: int | None = None,
+                 progress: Callable[[int], None] | None = None):
+        jobs = jobs or min(os.cpu_count() or 1, 4)
+        self.entries, self.progress = entries, progress
+        self.pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 and len(entries) >= PARALLEL_THRESHOLD else None
+        self.pending = self.pool.map(_load_pair, entries, chunksize=8) if self.pool else None
+
+    def results(self) -> list[Loaded]:
+        """Every file's ``Loaded``, in the order given (waits for the workers)."""
+        loaded = []
+        try:
+            for item in self.pending if self.pool else map(_load_pair, self.entries):
+                loaded.append(item)
+                if self.progress:
+                    self.progress(1)
+        finally:
+            if self.pool:
+                self.pool.shutdown(cancel_futures=True)
+        return loaded
+
+
+def load_files(entries: list[tuple[Path, str]], jobs: int | None = None,
+               progress: Callable[[int], None] | None = None) -> list[Loaded]:
+    """Load files, in worker processes when there are many."""
+    return Loading(entries, jobs, progress).results()
