@@ -98,3 +98,24 @@ def test_libreoffice_reads_bulk_rows(tmp_path):
     assert [r[0] for r in table[1:]] == [xlsxout.safe_text(t) for t, _, _ in rows]
     assert [r[1] for r in table[1:]] == [f"{i * 100}.0%" for _, i, _ in rows]   # the cell style applies
     assert [r[2] for r in table[1:]] == ["TRUE" if b else "FALSE" for _, _, b in rows]
+
+
+def test_fast_zip_workbook_is_a_normal_deflated_package(tmp_path):
+    import xlsxwriter.workbook
+
+    original = xlsxwriter.workbook.ZipFile
+    paths = []
+    for fast in (False, True):
+        path = tmp_path / f"{fast}.xlsx"
+        wb = xlsxout.new_workbook(path, fast_zip=fast)
+        ws = wb.add_worksheet("明細")
+        for row in range(2000):
+            xlsxout.write_string(ws, row, 0, f"第 {row} 列的文字，重複的內容重複的內容")
+        wb.close()
+        paths.append(path)
+    assert xlsxwriter.workbook.ZipFile is original
+    with zipfile.ZipFile(paths[1]) as fast:
+        assert {i.compress_type for i in fast.infolist()} == {zipfile.ZIP_DEFLATED}
+        assert fast.testzip() is None
+    assert paths[1].stat().st_size > paths[0].stat().st_size      # level 1 is bigger than level 6
+    assert openpyxl.load_workbook(paths[1])["明細"]["A2000"].value == "第 1999 列的文字，重複的內容重複的內容"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import gc
 import math
 import tempfile
 from collections.abc import Iterable
@@ -662,18 +663,26 @@ def _explain(report) -> str:
 def write_consolidated(result: MergeResult, path: Path) -> Path:
     """Write the consolidated workbook to ``path`` atomically; the previous file survives a failure."""
     path = Path(path)
-    with tempfile.TemporaryDirectory(prefix="qos-xl-", ignore_cleanup_errors=True) as scratch, \
-            xlsxout.atomic_path(path) as tmp:
-        wb = xlsxout.new_workbook(tmp, tmpdir=scratch)
-        book = _Book(wb, result)
-        book.summary()
-        book.unit_matrix()
-        book.details()
-        book.workplan()
-        book.coverage()
-        book.missing()
-        book.unfinished()
-        book.intake()
-        book.problems()
-        wb.close()
+    # Millions of short-lived lists and tuples, no reference cycles: the cyclic GC would only
+    # rescan the merge's big heap over and over (a third of the time at 1,000 units).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with tempfile.TemporaryDirectory(prefix="qos-xl-", ignore_cleanup_errors=True) as scratch, \
+                xlsxout.atomic_path(path) as tmp:
+            wb = xlsxout.new_workbook(tmp, tmpdir=scratch, fast_zip=True)
+            book = _Book(wb, result)
+            book.summary()
+            book.unit_matrix()
+            book.details()
+            book.workplan()
+            book.coverage()
+            book.missing()
+            book.unfinished()
+            book.intake()
+            book.problems()
+            wb.close()
+    finally:
+        if collecting:
+            gc.enable()
     return path

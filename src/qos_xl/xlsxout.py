@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import shutil
+import sys
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -21,9 +23,28 @@ class WriteError(Exception):
     """xlsxwriter refused a value; raised instead of silently losing it."""
 
 
-def new_workbook(path: Path, **options) -> xlsxwriter.Workbook:
+def new_workbook(path: Path, *, fast_zip: bool = False, **options) -> xlsxwriter.Workbook:
     """An xlsxwriter workbook where no string ever becomes a formula or a link."""
-    return xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, **options})
+    kind = FastZipWorkbook if fast_zip else xlsxwriter.Workbook
+    return kind(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, **options})
+
+
+class FastZipWorkbook(xlsxwriter.Workbook):
+    """Zipped at deflate level 1 instead of 6: three times faster, the file about 40 % larger.
+
+    For the city-scale consolidated workbook, where compressing ~40 MB of sheet XML was a
+    fifth of the writing time.  xlsxwriter offers no option for it, so its ``ZipFile`` is
+    given the level for the duration of the save.
+    """
+
+    def _store_workbook(self) -> None:
+        module = sys.modules[xlsxwriter.Workbook.__module__]
+        original = module.ZipFile
+        module.ZipFile = functools.partial(original, compresslevel=1)
+        try:
+            super()._store_workbook()
+        finally:
+            module.ZipFile = original
 
 
 @contextlib.contextmanager
