@@ -215,8 +215,8 @@ def completion(selfcheck: pd.DataFrame, plan: Plan) -> dict[str, dict[int, Rate]
     }).groupby(["unit", "area"]).sum()
     for unit in selfcheck["unit_code"].unique():
         rates[unit] = {a.number: Rate(0, 0) for a in plan.areas}
-    for (unit, area), row in table.iterrows():
-        rates[unit][int(area)] = Rate(int(row["done"]), int(row["applicable"]))
+    for (unit, area), done, applicable in zip(table.index, table["done"].tolist(), table["applicable"].tolist()):
+        rates[unit][int(area)] = Rate(int(done), int(applicable))
     return rates
 
 
