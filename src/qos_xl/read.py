@@ -105,12 +105,16 @@ def _detect(workbook: Workbook):
     return best[1:] if best else None
 
 
-def _value_right_of(sheet: Sheet, row: int, col: int, stop_cols: set[int]) -> Located:
-    """The first non-empty cell right of a label, before the next label; else the adjacent cell."""
-    for (r, c) in sorted((rc for rc in sheet.cells if rc[0] == row and rc[1] > col), key=lambda rc: rc[1]):
+def _value_right_of(sheet: Sheet, row_cols: list[int], row: int, col: int, stop_cols: set[int]) -> Located:
+    """The first non-empty cell right of a label, before the next label; else the adjacent cell.
+
+    ``row_cols``: the sorted columns of the row's non-empty cells."""
+    for c in row_cols:
+        if c <= col:
+            continue
         if c in stop_cols:
             break
-        return Located(sheet.cells[(r, c)], r, c)
+        return Located(sheet.cells[(row, c)], row, c)
     return Located(None, row, col + 1)
 
 
@@ -127,9 +131,15 @@ def _header_block(sheet, index, labels: dict[str, str], above_row: int | None, a
     label_cols_by_row: dict[int, set[int]] = {}
     for row, col in positions.values():
         label_cols_by_row.setdefault(row, set()).add(col)
+    cols_by_row: dict[int, list[int]] = {row: [] for row in label_cols_by_row}
+    for row, col in sheet.cells:
+        if row in cols_by_row:
+            cols_by_row[row].append(col)
+    for cols in cols_by_row.values():
+        cols.sort()
     header = {}
     for name, (row, col) in positions.items():
-        header[name] = _value_right_of(sheet, row, col, label_cols_by_row[row])
+        header[name] = _value_right_of(sheet, cols_by_row[row], row, col, label_cols_by_row[row])
     return header
 
 
@@ -214,23 +224,22 @@ def _report_sheet_oddities(workbook: Workbook, sheet: Sheet, header_row: int, fo
     for r, c in sorted(sheet.uncached):
         if (r, c) in used:
             add("cell-formula-uncached", cell=cell_name(r, c))
-    for (r, c) in sorted(used):
-        value = sheet.cells.get((r, c))
-        if isinstance(value, ErrorValue):
-            add("cell-error-value", cell=cell_name(r, c), value=str(value))
+    errors = sorted((rc, value) for rc, value in sheet.cells.items() if isinstance(value, ErrorValue) and rc in used)
+    for (r, c), value in errors:
+        add("cell-error-value", cell=cell_name(r, c), value=str(value))
     for min_row, min_col, max_row, max_col in sheet.merged:
         if max_row > header_row and max_row > min_row and table_cols & set(range(min_col, max_col + 1)):
             add("merged-cells", cell=cell_name(min_row, min_col),
                 range=f"{cell_name(min_row, min_col)}:{cell_name(max_row, max_col)}")
-    hidden_rows = sorted({r for (r, c) in used if r in sheet.hidden_rows})
+    hidden_rows = sorted({r for (r, c) in used if r in sheet.hidden_rows}) if sheet.hidden_rows else []
     if hidden_rows:
         add("hidden-data", cell=cell_name(hidden_rows[0], min(table_cols)), what=f"隱藏的列（第 {hidden_rows[0]} 列等 {len(hidden_rows)} 列）")
-    hidden_cols = sorted({c for (r, c) in used if c in sheet.hidden_cols})
+    hidden_cols = sorted({c for (r, c) in used if c in sheet.hidden_cols}) if sheet.hidden_cols else []
     if hidden_cols:
         add("hidden-data", cell=cell_name(header_row, hidden_cols[0]), what=f"隱藏的欄（{column_letter(hidden_cols[0])} 欄）")
-    for (r, c), value in sorted(sheet.cells.items()):
-        if r > header_row and (r, c) not in used:
-            add("cell-outside-table", cell=cell_name(r, c), value=str(value)[:50])
+    stray = sorted((rc, value) for rc, value in sheet.cells.items() if rc[0] > header_row and rc not in used)
+    for (r, c), value in stray:
+        add("cell-outside-table", cell=cell_name(r, c), value=str(value)[:50])
     for other in workbook.sheets:
         if other is sheet or key(other.name) in OWN_SHEETS or not other.cells:
             continue
