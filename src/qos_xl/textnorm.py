@@ -34,7 +34,7 @@ def key(value: object) -> str:
 
 def strip_controls(value: str) -> str:
     """Drop control characters that cannot be stored in an xlsx cell."""
-    return _CONTROL.sub("", value)
+    return value if value.isprintable() else _CONTROL.sub("", value)   # printable: no control character
 
 
 MAX_CELL_CHARS = 32_767

@@ -106,6 +106,7 @@ class BulkWorksheet(Worksheet):
         self._first_bulk_row: int | None = None
         self._next_bulk_row = 0
         self._strings: dict[str, int] = {}     # value -> shared-string index, made text once
+        self._registered = 0                    # strings added to the table (each counted once there)
 
     def add_rows(self, first_row: int, columns: list[list], xf_columns: list[list[int]], heights: list) -> None:
         """Rows from ``first_row`` down: per column its values (str, int/float, bool, None = formatted
@@ -135,32 +136,32 @@ class BulkWorksheet(Worksheet):
 
     def _column_xml(self, letter: str, numbers: range, values: list, xfs: list[int]) -> list[str]:
         """``<c>`` elements of one column; each distinct (value, style) is rendered once."""
-        references = self.str_table.count
-        fragments: dict = {}
-        out = []
-        text_cells = 0
-        for r, value, xf in zip(numbers, values, xfs):
-            try:
-                tail, is_text = fragments[value, xf]
-            except KeyError:
-                tail, is_text = fragments[value, xf] = self._cell_tail(value, xf)
-            text_cells += is_text
-            out.append(f'<c r="{letter}{r}{tail}')
-        self.str_table.count = references + text_cells   # sharedStrings' count: every string cell
-        return out
+        tails: dict = {}
+        if len(set(xfs)) == 1:
+            xf = xfs[0]
+            known = tails.get
+            rendered = [known(v) or tails.setdefault(v, self._cell_tail(v, xf)) for v in values]
+        else:
+            known = tails.get
+            rendered = [known(k) or tails.setdefault(k, self._cell_tail(*k)) for k in zip(values, xfs)]
+        # sharedStrings' count attribute: every string reference (informative; readers do not rely on it)
+        self.str_table.count += sum(1 for v in values if v.__class__ is str and v) - self._registered
+        self._registered = 0
+        return [f'<c r="{letter}{r}{tail}' for r, tail in zip(numbers, rendered)]
 
-    def _cell_tail(self, value, xf: int) -> tuple[str, bool]:
-        """What follows the cell reference (style, type, value), and whether the cell is a string."""
+    def _cell_tail(self, value, xf: int) -> str:
+        """What follows the cell reference: style, type and value."""
         if value is None or value == "":
-            return f'" s="{xf}"/>', False
+            return f'" s="{xf}"/>'
         if value is True or value is False:
-            return f'" s="{xf}" t="b"><v>{int(value)}</v></c>', False
+            return f'" s="{xf}" t="b"><v>{int(value)}</v></c>'
         if value.__class__ is not str and isinstance(value, (int, float)) and math.isfinite(value):
-            return f'" s="{xf}"><v>{value:.16G}</v></c>', False
+            return f'" s="{xf}"><v>{value:.16G}</v></c>'
         index = self._strings.get(value)
         if index is None:
             index = self._strings[value] = self.str_table._get_shared_string_index(safe_text(value))
-        return f'" s="{xf}" t="s"><v>{index}</v></c>', True
+            self._registered += 1
+        return f'" s="{xf}" t="s"><v>{index}</v></c>'
 
     def _write_rows(self) -> None:
         if self._first_bulk_row is None:
