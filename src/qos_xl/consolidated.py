@@ -273,7 +273,7 @@ class _Sheet:
             if col.kind not in ("int", "rate"):
                 columns[i] = [v if v is None or v.__class__ is str else str(v) for v in values]
             xf = {style: self.fmt.cells[(col.kind, style)]._get_xf_index() for style in set(styles)}
-            xf_columns.append([xf[style] for style in styles])
+            xf_columns.append([xf[styles[0]]] * len(styles) if len(xf) == 1 else [xf[style] for style in styles])
         self.ws.add_rows(self.row - len(heights), columns, xf_columns, list(heights))
 
     def skip(self, rows: int = 1) -> None:
