@@ -27,6 +27,8 @@ SELFCHECK_INPUTS = ("status", "narrative", "done_date", "evidence", "remarks")
 WORKPLAN_LABELS = {"unit": "機關全銜", "year": "年度"}
 WORKPLAN_SECTIONS = {"basis": "計畫依據", "goals": "計畫目標", "audience": "實施對象", "review": "考核與獎勵"}
 WORKPLAN_COLUMNS = {"area": "實施要項", "focus": "工作重點", "method": "工作(推動)方法", "remarks": "備註"}
+# the fields of a table row that a Submission keeps (the plan's own texts are not the unit's input)
+ROW_FIELDS = {SELFCHECK: ("code", *SELFCHECK_INPUTS), WORKPLAN: tuple(WORKPLAN_COLUMNS)}
 # sheets qos-xl itself puts in a template: never reported as stray data
 OWN_SHEETS = {key(n) for n in ("填表說明", "qos_meta", "選項", "問題清單")}
 FORM_SHEET_KEYS = {key(name) for name in FORM_NAMES.values()}
@@ -196,6 +198,7 @@ def _table_rows(sheet: Sheet, form: str, header_row: int, found: dict[str, int],
         if header_row < r < stop_row:
             by_row.setdefault(r, {}).setdefault(c, None)
     rows = []
+    kept = ROW_FIELDS[form]
     covered: set[tuple[int, int]] = set()
     for r in sorted(by_row):
         cells = by_row[r]
@@ -204,8 +207,9 @@ def _table_rows(sheet: Sheet, form: str, header_row: int, found: dict[str, int],
             continue
         if not any(v not in (None, "") for v in values.values()) and not any((r, c) in sheet.uncached for c in col_of.values()):
             continue
-        values["_row"] = r
-        rows.append(values)
+        row = {name: values[name] for name in kept if name in values}  # what validation reads, no plan texts
+        row["_row"] = r
+        rows.append(row)
         covered |= {(r, c) for c in col_of.values()}
     return rows, covered
 
