@@ -579,6 +579,17 @@ def _local(tag: str) -> str:
     return name
 
 
+def _defused_parser() -> DefusedXMLParser:
+    """defusedxml's parser, less ElementTree's default handler.
+
+    That handler would get every token none of ours takes, to do nothing with it: its
+    undefined-entity and DOCTYPE cases cannot arise once defusedxml refuses DTDs.
+    """
+    parser = DefusedXMLParser(target=_NoTarget(), forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    parser.parser.DefaultHandlerExpand = None
+    return parser
+
+
 def _parse(pkg: _Package, info: zipfile.ZipInfo, start, end=None, data=None) -> None:
     """Stream one member through defusedxml's parser into raw expat handlers.
 
@@ -587,7 +598,7 @@ def _parse(pkg: _Package, info: zipfile.ZipInfo, start, end=None, data=None) -> 
     guards defusedxml installs on the same expat parser stay in place.
     """
     name = info.filename[:80]
-    parser = DefusedXMLParser(target=_NoTarget(), forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    parser = _defused_parser()
     expat = parser.parser
     expat.ordered_attributes = 0
     expat.StartElementHandler = start
@@ -629,6 +640,254 @@ def _rel_id(attrs: dict) -> str:
         if key.endswith("}id"):
             return value
     return ""
+
+
+# ------------------------------------------------------------------------------------------
+# XML fast path: expat without handlers for safety, then regular expressions for the data
+# ------------------------------------------------------------------------------------------
+#
+# Worksheets and the shared string table are most of what is parsed, and expat calling a
+# Python handler for every element was most of that cost.  So a member up to
+# _FAST_MAX_BYTES is read whole through the guarded stream, parsed by the same defused
+# expat parser with no handlers (C only), and, when that parse accepts it, tokenized by the
+# regular expressions below, which know the shapes Excel, LibreOffice, openpyxl and
+# xlsxwriter write.  Tokens must follow each other with nothing in between.  A member the
+# parse refuses, that fails to inflate, or with any part in another shape (prefixed names,
+# comments or CDATA in the data, single-quoted attributes, ...) is read again through the
+# expat callbacks, which stay the reference: they raise the same problems in the same
+# order as they always did.
+
+_FAST_PATH = True                  # tests turn it off to compare both paths
+_FAST_MAX_BYTES = 4 * 2**20        # larger members are streamed: reading them whole costs memory
+_WINDOW = 2**18                    # characters of <sheetData> tokenized at once (at least)
+
+_ENCODING_DECL = re.compile(rb"<\?xml[^?<>]*?encoding[ \t\r\n]*=[ \t\r\n]*[\"']([^\"']*)[\"']")
+
+
+def _utf8_start(raw: bytes) -> int | None:
+    """Where the text of a UTF-8 part starts (after its BOM); None when it is in another encoding."""
+    skip = 3 if raw.startswith(codecs.BOM_UTF8) else 0
+    head = raw[skip: skip + 2]
+    if head in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head:
+        return None
+    declared = _ENCODING_DECL.match(raw, skip)
+    if declared is not None and declared.group(1).lower() != b"utf-8":
+        return None
+    return skip
+
+
+def _well_formed(data: bytes) -> bool:
+    """Whether expat, under defusedxml's guards and with no handlers of ours, accepts ``data``."""
+    parser = _defused_parser()
+    try:
+        parser.feed(data)
+        parser.close()
+    except (ParseError, ValueError, LookupError):   # defusedxml's refusals are ValueErrors
+        return False
+    return True
+
+
+_PREDEFINED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+_REFERENCE = re.compile(r"&(#x[0-9A-Fa-f]++|#[0-9]++|[^;]++);")
+_LINE_END = re.compile(r"\r\n?")
+_ATTRIBUTE_SPACE = re.compile(r"\r\n?|[\t\n]")
+
+
+def _referenced(m: re.Match) -> str:
+    """The character a predefined entity or a character reference stands for."""
+    ref = m.group(1)
+    if ref[0] != "#":
+        return _PREDEFINED[ref]
+    if ref[1] == "x":
+        return chr(int(ref[2:], 16))
+    return chr(int(ref[1:].lstrip("0")))      # expat allows any number of leading zeros: int() does not
+
+
+def _char_data(raw: str) -> str:
+    """Character data of a well-formed part as expat reports it: line ends as LF, references decoded."""
+    if "\r" in raw:
+        raw = _LINE_END.sub("\n", raw)
+    if "&" in raw:
+        raw = _REFERENCE.sub(_referenced, raw)
+    return raw
+
+
+def _attribute_value(raw: str) -> str:
+    """An attribute value as expat reports it: each white-space character a space, references decoded."""
+    if "\t" in raw or "\n" in raw or "\r" in raw:
+        raw = _ATTRIBUTE_SPACE.sub(" ", raw)
+    if "&" in raw:
+        raw = _REFERENCE.sub(_referenced, raw)
+    return raw
+
+
+_ATTRIBUTE = re.compile(r"([^ \t\r\n=]++)[ \t\r\n]*+=[ \t\r\n]*+(?:\"([^\"]*+)\"|'([^']*+)')")
+
+
+def _attributes(source: str) -> dict[str, str]:
+    """The unprefixed attributes in a start tag's attribute text, keyed as expat keys them."""
+    found = {}
+    for name, double, single in _ATTRIBUTE.findall(source):
+        if ":" not in name and name != "xmlns":
+            found[name] = _attribute_value(double or single)
+    return found
+
+
+# Any construct of a well-formed part; group 4 catches what is not expected there (nothing
+# after expat's check, short of a DOCTYPE, which defusedxml refuses).
+_MARKUP = re.compile(
+    r"[^<]++|<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>"
+    r"|<([^ \t\r\n/>!?]++)((?:[ \t\r\n]++[^ \t\r\n=]++[ \t\r\n]*+=[ \t\r\n]*+(?:\"[^\"]*+\"|'[^']*+'))*+)"
+    r"[ \t\r\n]*+(/?)>"
+    r"|</[^>]*+>|(<)",
+    re.S,
+)
+
+# Pieces of the shapes writers use.  Quantifiers are possessive so that no input, however
+# long its runs of spaces, makes a match backtrack more than linearly; "(?:x|)" is a faster
+# "(?:x)?" for the regular expression engine.
+_S = r"[ \t\r\n]*+"
+_ATTRS = r'(?:[ \t\r\n]++[^ \t\r\n=/>"]++="[^"]*+")*+'           # double-quoted, no spaces around =
+_VALUE = r'[^"&<\t\n\r]++'                                       # not empty, and as expat reports it
+_CHARS = r"[^<]*+"
+_T = rf"<t{_ATTRS}{_S}(?:>{_CHARS}</t>|/>)"
+_RPR_CHILDREN = "rFont|charset|family|b|i|strike|outline|shadow|condense|extend|color|sz|u|vertAlign|scheme"
+_RPR = rf"<rPr{_S}(?:/>|>(?:{_S}<(?:{_RPR_CHILDREN}){_ATTRS}{_S}/>)*+{_S}</rPr>)"
+_RUN = rf"<r>{_S}(?:{_RPR}{_S}|){_T}{_S}</r>"
+_PHONETIC = rf"(?:<rPh{_ATTRS}{_S}>{_S}{_T}{_S}</rPh>{_S})*+(?:<phoneticPr{_ATTRS}{_S}/>{_S}|)"
+# the content of an <si> or <is>: one plain <t> (groups 1, 2), or text and runs whose <t>s
+# make the value (group 3), then phonetic runs that are not part of it
+_RST = (
+    rf"(?:<t>({_CHARS})</t>{_S}|<t xml:space=\"preserve\">({_CHARS})</t>{_S}"
+    rf"|((?:{_T}{_S}|)(?:{_RUN}{_S})*+){_PHONETIC})"
+)
+_T_TEXT = re.compile(rf"<t{_ATTRS}{_S}>({_CHARS})</t>")
+
+# One token of <sheetData> content, for findall (a group that took no part is ""): a cell
+# (groups 1-12: "c", r, s, t, other attributes, <f>, "v", <v> text, "is", inline text as in
+# _RST), a row start (13-15: "r", r, other attributes), </row>, white space, or the rest
+# from the first token in another shape (16).
+_SHEET_DATA_TOKEN = re.compile(
+    rf'<(c)(?: r="({_VALUE})"|)(?: s="({_VALUE})"|)(?: t="({_VALUE})"|)({_ATTRS}){_S}'
+    rf"(?:/>|>{_S}(?:(?:(<f{_ATTRS}{_S}(?:/>|>{_CHARS}</f>)){_S}|)(?:<(v)(?:>({_CHARS})</v>|{_S}/>){_S}|)"
+    rf"|<(is)>{_S}{_RST}</is>{_S})</c>)"
+    rf'|<(r)ow(?: r="({_VALUE})"|)({_ATTRS}){_S}/?>|</row>|[ \t\r\n]++|([\s\S]++)'
+)
+
+# The shared string table: its start, then one <si> per token, for findall (groups 1-3 as in
+# _RST; group 4 takes the rest of the part from the first token in another shape).
+_SST_START = re.compile(rf"(?:<\?xml[^?<>]*+\?>|){_S}<sst{_ATTRS}{_S}>")
+_SHARED_STRING = re.compile(rf"{_S}(?:<si>{_S}{_RST}</si>|<si{_S}/>)|([\s\S]++)")
+
+
+def _scan_worksheet(xml: str, open_row, close_cell, hidden_col, merge_cell) -> bool:
+    """Feed a well-formed worksheet to the reader's handlers, in document order.
+
+    False as soon as some part is not in a shape the fast path knows: the caller then
+    discards what was fed and reads the part through expat callbacks.
+    """
+    tokens = _MARKUP.finditer(xml)
+    data_seen = False
+    while (m := next(tokens, None)) is not None:
+        name, attributes, empty, other = m.groups()
+        if name is None:
+            if other is not None:
+                return False
+            continue
+        local = name.rpartition(":")[2]
+        if local == "col":
+            hidden_col(_attributes(attributes))
+        elif local == "mergeCell":
+            merge_cell(_attributes(attributes).get("ref"))
+        elif local == "sheetData":
+            if data_seen or local != name:
+                return False
+            data_seen = True
+            if not empty:
+                end = _scan_sheet_data(xml, m.end(), open_row, close_cell)
+                if end is None:
+                    return False
+                tokens = _MARKUP.finditer(xml, end)
+    return True
+
+
+def _scan_sheet_data(xml: str, pos: int, open_row, close_cell) -> int | None:
+    """Feed the rows and cells of the <sheetData> content at ``pos`` to the reader's handlers.
+
+    Returns where </sheetData> ends, or None when some token is in an unknown shape.  The
+    first "</sheetData>" is the end, and the data is tokenized in windows that end after a
+    "</row>", so as never to hold the tokens of a whole large part: no token of a known shape
+    holds either text.
+    """
+    end = xml.find("</sheetData>", pos)
+    if end < 0:
+        return None
+    while pos < end:
+        cut = xml.find("</row>", pos + _WINDOW, end)
+        stop = end if cut < 0 else cut + len("</row>")
+        if not _scan_window(xml, pos, stop, open_row, close_cell):
+            return None
+        pos = stop
+    return end + len("</sheetData>")
+
+
+def _scan_window(xml: str, pos: int, stop: int, open_row, close_cell) -> bool:
+    """Feed the rows and cells in xml[pos:stop] to the reader's handlers; False at a token in an unknown shape."""
+    for (cell, ref, style, kind, more, formula, v, text, inline_seen, plain, preserved, rich,
+         row, row_ref, row_more, other) in _SHEET_DATA_TOKEN.findall(xml, pos, stop):
+        if cell:
+            ref, style, kind = ref or None, style or None, kind or None
+            if more:
+                extra = _attributes(more)
+                ref, style, kind = extra.get("r", ref), extra.get("s", style), extra.get("t", kind)
+            if len(text) > _TEXT_CAP:              # the callback path keeps a prefix: let it
+                return False
+            if "&" in text or "\r" in text:
+                text = _char_data(text)
+            inline = None
+            if inline_seen:
+                if rich:
+                    if len(rich) > _TEXT_CAP:
+                        return False
+                    inline = "".join(map(_char_data, _T_TEXT.findall(rich)))
+                else:
+                    inline = plain or preserved
+                    if len(inline) > _TEXT_CAP:
+                        return False
+                    if "&" in inline or "\r" in inline:
+                        inline = _char_data(inline)
+            close_cell(ref, kind, style, formula, v, text, inline)
+        elif row:
+            hidden = None
+            row_ref = row_ref or None
+            if "r=" in row_more or "hidden" in row_more:      # else only attributes never read
+                extra = _attributes(row_more)
+                row_ref, hidden = extra.get("r", row_ref), extra.get("hidden")
+            open_row(row_ref, hidden)
+        elif other:
+            return False
+    return True
+
+
+def _scan_shared_strings(xml: str, needed: set[int], last: int) -> dict[int, list[str]] | None:
+    """The raw <t> texts of each needed shared string (undecoded: the part is not checked yet).
+
+    None when the items up to index ``last`` are not all in shapes the fast path knows.
+    """
+    start = _SST_START.match(xml)
+    if start is None:
+        return None
+    items = _SHARED_STRING.findall(xml, start.end())
+    known = len(items) - 1 if items and items[-1][3] else len(items)
+    if last >= known:
+        return None
+    found: dict[int, list[str]] = {}
+    for index in needed:
+        plain, preserved, rich, _rest = items[index]
+        if len(rich) > _TEXT_CAP or len(plain) > _TEXT_CAP or len(preserved) > _TEXT_CAP:
+            return None                     # the callback path keeps a prefix: let it
+        found[index] = _T_TEXT.findall(rich) if rich else [plain or preserved]
+    return found
 
 
 # ------------------------------------------------------------------------------------------
@@ -898,6 +1157,133 @@ def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+def _expat_sheet(pkg: _Package, info: zipfile.ZipInfo, open_row, close_cell, hidden_col, merge_cell) -> None:
+    """Stream a worksheet through expat callbacks into the reader's handlers (any XML at all)."""
+    local = _LOCAL_NAMES
+    v_buf: list[str] = []
+    is_buf: list[str] = []
+    in_data = False
+    c_ref = c_t = c_s = None
+    has_f = has_v = in_is = is_seen = False
+    collect = None
+    kept = 0                      # characters collected for the current value
+    rph = 0
+
+    def start(tag, attrs):
+        nonlocal in_data, c_ref, c_t, c_s, has_f, has_v, in_is, is_seen, collect, rph, kept
+        name = local.get(tag) or _local(tag)
+        if in_data:
+            if name == "c":
+                c_ref = attrs.get("r")
+                c_t = attrs.get("t")
+                c_s = attrs.get("s")
+                has_f = has_v = in_is = is_seen = False
+            elif name == "v":
+                has_v = True
+                v_buf.clear()
+                kept = 0
+                collect = v_buf
+            elif name == "row":
+                open_row(attrs.get("r"), attrs.get("hidden"))
+            elif name == "f":
+                has_f = True
+            elif name == "is":
+                in_is = is_seen = True
+                is_buf.clear()
+                kept = 0
+            elif name == "t":
+                if in_is and not rph:
+                    collect = is_buf
+            elif name == "rPh":
+                rph += 1
+        elif name == "sheetData":
+            in_data = True
+        elif name == "col":
+            hidden_col(attrs)
+        elif name == "mergeCell":
+            merge_cell(attrs.get("ref"))
+
+    def end(tag):
+        nonlocal in_data, collect, in_is, rph
+        name = local.get(tag) or _local(tag)
+        if name == "v":
+            collect = None
+            return
+        if not in_data:
+            return
+        if name != "c":
+            if name == "t":
+                collect = None
+            elif name == "is":
+                in_is = False
+                collect = None
+            elif name == "rPh":
+                rph -= 1
+            elif name == "sheetData":
+                in_data = False
+            return
+        close_cell(c_ref, c_t, c_s, has_f, has_v, "".join(v_buf) if has_v else "",
+                   "".join(is_buf) if is_seen else None)
+
+    def data(text):
+        nonlocal kept
+        if collect is not None:
+            kept += len(text)
+            if kept <= _TEXT_CAP:           # nothing longer than Excel's limit is kept anyway
+                collect.append(text)
+
+    _parse(pkg, info, start, end, data)
+
+
+def _expat_strings(pkg: _Package, info: zipfile.ZipInfo, needed: set[int], last: int) -> dict[int, str]:
+    """The needed shared strings by expat callbacks, parsing up to the last one needed."""
+    strings: dict[int, str] = {}
+    buf: list[str] = []
+    local = _LOCAL_NAMES
+    index = -1
+    in_si = False
+    rph = 0
+    collect = False
+    kept = 0
+
+    def start(tag, attrs):
+        nonlocal in_si, rph, collect, kept
+        name = local.get(tag) or _local(tag)
+        if name == "t":
+            collect = in_si and not rph
+        elif name == "si":
+            in_si = True
+            buf.clear()
+            kept = 0
+        elif name == "rPh":
+            rph += 1
+
+    def end(tag):
+        nonlocal in_si, rph, collect, index
+        name = local.get(tag) or _local(tag)
+        if name == "t":
+            collect = False
+        elif name == "si":
+            in_si = False
+            index += 1
+            if index in needed:
+                strings[index] = _xstr("".join(buf))
+                if index >= last:
+                    raise _Stop
+        elif name == "rPh":
+            rph -= 1
+
+    def data(text):
+        nonlocal kept
+        if collect:
+            kept += len(text)
+            if kept <= _TEXT_CAP:
+                buf.append(text)
+
+    _parse(pkg, info, start, end, data)
+    return strings
+
+
 class _XlsxReader:
     def __init__(self, pkg: _Package, workbook_part: str, limits: Limits, wanted=None):
         self.wanted = wanted
@@ -1017,7 +1403,45 @@ class _XlsxReader:
                 dates.add(str(index))
         return frozenset(dates)
 
+    def _fast_member(self, info) -> tuple[bytes, str] | None:
+        """The bytes and the text of a UTF-8 member for the fast path; None to use expat callbacks.
+
+        None too when inflating fails: the callback path, reading again, then meets the
+        problem where it always did (the caller gives back the inflated-bytes budget).
+        """
+        if not _FAST_PATH or info.file_size > _FAST_MAX_BYTES:
+            return None
+        try:
+            raw = _read_all(self.pkg, info)
+        except FileProblem:
+            return None
+        skip = _utf8_start(raw)
+        if skip is None:
+            return None
+        try:
+            return raw, raw[skip:].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
     def _sheet(self, info, sheet: Sheet, date_styles, date1904: bool, pending: list) -> None:
+        """Read one worksheet: by the fast path when it covers the whole part, else by expat callbacks."""
+        inflated = self.pkg.inflated
+        member = self._fast_member(info)
+        if member is not None and _well_formed(member[0]):
+            mark = len(pending)
+            if self._read_sheet(info, sheet, date_styles, date1904, pending, member[1]):
+                return
+            del pending[mark:]
+            for found in (sheet.cells, sheet.uncached, sheet.merged, sheet.hidden_rows, sheet.hidden_cols):
+                found.clear()
+        self.pkg.inflated = inflated
+        self._read_sheet(info, sheet, date_styles, date1904, pending, None)
+
+    def _read_sheet(self, info, sheet: Sheet, date_styles, date1904: bool, pending: list, xml: str | None) -> bool:
+        """Fill ``sheet`` from the checked text ``xml``, or by expat callbacks when it is None.
+
+        False when the text is not in a shape the fast path knows (``sheet`` is then partly filled).
+        """
         limits = self.limits
         max_rows, max_cols, max_cells = limits.max_rows, limits.max_cols, limits.max_cells
         max_blanks = max_cells * 4
@@ -1028,90 +1452,37 @@ class _XlsxReader:
         col_ranges: list[tuple[int, int]] = []
         sheet_name = sheet.name
         part = info.filename[:80]
-        local = _LOCAL_NAMES
         columns = _COLUMNS
-        v_buf: list[str] = []
-        is_buf: list[str] = []
-        # parse state
-        in_data = False
         row = 0
         row_digits = None             # the current row's r="..." text, to split cell refs fast
         row_len = 0
         col = 0
-        c_ref = c_t = c_s = None
-        has_f = has_v = in_is = is_seen = False
-        collect = None
-        kept = 0                      # characters collected for the current value
-        rph = 0
         count = 0
         blanks = 0
+
         def too_many(detail):
             return FileProblem("sheet-too-large", sheet=sheet_name, detail=detail)
 
         def where(pos):
             return f"{part} 的 {column_letter(pos[1])}{pos[0]}"
 
-        def start(tag, attrs):
-            nonlocal in_data, row, row_digits, row_len, col, c_ref, c_t, c_s, has_f, has_v, in_is, is_seen, collect
-            nonlocal rph, kept
-            name = local.get(tag) or _local(tag)
-            if in_data:
-                if name == "c":
-                    c_ref = attrs.get("r")
-                    c_t = attrs.get("t")
-                    c_s = attrs.get("s")
-                    has_f = has_v = in_is = is_seen = False
-                elif name == "v":
-                    has_v = True
-                    v_buf.clear()
-                    kept = 0
-                    collect = v_buf
-                elif name == "row":
-                    r = attrs.get("r")
-                    if r is None:
-                        row += 1
-                        row_digits = None
-                    else:
-                        r = r.strip()
-                        if not r.isascii() or not r.isdigit() or len(r) > 9 or r[0] == "0":
-                            raise _corrupt(f"{part} 的列號「{r[:20]}」無效")
-                        row = int(r)
-                        row_digits = r
-                        row_len = len(r)
-                    if row > max_rows:
-                        raise _corrupt(f"{part} 的列號 {row} 超出 Excel 的範圍")
-                    col = 0
-                    hidden = attrs.get("hidden")
-                    if hidden is not None and hidden.strip().lower() in _TRUE:
-                        hidden_rows.add(row)
-                elif name == "f":
-                    has_f = True
-                elif name == "is":
-                    in_is = is_seen = True
-                    is_buf.clear()
-                    kept = 0
-                elif name == "t":
-                    if in_is and not rph:
-                        collect = is_buf
-                elif name == "rPh":
-                    rph += 1
-            elif name == "sheetData":
-                in_data = True
-            elif name == "col":
-                if attrs.get("hidden", "").strip().lower() in _TRUE:
-                    lo, hi = attrs.get("min", "").strip(), attrs.get("max", "").strip()
-                    if lo.isascii() and lo.isdigit() and hi.isascii() and hi.isdigit() and len(lo) < 7 and len(hi) < 7:
-                        lo_i, hi_i = max(int(lo), 1), min(int(hi), max_cols)
-                        if lo_i <= hi_i:
-                            col_ranges.append((lo_i, hi_i))
-                            if len(col_ranges) > _MAX_COL_RANGES:
-                                col_ranges[:] = _merge_ranges(col_ranges)
-            elif name == "mergeCell":
-                ref = attrs.get("ref")
-                if ref:
-                    merged.append(_range(ref, limits))
-                    if len(merged) > max_cells:
-                        raise too_many(f"合併儲存格超過 {max_cells:,} 個")
+        def open_row(r, hidden):
+            nonlocal row, row_digits, row_len, col
+            if r is None:
+                row += 1
+                row_digits = None
+            else:
+                r = r.strip()
+                if not r.isascii() or not r.isdigit() or len(r) > 9 or r[0] == "0":
+                    raise _corrupt(f"{part} 的列號「{r[:20]}」無效")
+                row = int(r)
+                row_digits = r
+                row_len = len(r)
+            if row > max_rows:
+                raise _corrupt(f"{part} 的列號 {row} 超出 Excel 的範圍")
+            col = 0
+            if hidden is not None and hidden.strip().lower() in _TRUE:
+                hidden_rows.add(row)
 
         def blank():
             nonlocal blanks
@@ -1119,26 +1490,11 @@ class _XlsxReader:
             if blanks > max_blanks:
                 raise too_many(f"空白儲存格超過 {max_blanks:,} 個")
 
-        def end(tag):
-            nonlocal in_data, col, count, collect, in_is, rph
-            name = local.get(tag) or _local(tag)
-            if name == "v":
-                collect = None
-                return
-            if not in_data:
-                return
-            if name != "c":
-                if name == "t":
-                    collect = None
-                elif name == "is":
-                    in_is = False
-                    collect = None
-                elif name == "rPh":
-                    rph -= 1
-                elif name == "sheetData":
-                    in_data = False
-                return
-            # -- the end of a cell: where it is
+        def close_cell(c_ref, t, c_s, has_f, has_v, text, inline):
+            """One cell: its r, t and s attributes, whether it has <f> and <v> (truth values), the <v>
+            text, and the <is> text or None."""
+            nonlocal col, count
+            # -- where it is
             if c_ref is not None:
                 # fast path: "<letters><this row's digits>" (letters never hold a digit, so a
                 # wrong split leaves a prefix that is not in the column table)
@@ -1159,13 +1515,11 @@ class _XlsxReader:
                     raise _corrupt(f"{part} 有不屬於任何列的儲存格")
                 pos = (row, col)
             # -- what it holds
-            t = c_t
-            if t == "inlineStr" and is_seen:
-                value = _xstr("".join(is_buf))
+            if t == "inlineStr" and inline is not None:
+                value = _xstr(inline)
                 if not value:
                     return blank()
             else:
-                text = "".join(v_buf) if has_v else ""
                 if not text or (t is None or t == "n") and not text.strip():
                     if has_f and not (has_v and (t == "str" or t == "inlineStr")):
                         uncached.add(pos)
@@ -1211,14 +1565,26 @@ class _XlsxReader:
             if count > max_cells:
                 raise too_many(f"超過 {max_cells:,} 個非空白儲存格")
 
-        def data(text):
-            nonlocal kept
-            if collect is not None:
-                kept += len(text)
-                if kept <= _TEXT_CAP:           # nothing longer than Excel's limit is kept anyway
-                    collect.append(text)
+        def hidden_col(attrs):
+            if attrs.get("hidden", "").strip().lower() in _TRUE:
+                lo, hi = attrs.get("min", "").strip(), attrs.get("max", "").strip()
+                if lo.isascii() and lo.isdigit() and hi.isascii() and hi.isdigit() and len(lo) < 7 and len(hi) < 7:
+                    lo_i, hi_i = max(int(lo), 1), min(int(hi), max_cols)
+                    if lo_i <= hi_i:
+                        col_ranges.append((lo_i, hi_i))
+                        if len(col_ranges) > _MAX_COL_RANGES:
+                            col_ranges[:] = _merge_ranges(col_ranges)
 
-        _parse(self.pkg, info, start, end, data)
+        def merge_cell(ref):
+            if ref:
+                merged.append(_range(ref, limits))
+                if len(merged) > max_cells:
+                    raise too_many(f"合併儲存格超過 {max_cells:,} 個")
+
+        if xml is None:
+            _expat_sheet(self.pkg, info, open_row, close_cell, hidden_col, merge_cell)
+        elif not _scan_worksheet(xml, open_row, close_cell, hidden_col, merge_cell):
+            return False
         for lo, hi in _merge_ranges(col_ranges):
             sheet.hidden_cols.update(range(lo, hi + 1))
         self.total_cells += count
@@ -1227,6 +1593,7 @@ class _XlsxReader:
                 "sheet-too-large", sheet=sheet_name,
                 detail=f"整本活頁簿超過 {limits.max_total_cells:,} 個非空白儲存格",
             )
+        return True
 
     def _resolve_strings(self, part: str, pending: list) -> None:
         """Read only the shared strings the sheets use, then put them in place."""
@@ -1235,50 +1602,11 @@ class _XlsxReader:
             raise _corrupt("缺少共用字串表 sharedStrings.xml")
         needed = {index for _, _, index in pending}
         last = max(needed)
-        strings: dict[int, str] = {}
-        buf: list[str] = []
-        local = _LOCAL_NAMES
-        index = -1
-        in_si = False
-        rph = 0
-        collect = False
-        kept = 0
-
-        def start(tag, attrs):
-            nonlocal in_si, rph, collect, kept
-            name = local.get(tag) or _local(tag)
-            if name == "t":
-                collect = in_si and not rph
-            elif name == "si":
-                in_si = True
-                buf.clear()
-                kept = 0
-            elif name == "rPh":
-                rph += 1
-
-        def end(tag):
-            nonlocal in_si, rph, collect, index
-            name = local.get(tag) or _local(tag)
-            if name == "t":
-                collect = False
-            elif name == "si":
-                in_si = False
-                index += 1
-                if index in needed:
-                    strings[index] = _xstr("".join(buf))
-                    if index >= last:
-                        raise _Stop
-            elif name == "rPh":
-                rph -= 1
-
-        def data(text):
-            nonlocal kept
-            if collect:
-                kept += len(text)
-                if kept <= _TEXT_CAP:
-                    buf.append(text)
-
-        _parse(self.pkg, info, start, end, data)
+        inflated = self.pkg.inflated
+        strings = self._fast_strings(info, needed, last)
+        if strings is None:
+            self.pkg.inflated = inflated
+            strings = _expat_strings(self.pkg, info, needed, last)
         for cells, pos, idx in pending:
             value = strings.get(idx)
             if value is None:
@@ -1289,6 +1617,20 @@ class _XlsxReader:
                 cells[pos] = value
             else:
                 del cells[pos]
+
+    def _fast_strings(self, info, needed: set[int], last: int) -> dict[int, str] | None:
+        """The needed shared strings by the fast path; None when it does not cover them.
+
+        The whole part must be well-formed, where the callback path stops at the last string
+        needed: a part that is not goes to that path, which answers as it always did.
+        """
+        member = self._fast_member(info)
+        if member is None:
+            return None
+        found = _scan_shared_strings(member[1], needed, last)
+        if found is None or not _well_formed(member[0]):
+            return None
+        return {index: _xstr("".join(map(_char_data, parts))) for index, parts in found.items()}
 
 
 # ------------------------------------------------------------------------------------------
