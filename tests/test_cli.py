@@ -36,13 +36,26 @@ def test_validating_a_clean_file_loads_no_workbook_writer(tmp_path, plan, regist
     import builders
 
     good = builders.selfcheck(tmp_path / "in", plan, registry, unit="MNT", name="養工處.xlsx")
-    code = ("import sys; from qos_xl.cli import main; sys.argv = ['qos-xl', 'validate', '--config', sys.argv[1], "
-            "'--out', sys.argv[2], sys.argv[3]]\ntry: main()\nexcept SystemExit as e: print(e.code, "
-            "sorted(m for m in ('openpyxl', 'xlsxwriter', 'hypothesis') if sys.modules.get(m)))")
+    code = ("import os, sys; from qos_xl.cli import main; sys.argv = ['qos-xl', 'validate', '--config', sys.argv[1], "
+            "'--out', sys.argv[2], sys.argv[3]]; real_exit = os._exit\n"
+            "def exit(code):\n    print(code, sorted(m for m in ('openpyxl', 'xlsxwriter', 'hypothesis') if sys.modules.get(m)))\n"
+            "    sys.stdout.flush(); real_exit(code)\n"
+            "os._exit = exit; main()")
     run = subprocess.run([sys.executable, "-c", code, str(CONFIG), str(tmp_path / "out"), str(good)],
                          capture_output=True, text=True, check=True)
     assert run.stdout.splitlines()[-1] == "0 []"
     assert "✔ 養工處.xlsx　接受" in run.stdout
+
+
+def test_program_exit_codes_and_output_survive_the_fast_exit(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "qos_xl", "validate", "--config", str(CONFIG), str(tmp_path / "沒有這個檔案.xlsx")],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "沒有這個檔案.xlsx" in run.stderr
+    empty = tmp_path / "收件匣"
+    empty.mkdir()
+    run = subprocess.run([sys.executable, "-m", "qos_xl", "validate", "--config", str(CONFIG), "--json", str(empty)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0 and json.loads(run.stdout) == {"valid": True, "files": [], "feedback": []}
 
 
 def test_templates_command(tmp_path):

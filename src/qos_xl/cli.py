@@ -6,8 +6,10 @@ Heavy modules (pandas, pandera, xlsxwriter) are imported inside the commands so 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -328,12 +330,31 @@ def render_ingest(result) -> None:
                f"未存檔 {data['rejected']} 個，無法讀取的郵件 {data['unreadable']} 封。收件匣：{result.inbox}")
 # -------------------------------------------------------------------------------------------
 
-if __name__ == "__main__":
-    cli(prog_name="qos-xl")
-
-
 def main():
+    """The ``qos-xl`` program: the command line, then a fast exit.
+
+    Every output is complete (written atomically, closed) when a command returns, so the
+    process ends without the interpreter freeing a city-scale merge object by object
+    (0.4 s at 1,000 units; mypy exits the same way).
+    """
     # pandera imports hypothesis, when installed, for data synthesis qos-xl never uses
     # (0.2-0.3 s of every command): a process started as qos-xl goes without it.
     sys.modules.setdefault("hypothesis", None)
-    cli(prog_name="qos-xl")
+    try:
+        cli(prog_name="qos-xl")
+        code = EXIT_OK
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            code = EXIT_OK
+        elif not isinstance(code, int):
+            click.echo(code, err=True)
+            code = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):   # a closed pipe: nothing more to say
+            stream.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

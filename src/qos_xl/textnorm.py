@@ -23,7 +23,7 @@ def text(value: object) -> str:
 
 def texts(values) -> list[str]:
     """``text`` of many values; strings (nearly all cells) take the short way."""
-    return [v.strip().strip("\u3000").strip() if v.__class__ is str else text(v) for v in values]
+    return [v.strip() if v.__class__ is str else text(v) for v in values]   # str.strip() takes U+3000 too
 
 
 def key(value: object) -> str:
