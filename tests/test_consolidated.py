@@ -26,7 +26,8 @@ from qos_xl.values import Period
 SHEETS = ["摘要", "各單位完成率", "檢核明細", "工作計畫彙整", "工作計畫涵蓋", "未繳交", "未完成項目", "收件紀錄", "檢核問題"]
 DETAIL_HEADER = ["單位", "項次", "實施要項", "執行重點", "執行步驟", "查核期限", "本期應辦", "執行狀態", "辦理情形",
                  "完成日期", "佐證資料", "備註", "來源檔案"]
-HOSTILE = ['=HYPERLINK("http://x","y")', "@SUM(A1)", "+1", "-1", "=1+1", "http://evil.example/x"]
+HOSTILE = ['=HYPERLINK("http://x","y")', "@SUM(A1)", "+1", "-1", "=1+1", "http://evil.example/x",
+           "<r><t>x</t></r></si><si><t>injected</t></r>"]   # xlsxwriter's raw rich-text convention
 LONG = "長" * 40_000
 SELFCHECK_UNITS = {"MNT": "養工處_自行檢核表_1020628(修正版).xlsx", "NCE": "新工處_自行檢核表.xlsx", "SEC": "秘書室_自行檢核表.xlsx"}
 WORKPLAN_UNITS = {"MNT": "養工處_工作計畫.xlsx", "NCE": "新工處_工作計畫.xlsx"}
@@ -259,7 +260,7 @@ def test_detail_sheet(book, result, plan):
     assert not_due[7] is None and not_due[9] is None
     narratives = [r[8] for r in data]
     for text in HOSTILE:
-        assert text in narratives
+        assert xlsxout.safe_text(text) in narratives
     assert ws.cell(2, 9).alignment.wrap_text
     long = next(n for n in narratives if n and n.startswith("長長"))
     assert len(long) == textnorm.MAX_CELL_CHARS and long.endswith(textnorm.TRUNCATED_MARK)
@@ -383,7 +384,9 @@ def test_no_formulas_links_or_external_relationships(book, written):
                 if isinstance(cell.value, str):
                     strings.append((cell.value, cell.data_type))
     for text in HOSTILE:
-        found = [t for v, t in strings if v == text]
+        shown = xlsxout.safe_text(text)      # markup typed as text gets a trailing space, nothing else
+        assert shown.rstrip() == text
+        found = [t for v, t in strings if v == shown]
         assert found and set(found) == {"s"}, text
     with zipfile.ZipFile(written) as z:
         for name in z.namelist():

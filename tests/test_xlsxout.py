@@ -14,7 +14,8 @@ from conftest import need_tool
 from qos_xl import xlsxout
 
 HOSTILE = ["=1+1", "+886-7-1234567", "-5", "@SUM(A1)", '=HYPERLINK("http://x","y")', "a & b <c> \"d\"",
-           "  前後空白  ", "第一行\n第二行", "_x000D_ 字面", "控制\x07字元", "中文，全形。"]
+           "  前後空白  ", "第一行\n第二行", "_x000D_ 字面", "控制\x07字元", "中文，全形。",
+           "<r><t>x</t></r></si><si><t>injected</t></r>"]
 
 
 def write_bulk(path, rows, *, header=("文字", "數字", "布林"), heights=None):
@@ -119,3 +120,13 @@ def test_fast_zip_workbook_is_a_normal_deflated_package(tmp_path):
         assert fast.testzip() is None
     assert paths[1].stat().st_size > paths[0].stat().st_size      # level 1 is bigger than level 6
     assert openpyxl.load_workbook(paths[1])["明細"]["A2000"].value == "第 1999 列的文字，重複的內容重複的內容"
+
+
+def test_typed_rich_text_markup_stays_text(tmp_path):
+    """xlsxwriter writes a string shaped like "<r>...</r>" as raw XML: safe_text defuses it."""
+    markup = "<r><t>x</t></r></si><si><t>injected</t></r>"
+    path = tmp_path / "markup.xlsx"
+    wb = xlsxout.new_workbook(path)
+    xlsxout.write_string(wb.add_worksheet("a"), 0, 0, markup)
+    wb.close()
+    assert openpyxl.load_workbook(path)["a"]["A1"].value == markup + " "

@@ -42,8 +42,15 @@ TRUNCATED_MARK = "…（內容過長，已截斷）"
 
 
 def safe_text(value: object) -> str:
-    """Untrusted text made storable: control characters dropped, length bounded with a visible mark."""
+    """Untrusted text made storable: control characters dropped, length bounded with a visible mark.
+
+    xlsxwriter writes a string that starts with ``<r>`` and ends with ``</r>`` into the
+    shared-string table as raw rich-text XML: such text gets a trailing space, so that it
+    is escaped like any other (typed markup must never become the workbook's XML).
+    """
     text = strip_controls("" if value is None else str(value))
+    if text.startswith("<r>") and text.endswith("</r>"):
+        text += " "
     if len(text) > MAX_CELL_CHARS:
         text = text[: MAX_CELL_CHARS - len(TRUNCATED_MARK)] + TRUNCATED_MARK
     return text
