@@ -12,8 +12,10 @@ import pytest
 
 from conftest import need_tool
 from qos_xl import xlsxout
+from qos_xl.spreadsheet import open_workbook
 
 HOSTILE = ["=1+1", "+886-7-1234567", "-5", "@SUM(A1)", '=HYPERLINK("http://x","y")', "a & b <c> \"d\"",
+           "回車\r\n換行", "_x0041_ 與 _X00e9_ 字面", "\t開頭定位", "結尾換行\n",
            "  前後空白  ", "第一行\n第二行", "_x000D_ 字面", "控制\x07字元", "中文，全形。",
            "<r><t>x</t></r></si><si><t>injected</t></r>"]
 
@@ -40,11 +42,12 @@ def test_bulk_rows_read_back_as_typed(tmp_path):
     rows = [(text, i / 10, i % 2 == 0) for i, text in enumerate(HOSTILE)]
     rows += [(None, None, None), ("", 3, "x"), ("最後", float("nan"), 1234567890123)]
     path = write_bulk(tmp_path / "bulk.xlsx", rows, heights={1: 49.5, 2: 16.5})
-    ws = openpyxl.load_workbook(path)["明細"]
-    got = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
+    cells = open_workbook(path).sheets[0].cells          # decodes _xHHHH_ as Excel does (openpyxl does not)
+    got = [[cells.get((r, c)) for c in (1, 2, 3)] for r in range(2, len(rows) + 2)]
     expected = [[xlsxout.safe_text(t), n, b] for t, n, b in rows[:len(HOSTILE)]]
     expected += [[None, None, None], [None, 3, "x"], ["最後", "nan", 1234567890123]]
     assert got == expected
+    ws = openpyxl.load_workbook(path)["明細"]
     for row in ws.iter_rows(min_row=2, max_row=1 + len(HOSTILE)):
         assert row[0].data_type == "s" and row[2].data_type == "b"   # text stays text: no formulas
     assert ws["A2"].alignment.wrap_text and ws["A2"].border.left.style == "thin"
@@ -96,7 +99,8 @@ def test_libreoffice_reads_bulk_rows(tmp_path):
     with open(tmp_path / "lo.csv", encoding="utf-8", newline="") as handle:
         table = list(csv.reader(handle))
     assert table[0] == ["文字", "數字", "布林"]
-    assert [r[0] for r in table[1:]] == [xlsxout.safe_text(t) for t, _, _ in rows]
+    # the CSV export writes a cell's CR LF as LF
+    assert [r[0] for r in table[1:]] == [xlsxout.safe_text(t).replace("\r\n", "\n") for t, _, _ in rows]
     assert [r[1] for r in table[1:]] == [f"{i * 100}.0%" for _, i, _ in rows]   # the cell style applies
     assert [r[2] for r in table[1:]] == ["TRUE" if b else "FALSE" for _, _, b in rows]
 
