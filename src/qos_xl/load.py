@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -101,7 +100,11 @@ class Loading:
                  progress: Callable[[int], None] | None = None):
         jobs = jobs or min(os.cpu_count() or 1, 4)
         self.entries, self.progress = entries, progress
-        self.pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 and len(entries) >= PARALLEL_THRESHOLD else None
+        self.pool = None
+        if jobs > 1 and len(entries) >= PARALLEL_THRESHOLD:
+            from concurrent.futures import ProcessPoolExecutor  # multiprocessing: only when it is used
+
+            self.pool = ProcessPoolExecutor(max_workers=jobs)
         self.pending = self.pool.map(_load_pair, entries, chunksize=8) if self.pool else None
 
     def results(self) -> list[Loaded]:
