@@ -397,3 +397,27 @@ def test_changed_source_is_not_annotated(fed, tmp_path):
     paths = write_feedback(Checked([report], None, None, None), tmp_path / "out", [inbox])
     assert sorted(p.name for p in paths) == ["u_問題清單.xlsx", "u_回覆.txt"]
     assert "已變更" in (tmp_path / "out" / "u_回覆.txt").read_text(encoding="utf-8")
+
+
+def test_feedback_written_in_parallel_equals_one_at_a_time(fed, tmp_path, plan, registry, monkeypatch):
+    """From PARALLEL_FEEDBACK files on, workers write the workbooks: the same files, the same content."""
+    from qos_xl import feedback
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    copies = feedback.PARALLEL_FEEDBACK + 1
+    for i in range(copies):
+        shutil.copy(fed.source, inbox / f"單位{i:02d}_自行檢核表.xlsx")
+    (inbox / "壞檔.xlsx").write_bytes(b"not a workbook")
+    checked = validate_paths([inbox], plan, registry, jobs=1)
+    parallel = write_feedback(checked, tmp_path / "parallel", [inbox])
+    monkeypatch.setattr(feedback, "PARALLEL_FEEDBACK", 10_000)
+    serial = write_feedback(checked, tmp_path / "serial", [inbox])
+    assert [p.name for p in parallel] == [p.name for p in serial] and len(parallel) == 2 * (copies + 1)
+    for a, b in zip(parallel, serial):
+        if a.suffix == ".txt":
+            assert a.read_text(encoding="utf-8") == b.read_text(encoding="utf-8")
+        else:
+            for ws_a, ws_b in zip(openpyxl.load_workbook(a).worksheets, openpyxl.load_workbook(b).worksheets):
+                assert [[(c.value, c.comment and c.comment.text) for c in r] for r in ws_a.iter_rows()] == \
+                       [[(c.value, c.comment and c.comment.text) for c in r] for r in ws_b.iter_rows()]
