@@ -290,9 +290,12 @@ def write_feedback(checked: Checked, out_dir: Path, sources: list[Path]) -> list
     out_dir.mkdir(parents=True, exist_ok=True)
     workers = min(os.cpu_count() or 1, 4)
     if workers > 1 and len(jobs) >= PARALLEL_FEEDBACK:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:   # openpyxl costs ~0.1 s a workbook
+        # openpyxl costs ~0.1 s a workbook.  Fresh ("spawn") workers: forked from a city-scale
+        # merge they would each start as big as it is.
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             done = list(pool.map(_write_one, jobs, chunksize=2))
     else:
         done = [_write_one(job) for job in jobs]
