@@ -28,7 +28,7 @@ from qos_xl import xlsxout
 from qos_xl.merge import MergeResult, Rate, output_name
 from qos_xl.problems import FORM_NAMES, STATE_NAMES, column_letter
 from qos_xl.read import SELFCHECK, WORKPLAN
-from qos_xl.values import format_roc
+from qos_xl.values import each_distinct, format_roc
 
 FONT = "微軟正黑體"
 MAX_ROW_HEIGHT = 409.0        # Excel's limit, in points
@@ -79,21 +79,6 @@ def _roc(value: object) -> str:
         except ValueError:
             return value.isoformat()
     return str(value)
-
-
-def _each(convert, values: list) -> list:
-    """``convert`` of every value, once per distinct value (dates and codes repeat a lot)."""
-    done: dict = {}
-    out = []
-    for value in values:
-        try:
-            result = done[value]
-        except KeyError:
-            result = done[value] = convert(value)
-        except TypeError:  # unhashable
-            result = convert(value)
-        out.append(result)
-    return out
 
 
 def _roc_time(value: object) -> str:
@@ -224,10 +209,14 @@ class _Sheet:
             xlsxout.write_string(self.ws, self.row, i, col.title, self.fmt.header)
         self.row += 1
 
+    def _row_height(self, values) -> float:
+        """The height that shows every text value of a row whole."""
+        return _height((v, c.width) for v, c in zip(values, self.cols) if isinstance(v, str))
+
     def line(self, values: list, style: str = "body") -> None:
         """One table row, a value per column: strings for text columns, numbers (or None) for int/rate."""
         cols = self.cols
-        height = _height((v, c.width) for v, c in zip(values, cols) if isinstance(v, str)) if self.row < SIZED_ROWS else None
+        height = self._row_height(values) if self.row < SIZED_ROWS else None
         if self.table:
             self._batch.append((values, style, height))
             self.row += 1
@@ -255,8 +244,7 @@ class _Sheet:
             chunk = [values[start:start + self.BATCH_ROWS] for values in columns]
             size = len(chunk[0])
             sized = max(0, min(size, SIZED_ROWS - self.row))
-            heights = [_height((v, c.width) for v, c in zip(row, self.cols) if isinstance(v, str))
-                       for row in zip(*(values[:sized] for values in chunk))] + [None] * (size - sized)
+            heights = [self._row_height(row) for row in zip(*(values[:sized] for values in chunk))] + [None] * (size - sized)
             self.row += size
             self._write_columns(chunk, [style] * size, heights)
 
@@ -497,7 +485,7 @@ class _Book:
             sh.columns([
                 [_s(v) for v in frame["unit"].tolist()], codes, *map(list, plan_texts),
                 ["是" if due else "否" for due in frame["due"].tolist()], [_s(v) for v in frame["status"].tolist()],
-                [_s(v) for v in frame["narrative"].tolist()], _each(_roc, frame["done_date"].tolist()),
+                [_s(v) for v in frame["narrative"].tolist()], each_distinct(_roc, frame["done_date"].tolist()),
                 [_s(v) for v in frame["evidence"].tolist()], [_s(v) for v in frame["remarks"].tolist()],
                 [_s(v) for v in frame["file"].tolist()],
             ])

@@ -22,7 +22,7 @@ from qos_xl.problems import FileReport, make_problem
 from qos_xl.read import SELFCHECK, SELFCHECK_LABELS, WORKPLAN, WORKPLAN_COLUMNS, WORKPLAN_SECTIONS
 from qos_xl.registry import Registry
 from qos_xl.textnorm import key, text, texts
-from qos_xl.values import format_roc, parse_date, parse_period, parse_roc_year, parse_status
+from qos_xl.values import cached, each_distinct, format_roc, parse_date, parse_period, parse_roc_year, parse_status
 
 @dataclass
 class Checked:
@@ -130,28 +130,6 @@ def _index(label):
 # Frames: the raw values of every file, normalised, in one DataFrame per form.
 
 
-def _each(parse, values: list) -> list:
-    """``parse`` of every value, computed once per distinct value."""
-    lookup = _cached(parse)
-    return [lookup(v) for v in values]
-
-
-def _cached(parse):
-    cache: dict = {}
-
-    def lookup(value):
-        k = (type(value), value)
-        try:
-            return cache[k]
-        except KeyError:
-            cache[k] = result = parse(value)
-            return result
-        except TypeError:
-            return parse(value)
-
-    return lookup
-
-
 def _header_frame(loaded: dict[int, Loaded], plan: Plan, registry: Registry) -> pd.DataFrame:
     records = []
     for fid, item in loaded.items():
@@ -201,7 +179,7 @@ def _selfcheck_frame(loaded: dict[int, Loaded], plan: Plan, headers: pd.DataFram
     ]
     columns = ["fid", "row", "code_raw", "status_raw", "narrative_raw", "done_value", "evidence_raw", "remarks_raw", "date1904"]
     frame = pd.DataFrame.from_records(records, columns=columns)
-    frame["code"] = _each(key, frame["code_raw"].tolist())
+    frame["code"] = each_distinct(key, frame["code_raw"].tolist())
     frame["present"] = True
     catalogue = set(plan.step_by_code)
     # placeholders for steps a file lacks, so "step-missing" is a rule like any other
@@ -218,7 +196,7 @@ def _selfcheck_frame(loaded: dict[int, Loaded], plan: Plan, headers: pd.DataFram
     frame["status_raw"] = texts(frame["status_raw"].tolist())
     for name in ("narrative", "evidence", "remarks"):
         frame[name] = texts(frame[f"{name}_raw"].tolist())
-    status = _each(parse_status, frame["status_raw"].tolist())
+    status = each_distinct(parse_status, frame["status_raw"].tolist())
     frame["status"] = [s.value for s in status]
     frame["synonym"] = [bool(s.synonym) for s in status]
     frame["known"] = frame["code"].isin(catalogue)
@@ -228,7 +206,7 @@ def _selfcheck_frame(loaded: dict[int, Loaded], plan: Plan, headers: pd.DataFram
     first_month = frame["code"].map({s.code: min(s.months) for s in plan.steps}).to_numpy(dtype=float)
     frame["due"] = first_month <= pd.Series(months, dtype=float).fillna(6).to_numpy()  # unknown codes: NaN, not due
     frame["repeated"] = frame["present"] & frame["known"] & frame.duplicated(["fid", "code"], keep="first")
-    date_parse = _cached(lambda pair: parse_date(None if pd.isna(pair[0]) else pair[0], date1904=pair[1]))
+    date_parse = cached(lambda pair: parse_date(None if pd.isna(pair[0]) else pair[0], date1904=pair[1]))
     parsed = [date_parse((v, bool(f))) for v, f in zip(frame["done_value"].tolist(), frame["date1904"].tolist())]
     frame["done_raw"] = texts(frame["done_value"].tolist())
     frame["done_error"] = [p.error for p in parsed]

@@ -311,3 +311,30 @@ def _roc_year(raw: object) -> int | None:
 def parse_roc_year(raw: object) -> Parsed:
     """A work plan's 年度 cell ("102", 102, "102年度", "民國102年", 2013) -> ROC year int."""
     return _parsed(_roc_year, raw)
+
+
+# ---------------------------------------------------------------------------------------
+# Converting many values: in a city-scale inbox codes, statuses and dates repeat a lot
+
+
+def cached(parse):
+    """``parse`` remembering its answers, keyed by type and value (1, 1.0 and True stay apart)."""
+    cache: dict = {}
+
+    def lookup(value):
+        k = (type(value), value)
+        try:
+            return cache[k]
+        except KeyError:
+            cache[k] = result = parse(value)
+            return result
+        except TypeError:  # unhashable
+            return parse(value)
+
+    return lookup
+
+
+def each_distinct(parse, values: list) -> list:
+    """``parse`` of every value, computed once per distinct value."""
+    lookup = cached(parse)
+    return [lookup(v) for v in values]
