@@ -216,6 +216,19 @@ def test_encrypted_zip_member(tmp_path):
     assert problem(path).code == "file-encrypted"
 
 
+def test_directory_offset_beyond_its_place_is_corrupt(tmp_path):
+    """The end record claims the directory starts later than it does: zipfile then shifts every
+    member's offset below zero (found by the mutation test below)."""
+    path = hostile.plain_xlsx(tmp_path)
+    data = bytearray(path.read_bytes())
+    eocd = data.rfind(b"PK\x05\x06")
+    offset, = struct.unpack_from("<L", data, eocd + 16)
+    struct.pack_into("<L", data, eocd + 16, offset + 5000)
+    path.write_bytes(bytes(data))
+    err = problem(path)
+    assert (err.code, err.params["detail"]) == ("file-corrupt", "ZIP 目錄損毀")
+
+
 # ------------------------------------------------------------------------------------------
 # archives that attack the reader
 # ------------------------------------------------------------------------------------------

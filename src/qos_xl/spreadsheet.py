@@ -378,6 +378,8 @@ class _Package:
             # the least a member can occupy: local header + data (the exact extent, with the
             # local name and extra field, is checked again when the member is opened)
             start = info.header_offset
+            if start < 0:                   # zipfile shifts offsets by a damaged directory's position
+                raise _corrupt("ZIP 目錄損毀")
             end = start + _LOCAL_HEADER.size + info.compress_size
             spans.append((start, end, name))
         spans.sort()
