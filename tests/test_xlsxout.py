@@ -105,25 +105,44 @@ def test_libreoffice_reads_bulk_rows(tmp_path):
     assert [r[2] for r in table[1:]] == ["TRUE" if b else "FALSE" for _, _, b in rows]
 
 
-def test_fast_zip_workbook_is_a_normal_deflated_package(tmp_path):
+def test_fast_save_workbook_is_a_normal_deflated_package(tmp_path):
+    import xlsxwriter.packager
     import xlsxwriter.workbook
 
-    original = xlsxwriter.workbook.ZipFile
+    originals = xlsxwriter.workbook.ZipFile, xlsxwriter.packager.SharedStrings
     paths = []
     for fast in (False, True):
         path = tmp_path / f"{fast}.xlsx"
-        wb = xlsxout.new_workbook(path, fast_zip=fast)
+        wb = xlsxout.new_workbook(path, fast_save=fast)
         ws = wb.add_worksheet("明細")
         for row in range(2000):
             xlsxout.write_string(ws, row, 0, f"第 {row} 列的文字，重複的內容重複的內容")
         wb.close()
         paths.append(path)
-    assert xlsxwriter.workbook.ZipFile is original
+    assert (xlsxwriter.workbook.ZipFile, xlsxwriter.packager.SharedStrings) == originals   # swapped back
     with zipfile.ZipFile(paths[1]) as fast:
         assert {i.compress_type for i in fast.infolist()} == {zipfile.ZIP_DEFLATED}
         assert fast.testzip() is None
     assert paths[1].stat().st_size > paths[0].stat().st_size      # level 1 is bigger than level 6
     assert openpyxl.load_workbook(paths[1])["明細"]["A2000"].value == "第 1999 列的文字，重複的內容重複的內容"
+
+
+def test_fast_save_writes_the_same_shared_strings_as_xlsxwriter(tmp_path):
+    texts = [*HOSTILE, " 前導空白", "結尾空白 ", "\u3000全形空白\u3000", "a\tb", "x\n", "\n", "_x0041_", "_X0041_",
+             "_x00zz_", "&amp; 已跳脫", "<b>粗體</b>", "非字元\ufffe\uffff", "表情 😀", "", "  ", "1e5", "=A1"]
+    parts = []
+    for fast in (False, True):
+        path = tmp_path / f"sst-{fast}.xlsx"
+        wb = xlsxout.new_workbook(path, fast_save=fast)
+        ws = wb.add_worksheet("字串")
+        for row, text in enumerate(texts):
+            ws.write_string(row, 0, text)               # as given: safe_text would drop control characters
+        ws.write_rich_string(len(texts), 0, "普通", wb.add_format({"bold": True}), "粗體", "結尾")
+        wb.close()
+        with zipfile.ZipFile(path) as z:
+            parts.append(z.read("xl/sharedStrings.xml"))
+    assert parts[0] == parts[1]
+    assert b"<r>" in parts[1] and b"_x005F_x0041_" in parts[1]      # a rich string and an escaped escape
 
 
 def test_typed_rich_text_markup_stays_text(tmp_path):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import gc
 import math
 import tempfile
 from collections.abc import Iterable
@@ -25,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from qos_xl import xlsxout
+from qos_xl.gcpause import paused_gc
 from qos_xl.merge import MergeResult, Rate, output_name
 from qos_xl.problems import FORM_NAMES, STATE_NAMES, column_letter
 from qos_xl.read import SELFCHECK, WORKPLAN
@@ -653,24 +653,18 @@ def write_consolidated(result: MergeResult, path: Path) -> Path:
     path = Path(path)
     # Millions of short-lived lists and tuples, no reference cycles: the cyclic GC would only
     # rescan the merge's big heap over and over (a third of the time at 1,000 units).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        with tempfile.TemporaryDirectory(prefix="qos-xl-", ignore_cleanup_errors=True) as scratch, \
-                xlsxout.atomic_path(path) as tmp:
-            wb = xlsxout.new_workbook(tmp, tmpdir=scratch, fast_zip=True)
-            book = _Book(wb, result)
-            book.summary()
-            book.unit_matrix()
-            book.details()
-            book.workplan()
-            book.coverage()
-            book.missing()
-            book.unfinished()
-            book.intake()
-            book.problems()
-            wb.close()
-    finally:
-        if collecting:
-            gc.enable()
+    with paused_gc(), tempfile.TemporaryDirectory(prefix="qos-xl-", ignore_cleanup_errors=True) as scratch, \
+            xlsxout.atomic_path(path) as tmp:
+        wb = xlsxout.new_workbook(tmp, tmpdir=scratch, fast_save=True)
+        book = _Book(wb, result)
+        book.summary()
+        book.unit_matrix()
+        book.details()
+        book.workplan()
+        book.coverage()
+        book.missing()
+        book.unfinished()
+        book.intake()
+        book.problems()
+        wb.close()
     return path

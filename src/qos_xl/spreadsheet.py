@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import codecs
 import datetime as _dt
-import gc
 import json
 import math
 import os
@@ -45,6 +44,7 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
+from qos_xl.gcpause import paused_gc
 from qos_xl.problems import FileProblem, column_letter
 
 __all__ = ["ErrorValue", "Limits", "Sheet", "Workbook", "open_workbook", "sniff"]
@@ -1071,14 +1071,8 @@ def _open_zip(f, path: str, size: int, limits: Limits, wanted=None) -> Workbook:
     _scan_all_prologs(pkg)
     if workbook_part.lower().endswith(".bin"):
         return _open_calamine_zip(pkg, "xlsb", limits)
-    # The reader allocates many small acyclic objects: the cyclic GC would only rescan them.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():      # many small acyclic objects: the cyclic GC would only rescan them
         return _XlsxReader(pkg, workbook_part, limits, wanted).read()
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _read_all(pkg: _Package, info: zipfile.ZipInfo) -> bytes:
