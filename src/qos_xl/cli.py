@@ -340,6 +340,8 @@ def main():
     # pandera imports hypothesis, when installed, for data synthesis qos-xl never uses
     # (0.2-0.3 s of every command): a process started as qos-xl goes without it.
     sys.modules.setdefault("hypothesis", None)
+    # numpy's OpenBLAS starts a thread per core at import; qos-xl does no linear algebra.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         cli(prog_name="qos-xl")
         code = EXIT_OK
