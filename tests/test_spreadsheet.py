@@ -448,6 +448,44 @@ def test_date_1904(tmp_path):
     assert book.sheets[0].cells == {(1, 1): D(2024, 2, 29, 13, 30), (2, 1): D(1904, 1, 1), (3, 1): D(1904, 1, 2)}
 
 
+def test_small_parts_are_remembered_only_for_the_same_bytes(tmp_path, monkeypatch):
+    """What a parse of styles or the workbook part found is reused for a file with the very
+    same bytes (files from one template), never for a file whose part differs in any way."""
+    def fill(book):
+        book.add_worksheet().write_number("A1", 45473, book.add_format({"num_format": "yyyy/mm/dd"}))
+
+    dated = hostile.xlsxwriter_book(tmp_path / "dated.xlsx", fill)
+    members = hostile.read_members(dated)
+    as_number = dict(members, **{"xl/styles.xml": members["xl/styles.xml"].replace(b"yyyy/mm/dd", b"0.00")})
+    number = hostile.write_members(tmp_path / "number.xlsx", as_number)
+    in_1904 = dict(members, **{"xl/workbook.xml": members["xl/workbook.xml"].replace(b"<workbookPr", b'<workbookPr date1904="1"')})
+    shifted = hostile.write_members(tmp_path / "1904.xlsx", in_1904)
+    broken = dict(members, **{"xl/styles.xml": members["xl/styles.xml"].replace(b"</cellXfs>", b"</cellXf>")})
+    corrupt = hostile.write_members(tmp_path / "broken.xlsx", broken)
+    monkeypatch.setattr(S, "_PARSED", {})
+    for _ in range(2):
+        assert only_sheet(dated).cells == {(1, 1): D(2024, 6, 30)}
+        assert only_sheet(number).cells == {(1, 1): 45473}
+        assert only_sheet(shifted).cells == {(1, 1): D(2028, 7, 1)}
+        assert problem(corrupt).code == "file-corrupt"
+    # two workbook parts, two styles (the broken one is not remembered), one of each relationship and content types
+    assert sorted(what for what, _bytes in S._PARSED) == [
+        "date styles", "date styles", "macro content type of /xl/workbook.xml", "relationships of /",
+        "relationships of /xl/workbook.xml", "workbook", "workbook"]
+
+
+def test_remembered_parts_are_bounded(tmp_path, monkeypatch):
+    members = hostile.read_members(hostile.plain_xlsx(tmp_path, rows=1, cols=1))
+    monkeypatch.setattr(S, "_PARSED", {})
+    sizes = []
+    for i in range(S._PARSED_MAX_ITEMS + 5):
+        styles = members["xl/styles.xml"].replace(b"<numFmts", f"<!-- {i} --><numFmts".encode(), 1)
+        styles = styles if styles != members["xl/styles.xml"] else styles.replace(b"</styleSheet>", f"<!-- {i} --></styleSheet>".encode())
+        open_workbook(hostile.write_members(tmp_path / f"{i}.xlsx", dict(members, **{"xl/styles.xml": styles})))
+        sizes.append(len(S._PARSED))
+    assert max(sizes) == S._PARSED_MAX_ITEMS and sizes[-1] < S._PARSED_MAX_ITEMS    # full, then emptied
+
+
 def test_date_serials(tmp_path):
     cells = only_sheet(hostile.date_serials(tmp_path)).cells
     assert [cells[(r, 1)] for r in range(1, 8)] == [

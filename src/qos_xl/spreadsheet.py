@@ -1083,6 +1083,40 @@ def _read_all(pkg: _Package, info: zipfile.ZipInfo) -> bytes:
     return b"".join(parts)
 
 
+# What parsing a small part found, by its exact bytes: files made from one template and saved
+# by the same application share most small parts (styles, relationships, content types)
+# byte for byte, and what a parse finds depends on nothing but the bytes.
+_PARSED: dict[tuple, object] = {}
+_PARSED_MAX_BYTES = 256 * 1024
+_PARSED_MAX_ITEMS = 64
+_NOT_PARSED = object()
+
+
+def _remembered(pkg: _Package, info: zipfile.ZipInfo, what: str, parse):
+    """``parse()``, or what it found in a part with the same bytes earlier in this process.
+
+    The part is inflated first, under the same checks and budget as a parse; a part that
+    fails to inflate is parsed as before, and meets its problem where it always did.
+    """
+    if info.file_size > _PARSED_MAX_BYTES:
+        return parse()
+    inflated = pkg.inflated
+    try:
+        data = _read_all(pkg, info)
+    except FileProblem:
+        pkg.inflated = inflated
+        return parse()
+    key = (what, data)
+    found = _PARSED.get(key, _NOT_PARSED)
+    if found is _NOT_PARSED:
+        pkg.inflated = inflated           # parse() inflates it again
+        found = parse()
+        if len(_PARSED) >= _PARSED_MAX_ITEMS:
+            _PARSED.clear()
+        _PARSED[key] = found
+    return found
+
+
 def _scan_all_prologs(pkg: _Package) -> None:
     for info in pkg.members.values():
         if info.filename.lower().endswith(_XML_SUFFIXES) and info.file_size:
@@ -1106,19 +1140,23 @@ def _resolve(source_part: str, target: str) -> str:
 def _relationships(pkg: _Package, part: str) -> dict[str, tuple[str, str]]:
     """{Id: (Type, resolved target)} for one part ('' for the package root); internal only."""
     info = pkg.info(_rels_name(part) if part else "_rels/.rels")
-    found: dict[str, tuple[str, str]] = {}
     if info is None:
-        return found
+        return {}
 
-    def start(tag, attrs):
-        if _local(tag) == "Relationship":
-            a = attrs
-            if a.get("TargetMode", "").lower() == "external" or "Target" not in a:
-                return
-            found[a.get("Id", "")] = (a.get("Type", ""), _resolve(part, a["Target"]))
+    def parse() -> tuple:
+        found: dict[str, tuple[str, str]] = {}
 
-    _parse(pkg, info, start)
-    return found
+        def start(tag, attrs):
+            if _local(tag) == "Relationship":
+                a = attrs
+                if a.get("TargetMode", "").lower() == "external" or "Target" not in a:
+                    return
+                found[a.get("Id", "")] = (a.get("Type", ""), _resolve(part, a["Target"]))
+
+        _parse(pkg, info, start)
+        return tuple(found.items())
+
+    return dict(_remembered(pkg, info, f"relationships of /{part}", parse))
 
 
 def _find_workbook_part(pkg: _Package) -> str | None:
@@ -1292,7 +1330,7 @@ class _XlsxReader:
         pkg = self.pkg
         has_macros = any(n.lower().endswith("vbaproject.bin") for n in pkg.names())
         book = Workbook(format="xlsm" if has_macros else "xlsx", has_macros=has_macros)
-        entries = self._workbook(book)
+        entries, book.date1904 = self._workbook()
         rels = _relationships(pkg, self.part)
         styles_part = shared_part = None
         for rel_type, target in rels.values():
@@ -1335,39 +1373,53 @@ class _XlsxReader:
         if info is None:
             return False
         wanted = "/" + self.part.lower()
-        found = [False]
 
-        def start(tag, attrs):
-            if _local(tag) == "Override":
-                a = attrs
-                if a.get("PartName", "").lower() == wanted and "macroenabled" in a.get("ContentType", "").lower():
-                    found[0] = True
+        def parse() -> bool:
+            found = [False]
 
-        _parse(self.pkg, info, start)
-        return found[0]
+            def start(tag, attrs):
+                if _local(tag) == "Override":
+                    a = attrs
+                    if a.get("PartName", "").lower() == wanted and "macroenabled" in a.get("ContentType", "").lower():
+                        found[0] = True
 
-    def _workbook(self, book: Workbook) -> list[tuple[str, str, str]]:
-        entries: list[tuple[str, str, str]] = []
+            _parse(self.pkg, info, start)
+            return found[0]
 
-        def start(tag, attrs):
-            name = _local(tag)
-            if name == "sheet":
-                state = attrs.get("state", "visible").strip().lower()
-                state = {"hidden": "hidden", "veryhidden": "veryHidden"}.get(state, "visible")
-                entries.append((attrs.get("name", ""), state, _rel_id(attrs)))
-            elif name == "workbookPr":
-                if attrs.get("date1904", "").strip().lower() in _TRUE:
-                    book.date1904 = True
+        return _remembered(self.pkg, info, f"macro content type of {wanted}", parse)
 
+    def _workbook(self) -> tuple[tuple[tuple[str, str, str], ...], bool]:
+        """The sheets (name, state, relationship id) in order, and whether dates count from 1904."""
         info = self.pkg.info(self.part)
-        _parse(self.pkg, info, start)
-        return entries
+
+        def parse():
+            entries: list[tuple[str, str, str]] = []
+            date1904 = [False]
+
+            def start(tag, attrs):
+                name = _local(tag)
+                if name == "sheet":
+                    state = attrs.get("state", "visible").strip().lower()
+                    state = {"hidden": "hidden", "veryhidden": "veryHidden"}.get(state, "visible")
+                    entries.append((attrs.get("name", ""), state, _rel_id(attrs)))
+                elif name == "workbookPr":
+                    if attrs.get("date1904", "").strip().lower() in _TRUE:
+                        date1904[0] = True
+
+            _parse(self.pkg, info, start)
+            return tuple(entries), date1904[0]
+
+        return _remembered(self.pkg, info, "workbook", parse)
 
     def _date_styles(self, part: str) -> frozenset[str]:
         """The cell style indices (as the strings in s="...") whose number format is a date."""
         info = self.pkg.info(part)
         if info is None:
             return frozenset()
+        return _remembered(self.pkg, info, "date styles", lambda: self._parse_date_styles(info))
+
+    def _parse_date_styles(self, info) -> frozenset[str]:
+        """Parse the styles part for ``_date_styles``."""
         formats: dict[str, str] = {}
         xf_formats: list[str] = []
         depth = {"cellXfs": 0}
