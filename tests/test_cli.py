@@ -39,12 +39,14 @@ def test_validating_a_clean_file_loads_no_workbook_writer(tmp_path, plan, regist
     code = ("import os, sys; from qos_xl.cli import main; sys.argv = ['qos-xl', 'validate', '--config', sys.argv[1], "
             "'--out', sys.argv[2], sys.argv[3]]; real_exit = os._exit\n"
             "def exit(code):\n    print(code, sorted(m for m in ('openpyxl', 'xlsxwriter', 'hypothesis') if sys.modules.get(m)),\n"
-            "          [line.split()[1] for line in open('/proc/self/status') if line.startswith('Threads:')])\n"
+            "          [line.split()[1] for line in open('/proc/self/status') if line.startswith('Threads:')],\n"
+            "          __import__('gc').isenabled())\n"
             "    sys.stdout.flush(); real_exit(code)\n"
             "os._exit = exit; main()")
     run = subprocess.run([sys.executable, "-c", code, str(CONFIG), str(tmp_path / "out"), str(good)],
                          capture_output=True, text=True, check=True)
-    assert run.stdout.splitlines()[-1] == "0 [] ['1']"     # and no thread pool of numpy's OpenBLAS
+    # nor a thread pool of numpy's OpenBLAS, nor the cyclic garbage collector
+    assert run.stdout.splitlines()[-1] == "0 [] ['1'] False"
     assert "✔ 養工處.xlsx　接受" in run.stdout
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import json
 import os
 import sys
@@ -342,6 +343,9 @@ def main():
     sys.modules.setdefault("hypothesis", None)
     # numpy's OpenBLAS starts a thread per core at import; qos-xl does no linear algebra.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # One command, then exit: no cyclic collection, which would only rescan a city-scale merge's
+    # millions of acyclic objects again and again (reference counting frees memory as usual).
+    gc.disable()
     try:
         cli(prog_name="qos-xl")
         code = EXIT_OK
