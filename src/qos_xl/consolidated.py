@@ -62,6 +62,11 @@ def _s(value: object) -> str:
     return "" if _missing(value) else str(value)
 
 
+def _texts(values: list) -> list[str]:
+    """``_s`` of many values; strings (nearly all) take the short way."""
+    return [v if v.__class__ is str else _s(v) for v in values]
+
+
 def _roc(value: object) -> str:
     """A date, datetime or Timestamp as an ROC date (102/06/30); blank when missing."""
     if _missing(value):
@@ -480,14 +485,14 @@ class _Book:
             steps = self.plan.step_by_code
             catalogue = {code: (self.area_label.get(s.area, s.area_title), s.focus_label, s.text, s.deadline)
                          for code, s in steps.items()}
-            codes = [_s(v) for v in frame["code"].tolist()]
+            codes = _texts(frame["code"].tolist())
             plan_texts = list(zip(*(catalogue.get(code, ("", "", "", "")) for code in codes)))
             sh.columns([
-                [_s(v) for v in frame["unit"].tolist()], codes, *map(list, plan_texts),
-                ["是" if due else "否" for due in frame["due"].tolist()], [_s(v) for v in frame["status"].tolist()],
-                [_s(v) for v in frame["narrative"].tolist()], each_distinct(_roc, frame["done_date"].tolist()),
-                [_s(v) for v in frame["evidence"].tolist()], [_s(v) for v in frame["remarks"].tolist()],
-                [_s(v) for v in frame["file"].tolist()],
+                _texts(frame["unit"].tolist()), codes, *map(list, plan_texts),
+                ["是" if due else "否" for due in frame["due"].tolist()], _texts(frame["status"].tolist()),
+                _texts(frame["narrative"].tolist()), each_distinct(_roc, frame["done_date"].tolist()),
+                _texts(frame["evidence"].tolist()), _texts(frame["remarks"].tolist()),
+                _texts(frame["file"].tolist()),
             ])
         sh.finish(header_rows=(0, 0), freeze=(1, 2), autofilter=(0, sh.last_col))
 

@@ -70,19 +70,19 @@ HEADER_RULES = (
 )
 
 _DONE, _DOING, _NA = "已完成", "辦理中", "不適用"
-SELFCHECK_RULES = (
+SELFCHECK_RULES = (   # "x_blank": the text column x is empty (computed once per column)
     Rule("step-unknown", "code", lambda d: ~d.present | d.known),
     Rule("step-duplicate", "code", lambda d: ~d.repeated),
     Rule("step-missing", None, lambda d: d.present),
-    Rule("status-not-allowed", "status", lambda d: _blank(d.status_raw) | d.status.notna()),
+    Rule("status-not-allowed", "status", lambda d: d.status_raw_blank | d.status.notna()),
     Rule("status-synonym", "status", lambda d: ~d.synonym),
-    Rule("status-missing", "status", lambda d: ~(d.present & d.known & d.due & _blank(d.status_raw))),
-    Rule("narrative-missing", "narrative", lambda d: ~(d.status.isin([_DONE, _DOING]) & _blank(d.narrative))),
-    Rule("done-date-missing", "done_date", lambda d: ~((d.status == _DONE) & _blank(d.done_raw))),
+    Rule("status-missing", "status", lambda d: ~(d.present & d.known & d.due & d.status_raw_blank)),
+    Rule("narrative-missing", "narrative", lambda d: ~(d.status.isin([_DONE, _DOING]) & d.narrative_blank)),
+    Rule("done-date-missing", "done_date", lambda d: ~((d.status == _DONE) & d.done_raw_blank)),
     Rule("date-invalid", "done_date", lambda d: d.done_error.isna()),
     Rule("done-date-after-report", "done_date", lambda d: ~(d.done_date > d.report_date)),
     Rule("done-date-before-plan-year", "done_date", lambda d: ~(d.done_date < d.plan_start)),
-    Rule("reason-missing", "narrative", lambda d: ~((d.status == _NA) & _blank(d.narrative) & _blank(d.remarks))),
+    Rule("reason-missing", "narrative", lambda d: ~((d.status == _NA) & d.narrative_blank & d.remarks_blank)),
     Rule("status-not-due", "status", lambda d: ~(d.present & d.known & d.period_known & ~d.due & d.status.notna())),
 )
 
@@ -193,10 +193,10 @@ def _selfcheck_frame(loaded: dict[int, Loaded], plan: Plan, headers: pd.DataFram
                        for i, c in enumerate(absent))
     if missing:
         frame = pd.concat([frame, pd.DataFrame.from_records(missing)], ignore_index=True)
-    frame["status_raw"] = texts(frame["status_raw"].tolist())
+    column = {"status_raw": texts(frame["status_raw"].tolist())}
     for name in ("narrative", "evidence", "remarks"):
-        frame[name] = texts(frame[f"{name}_raw"].tolist())
-    status = each_distinct(parse_status, frame["status_raw"].tolist())
+        column[name] = texts(frame[f"{name}_raw"].tolist())
+    status = each_distinct(parse_status, column["status_raw"])
     frame["status"] = [s.value for s in status]
     frame["synonym"] = [bool(s.synonym) for s in status]
     frame["known"] = frame["code"].isin(catalogue)
@@ -208,7 +208,10 @@ def _selfcheck_frame(loaded: dict[int, Loaded], plan: Plan, headers: pd.DataFram
     frame["repeated"] = frame["present"] & frame["known"] & frame.duplicated(["fid", "code"], keep="first")
     date_parse = cached(lambda pair: parse_date(None if pd.isna(pair[0]) else pair[0], date1904=pair[1]))
     parsed = [date_parse((v, bool(f))) for v, f in zip(frame["done_value"].tolist(), frame["date1904"].tolist())]
-    frame["done_raw"] = texts(frame["done_value"].tolist())
+    column["done_raw"] = texts(frame["done_value"].tolist())
+    for name, values in column.items():
+        frame[name] = values
+        frame[f"{name}_blank"] = [not v for v in values]     # the rules' "left blank", once per column
     frame["done_error"] = [p.error for p in parsed]
     frame["done_date"] = pd.to_datetime([p.value if p.value else None for p in parsed])
     frame["report_date"] = headers["report_date"].reindex(frame["fid"]).to_numpy()
