@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import json
+import os
 import pstats
 import sys
 import tempfile
@@ -57,6 +59,10 @@ def main(argv=None) -> None:
     parser.add_argument("--json", action="store_true", help="with --no-profile: print the phase timings as JSON")
     args = parser.parse_args(argv)
     bench = generate(args.n)
+    # as in the qos-xl process (cli.main): no hypothesis, no OpenBLAS thread pool, no cyclic GC
+    sys.modules.setdefault("hypothesis", None)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    gc.disable()
 
     started = time.perf_counter()
     from qos_xl.catalogue import load_plan
