@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qos_xl.catalogue import Plan
-from qos_xl.gcpause import paused_gc
 from qos_xl.load import Loading, list_inbox
 from qos_xl.problems import FileReport, make_problem
 from qos_xl.read import SELFCHECK, WORKPLAN
@@ -223,13 +222,12 @@ def completion(selfcheck: pd.DataFrame, plan: Plan) -> dict[str, dict[int, Rate]
 def merge(inbox: Path, plan: Plan, registry: Registry, period: Period | None = None, *,
           jobs: int | None = None, progress=None) -> MergeResult:
     """Validate every inbox file, give each a state, combine the accepted ones and rate them."""
-    with paused_gc():
-        loading = Loading(list_inbox([inbox]), jobs, progress)  # the workers start reading now...
-        from qos_xl.ingest import apply_provenance  # ...while the heavy modules load here
-        from qos_xl.validate import check
+    loading = Loading(list_inbox([inbox]), jobs, progress)  # the workers start reading now...
+    from qos_xl.ingest import apply_provenance  # ...while the heavy modules load here
+    from qos_xl.validate import check
 
-        checked = check(loading.results(), plan, registry)
-        apply_provenance(checked.files, inbox, registry)
+    checked = check(loading.results(), plan, registry)
+    apply_provenance(checked.files, inbox, registry)
     notes = []
     if period is None:
         period = choose_period(checked, plan)
