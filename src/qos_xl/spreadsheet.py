@@ -592,8 +592,9 @@ def _defused_parser() -> DefusedXMLParser:
     return parser
 
 
-def _parse(pkg: _Package, info: zipfile.ZipInfo, start, end=None, data=None) -> None:
-    """Stream one member through defusedxml's parser into raw expat handlers.
+def _parse(pkg: _Package, info: zipfile.ZipInfo, start, end=None, data=None, raw: bytes | None = None) -> None:
+    """Stream one member (or ``raw``, its bytes already inflated) through defusedxml's parser
+    into raw expat handlers.
 
     Handlers get expat's names ('ns}local') and attributes as a dict keyed by the raw
     attribute names ('r', or 'ns}id' for a prefixed one).  The DTD/entity/external-reference
@@ -608,14 +609,14 @@ def _parse(pkg: _Package, info: zipfile.ZipInfo, start, end=None, data=None) -> 
         expat.EndElementHandler = end
     if data is not None:
         expat.CharacterDataHandler = data
-    stream = pkg.open(info)
+    stream = pkg.open(info) if raw is None else None
     try:
         try:
-            while True:
-                chunk = stream.read(_CHUNK)
-                if not chunk:
-                    break
-                parser.feed(chunk)
+            if stream is None:
+                parser.feed(raw)
+            else:
+                while chunk := stream.read(_CHUNK):
+                    parser.feed(chunk)
             parser.close()
         except _Stop:
             return
@@ -1093,24 +1094,24 @@ _NOT_PARSED = object()
 
 
 def _remembered(pkg: _Package, info: zipfile.ZipInfo, what: str, parse):
-    """``parse()``, or what it found in a part with the same bytes earlier in this process.
+    """``parse(raw)``, or what it found in a part with the same bytes earlier in this process.
 
-    The part is inflated first, under the same checks and budget as a parse; a part that
-    fails to inflate is parsed as before, and meets its problem where it always did.
+    The part is inflated first, under the same checks and budget as a parse, and parsed
+    from those bytes (``raw``); a part too big to keep, or that fails to inflate, is
+    streamed by ``parse(None)`` as before, and meets its problem where it always did.
     """
     if info.file_size > _PARSED_MAX_BYTES:
-        return parse()
+        return parse(None)
     inflated = pkg.inflated
     try:
         data = _read_all(pkg, info)
     except FileProblem:
         pkg.inflated = inflated
-        return parse()
+        return parse(None)
     key = (what, data)
     found = _PARSED.get(key, _NOT_PARSED)
     if found is _NOT_PARSED:
-        pkg.inflated = inflated           # parse() inflates it again
-        found = parse()
+        found = parse(data)
         if len(_PARSED) >= _PARSED_MAX_ITEMS:
             _PARSED.clear()
         _PARSED[key] = found
@@ -1143,7 +1144,7 @@ def _relationships(pkg: _Package, part: str) -> dict[str, tuple[str, str]]:
     if info is None:
         return {}
 
-    def parse() -> tuple:
+    def parse(raw: bytes | None) -> tuple:
         found: dict[str, tuple[str, str]] = {}
 
         def start(tag, attrs):
@@ -1153,7 +1154,7 @@ def _relationships(pkg: _Package, part: str) -> dict[str, tuple[str, str]]:
                     return
                 found[a.get("Id", "")] = (a.get("Type", ""), _resolve(part, a["Target"]))
 
-        _parse(pkg, info, start)
+        _parse(pkg, info, start, raw=raw)
         return tuple(found.items())
 
     return dict(_remembered(pkg, info, f"relationships of /{part}", parse))
@@ -1374,7 +1375,7 @@ class _XlsxReader:
             return False
         wanted = "/" + self.part.lower()
 
-        def parse() -> bool:
+        def parse(raw: bytes | None) -> bool:
             found = [False]
 
             def start(tag, attrs):
@@ -1383,7 +1384,7 @@ class _XlsxReader:
                     if a.get("PartName", "").lower() == wanted and "macroenabled" in a.get("ContentType", "").lower():
                         found[0] = True
 
-            _parse(self.pkg, info, start)
+            _parse(self.pkg, info, start, raw=raw)
             return found[0]
 
         return _remembered(self.pkg, info, f"macro content type of {wanted}", parse)
@@ -1392,7 +1393,7 @@ class _XlsxReader:
         """The sheets (name, state, relationship id) in order, and whether dates count from 1904."""
         info = self.pkg.info(self.part)
 
-        def parse():
+        def parse(raw: bytes | None):
             entries: list[tuple[str, str, str]] = []
             date1904 = [False]
 
@@ -1406,7 +1407,7 @@ class _XlsxReader:
                     if attrs.get("date1904", "").strip().lower() in _TRUE:
                         date1904[0] = True
 
-            _parse(self.pkg, info, start)
+            _parse(self.pkg, info, start, raw=raw)
             return tuple(entries), date1904[0]
 
         return _remembered(self.pkg, info, "workbook", parse)
@@ -1416,9 +1417,9 @@ class _XlsxReader:
         info = self.pkg.info(part)
         if info is None:
             return frozenset()
-        return _remembered(self.pkg, info, "date styles", lambda: self._parse_date_styles(info))
+        return _remembered(self.pkg, info, "date styles", lambda raw: self._parse_date_styles(info, raw))
 
-    def _parse_date_styles(self, info) -> frozenset[str]:
+    def _parse_date_styles(self, info, raw: bytes | None) -> frozenset[str]:
         """Parse the styles part for ``_date_styles``."""
         formats: dict[str, str] = {}
         xf_formats: list[str] = []
@@ -1439,7 +1440,7 @@ class _XlsxReader:
             if _local(tag) == "cellXfs":
                 depth["cellXfs"] -= 1
 
-        _parse(self.pkg, info, start, end)
+        _parse(self.pkg, info, start, end, raw=raw)
         dates = set()
         for index, fmt_id in enumerate(xf_formats):
             code = formats.get(fmt_id)
