@@ -211,7 +211,8 @@ def _selfcheck_frame(loaded: dict[int, Loaded], plan: Plan, headers: pd.DataFram
     column["done_raw"] = texts(frame["done_value"].tolist())
     for name, values in column.items():
         frame[name] = values
-        frame[f"{name}_blank"] = [not v for v in values]     # the rules' "left blank", once per column
+    for name in ("status_raw", "narrative", "remarks", "done_raw"):    # the rules' "left blank", once per column
+        frame[f"{name}_blank"] = [not v for v in column[name]]
     frame["done_error"] = [p.error for p in parsed]
     frame["done_date"] = pd.to_datetime([p.value if p.value else None for p in parsed])
     frame["report_date"] = headers["report_date"].reindex(frame["fid"]).to_numpy()
