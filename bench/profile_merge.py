@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import io
 import json
-import os
 import pstats
 import sys
 import tempfile
@@ -59,10 +57,9 @@ def main(argv=None) -> None:
     parser.add_argument("--json", action="store_true", help="with --no-profile: print the phase timings as JSON")
     args = parser.parse_args(argv)
     bench = generate(args.n)
-    # as in the qos-xl process (cli.main): no hypothesis, no OpenBLAS thread pool, no cyclic GC
-    sys.modules.setdefault("hypothesis", None)
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    gc.disable()
+    from qos_xl.cli import set_up_process
+
+    set_up_process()        # as the qos-xl process does: no hypothesis, no OpenBLAS thread pool, no cyclic GC
 
     started = time.perf_counter()
     from qos_xl.catalogue import load_plan
