@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 from pathlib import Path
 from xml.parsers import expat
@@ -394,6 +395,30 @@ def test_outside_sheet_data(tmp_path):
     sheet = outcome[3][0]
     assert sheet[5] == [(1, 1, 2, 2), (3, 3, 4, 4), (5, 5, 5, 5)]
     assert sheet[7] == [2, 3, 5, 9, 11]
+
+
+
+def test_space_before_the_end_of_a_tag(tmp_path):
+    """openpyxl writes ``<v />`` and ``<pageMargins ... />``: still the fast path, on every 3.11.
+
+    Python 3.11.0-3.11.4 (Debian 12's python3 is 3.11.2) match a possessively repeated group
+    that fails part-way wrongly (CPython gh-106052): the attribute group then took the space
+    before "/>" and the tag was not recognised.
+    """
+    assert S._MARKUP.fullmatch('<pageMargins left="0.75" />').groups() == ("pageMargins", ' left="0.75"', "/", None)
+    sheet = worksheet('<row r="1"><c r="A1" s="1" ><f>1+1</f><v /></c><c r="B1" t="s" ><v>0</v></c></row>',
+                      after='<pageMargins left="0.75" right="0.75" />')
+    outcome, callbacks = both(xlsx(tmp_path, sheet, shared_strings("<si><t>ok</t></si>")))
+    assert callbacks == []
+    assert cells_of(outcome) == {(1, 2): "ok"}
+
+
+def test_repeated_groups_are_atomic_not_possessive():
+    """The gh-106052 shape is kept out of every pattern of the fast path."""
+    for name, pattern in vars(S).items():
+        if isinstance(pattern, re.Pattern):
+            source = pattern.pattern if isinstance(pattern.pattern, str) else pattern.pattern.decode("latin-1")
+            assert ")*+" not in source and ")++" not in source, name
 
 
 # (sheet data, shared strings, expected cells) the callbacks read: the fast path must give up

@@ -740,7 +740,7 @@ def _attributes(source: str) -> dict[str, str]:
 # after expat's check, short of a DOCTYPE, which defusedxml refuses).
 _MARKUP = re.compile(
     r"[^<]++|<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>"
-    r"|<([^ \t\r\n/>!?]++)((?:[ \t\r\n]++[^ \t\r\n=]++[ \t\r\n]*+=[ \t\r\n]*+(?:\"[^\"]*+\"|'[^']*+'))*+)"
+    r"|<([^ \t\r\n/>!?]++)((?>(?:[ \t\r\n]++[^ \t\r\n=]++[ \t\r\n]*+=[ \t\r\n]*+(?:\"[^\"]*+\"|'[^']*+'))*))"
     r"[ \t\r\n]*+(/?)>"
     r"|</[^>]*+>|(<)",
     re.S,
@@ -748,21 +748,23 @@ _MARKUP = re.compile(
 
 # Pieces of the shapes writers use.  Quantifiers are possessive so that no input, however
 # long its runs of spaces, makes a match backtrack more than linearly; "(?:x|)" is a faster
-# "(?:x)?" for the regular expression engine.
+# "(?:x)?" for the regular expression engine.  A repeated group is made possessive as
+# "(?>(?:...)*)", never "(?:...)*+": Python 3.11.0-3.11.4 (Debian 12 ships 3.11.2) match the
+# latter wrongly when the group can fail part-way (CPython gh-106052, fixed in 3.11.5).
 _S = r"[ \t\r\n]*+"
-_ATTRS = r'(?:[ \t\r\n]++[^ \t\r\n=/>"]++="[^"]*+")*+'           # double-quoted, no spaces around =
+_ATTRS = r'(?>(?:[ \t\r\n]++[^ \t\r\n=/>"]++="[^"]*+")*)'           # double-quoted, no spaces around =
 _VALUE = r'[^"&<\t\n\r]++'                                       # not empty, and as expat reports it
 _CHARS = r"[^<]*+"
 _T = rf"<t{_ATTRS}{_S}(?:>{_CHARS}</t>|/>)"
 _RPR_CHILDREN = "rFont|charset|family|b|i|strike|outline|shadow|condense|extend|color|sz|u|vertAlign|scheme"
-_RPR = rf"<rPr{_S}(?:/>|>(?:{_S}<(?:{_RPR_CHILDREN}){_ATTRS}{_S}/>)*+{_S}</rPr>)"
+_RPR = rf"<rPr{_S}(?:/>|>(?>(?:{_S}<(?:{_RPR_CHILDREN}){_ATTRS}{_S}/>)*){_S}</rPr>)"
 _RUN = rf"<r>{_S}(?:{_RPR}{_S}|){_T}{_S}</r>"
-_PHONETIC = rf"(?:<rPh{_ATTRS}{_S}>{_S}{_T}{_S}</rPh>{_S})*+(?:<phoneticPr{_ATTRS}{_S}/>{_S}|)"
+_PHONETIC = rf"(?>(?:<rPh{_ATTRS}{_S}>{_S}{_T}{_S}</rPh>{_S})*)(?:<phoneticPr{_ATTRS}{_S}/>{_S}|)"
 # the content of an <si> or <is>: one plain <t> (groups 1, 2), or text and runs whose <t>s
 # make the value (group 3), then phonetic runs that are not part of it
 _RST = (
     rf"(?:<t>({_CHARS})</t>{_S}|<t xml:space=\"preserve\">({_CHARS})</t>{_S}"
-    rf"|((?:{_T}{_S}|)(?:{_RUN}{_S})*+){_PHONETIC})"
+    rf"|((?:{_T}{_S}|)(?>(?:{_RUN}{_S})*)){_PHONETIC})"
 )
 _T_TEXT = re.compile(rf"<t{_ATTRS}{_S}>({_CHARS})</t>")
 
