@@ -219,9 +219,25 @@ class BulkWorksheet(Worksheet):
         self._spool = None
 
 
+class _CharWidths(dict):
+    """Width of each character met (2: CJK and full-width), looked up once; a few thousand entries
+    in practice, and at most ``LIMIT`` remembered whatever the input."""
+
+    LIMIT = 70_000
+
+    def __missing__(self, ch: str) -> int:
+        width = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if len(self) < self.LIMIT:
+            self[ch] = width
+        return width
+
+
+_CHAR_WIDTHS = _CharWidths()
+
+
 def display_width(text: str) -> int:
     """Width in Excel character units: CJK and full-width characters count double."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return len(text) if text.isascii() else sum(map(_CHAR_WIDTHS.__getitem__, text))
 
 
 def row_height(texts_and_widths, line_height: float = 16.5, min_lines: int = 1) -> float:
