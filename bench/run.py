@@ -30,6 +30,7 @@ BENCH = ROOT / "bench"
 sys.path.insert(0, str(BENCH))
 
 import generate as gen  # noqa: E402
+import quote  # noqa: E402
 from measure import Measurement, run  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -433,6 +434,9 @@ def main(argv=None) -> None:
                             encoding="utf-8")
     print(report)
     print(f"written {args.out} and {RESULTS_JSON}", file=sys.stderr)
+    if args.out.resolve() == RESULTS_MD.resolve():
+        quote.quote()
+        print(f"quoted in {quote.README}", file=sys.stderr)
 
 
 if __name__ == "__main__":
