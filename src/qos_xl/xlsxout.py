@@ -10,6 +10,7 @@ import shutil
 import sys
 import tempfile
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 import xlsxwriter
@@ -174,18 +175,20 @@ class BulkWorksheet(Worksheet):
 
     def _column_xml(self, letter: str, numbers: range, values: list, xfs: list[int]) -> list[str]:
         """``<c>`` elements of one column; each distinct (value, style) is rendered once."""
-        tails: dict = {}
         if len(set(xfs)) == 1:
             xf = xfs[0]
-            known = tails.get
-            rendered = [known(v) or tails.setdefault(v, self._cell_tail(v, xf)) for v in values]
+            keys, counts = values, Counter(values)
+            tails = {v: self._cell_tail(v, xf) for v in counts}       # in order of first appearance
+            strings = sum(n for v, n in counts.items() if v.__class__ is str and v)
         else:
-            known = tails.get
-            rendered = [known(k) or tails.setdefault(k, self._cell_tail(*k)) for k in zip(values, xfs)]
+            keys = list(zip(values, xfs))
+            counts = Counter(keys)
+            tails = {k: self._cell_tail(*k) for k in counts}
+            strings = sum(n for (v, _), n in counts.items() if v.__class__ is str and v)
         # sharedStrings' count attribute: every string reference (informative; readers do not rely on it)
-        self.str_table.count += sum(1 for v in values if v.__class__ is str and v) - self._registered
+        self.str_table.count += strings - self._registered
         self._registered = 0
-        return [f'<c r="{letter}{r}{tail}' for r, tail in zip(numbers, rendered)]
+        return [f'<c r="{letter}{r}{tail}' for r, tail in zip(numbers, map(tails.__getitem__, keys))]
 
     def _cell_tail(self, value, xf: int) -> str:
         """What follows the cell reference: style, type and value."""
