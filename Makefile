@@ -1,6 +1,6 @@
 # The venv's interpreter, unless PYTHON is given: the system's /usr/bin/python3 when it is 3.11 or
 # newer and can make a venv, else the first python3 on PATH.  Distribution builds are compiled with
-# PGO and LTO; a default pyenv build is not, and runs qos-xl 15-25% slower (bench/README.md).
+# PGO and LTO; a default pyenv build is not, and ran the N=1,000 merge 20-25% slower (bench/README.md).
 # After changing it: make clean.
 PYTHON ?= $(shell /usr/bin/python3 -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' \
 	>/dev/null 2>&1 && echo /usr/bin/python3 || echo python3)

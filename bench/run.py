@@ -155,7 +155,7 @@ def _mb(x: float | None) -> str:
 
 
 def interpreter() -> str:
-    """Which CPython build ran: the same version runs 15-25% faster built with PGO/LTO (bench/README.md)."""
+    """Which CPython build ran: the same version ran the merge 20-25% faster built with PGO/LTO (bench/README.md)."""
     base = Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
     try:
         shared = "libpython" in Path("/proc/self/maps").read_text()
