@@ -359,7 +359,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Benchmark qos-xl merge at city scale.")
     parser.add_argument("--sizes", default="100,1000,5000", help="comma-separated N (default 100,1000,5000)")
     parser.add_argument("--repeats", type=int, default=3, help="repeats for N ≤ --large-above (default 3)")
-    parser.add_argument("--repeats-large", type=int, default=1, help="repeats for N > --large-above (default 1)")
+    parser.add_argument("--repeats-large", type=int, default=3, help="repeats for N > --large-above (default 3)")
     parser.add_argument("--large-above", type=int, default=1000, help="N above which --repeats-large applies (default 1000)")
     parser.add_argument("--skip-baseline-above", type=int, default=1000, metavar="N",
                         help="do not run the naive baseline for sizes above N; extrapolate it linearly from the largest "
