@@ -4,7 +4,7 @@
     .venv/bin/python bench/generate.py 1000 --check 5  # and validate 5 sample files
 
 Speed: loading and saving the template with openpyxl costs ~0.1 s a file (8 min for
-5,000).  Instead ONE real template is produced by ``qos_xl.templates.write_templates``
+5,000).  Instead ONE real template is produced by ``qos_xl.output.templates.write_templates``
 for a sentinel unit, its zip members are read once, and each file is assembled by string
 substitution:
 
@@ -198,10 +198,10 @@ class Template:
 def build_template(config: Path) -> Template:
     """The real template for a sentinel unit, split around its input cells."""
     sys.path.insert(0, str(ROOT / "src"))
-    from qos_xl.catalogue import load_plan
-    from qos_xl.registry import Registry, Unit
-    from qos_xl.templates import selfcheck_filename, write_templates
-    from qos_xl.values import Period
+    from qos_xl.core.catalogue import load_plan
+    from qos_xl.core.registry import Registry, Unit
+    from qos_xl.output.templates import selfcheck_filename, write_templates
+    from qos_xl.core.values import Period
 
     plan = load_plan(config / "plan.csv", config / "settings.csv")
     unit = Unit(SENTINEL_CODE, SENTINEL_NAME, SENTINEL_SHORT, (), "一級單位", ())

@@ -62,20 +62,20 @@ def main(argv=None) -> None:
     set_up_process()        # as the qos-xl process does: no hypothesis, no OpenBLAS thread pool, no cyclic GC
 
     started = time.perf_counter()
-    from qos_xl.catalogue import load_plan
-    from qos_xl.merge import merge
-    from qos_xl.registry import load_registry
-    from qos_xl.values import Period
+    from qos_xl.core.catalogue import load_plan
+    from qos_xl.pipeline.merge import merge
+    from qos_xl.core.registry import load_registry
+    from qos_xl.core.values import Period
     imported = time.perf_counter()
 
     plan = load_plan(bench.config / "plan.csv", bench.config / "settings.csv")
     registry = load_registry(bench.config / "units.csv", plan.organisation)
-    from qos_xl import load
+    from qos_xl.pipeline import load
 
     profiler = cProfile.Profile()
     timings: dict[str, float] = {}
     marks: dict[str, float] = {}
-    from qos_xl import ingest
+    from qos_xl.intake import mail as ingest
     original_results, original_provenance = load.Loading.results, ingest.apply_provenance
 
     def results(self):
@@ -97,7 +97,7 @@ def main(argv=None) -> None:
             t0 = time.perf_counter()
             result = merge(bench.inbox, plan, registry, Period(102, 6), jobs=args.jobs)
             t1 = time.perf_counter()
-            from qos_xl.consolidated import output_path, write_consolidated
+            from qos_xl.output.consolidated import output_path, write_consolidated
             t_imported = time.perf_counter()
             write_consolidated(result, output_path(result, Path(out)))
             t2 = time.perf_counter()

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from qos_xl.catalogue import load_plan
-from qos_xl.registry import load_registry
-from qos_xl.templates import write_templates
-from qos_xl.values import Period
+from qos_xl.core.catalogue import load_plan
+from qos_xl.core.registry import load_registry
+from qos_xl.output.templates import write_templates
+from qos_xl.core.values import Period
 
 PERIOD = Period(102, 6)
 FIRST_ROW = 8

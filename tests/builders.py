@@ -9,8 +9,8 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from qos_xl.templates import write_templates
-from qos_xl.values import Period
+from qos_xl.output.templates import write_templates
+from qos_xl.core.values import Period
 
 FIRST_ROW = 8  # the template's first step row
 _CACHE = Path(tempfile.mkdtemp(prefix="qos-templates-"))

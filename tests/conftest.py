@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from qos_xl.catalogue import load_plan
-from qos_xl.registry import load_registry
+from qos_xl.core.catalogue import load_plan
+from qos_xl.core.registry import load_registry
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "workbooks" / "config"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from qos_xl.catalogue import load_plan
-from qos_xl.config import ConfigError
-from qos_xl.registry import load_registry
+from qos_xl.core.catalogue import load_plan
+from qos_xl.core.config import ConfigError
+from qos_xl.core.registry import load_registry
 
 
 DEADLINES = {  # every step of the 102 plan and its 查核期限 months

@@ -18,10 +18,12 @@ import pytest
 import builders
 from builders import step_row
 from conftest import need_tool
-from qos_xl import consolidated, textnorm, xlsxout
-from qos_xl.merge import MergeResult, Rate, completion, merge, output_name
-from qos_xl.problems import FileReport, make_problem
-from qos_xl.values import Period
+from qos_xl.output import consolidated
+from qos_xl.core import text as textnorm
+from qos_xl.output import xlsxout
+from qos_xl.pipeline.merge import MergeResult, Rate, completion, merge, output_name
+from qos_xl.core.problems import FileReport, make_problem
+from qos_xl.core.values import Period
 
 SHEETS = ["摘要", "各單位完成率", "檢核明細", "工作計畫彙整", "工作計畫涵蓋", "未繳交", "未完成項目", "收件紀錄", "檢核問題"]
 DETAIL_HEADER = ["單位", "項次", "實施要項", "執行重點", "執行步驟", "查核期限", "本期應辦", "執行狀態", "辦理情形",

@@ -12,7 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from qos_xl.feedback import (
+from qos_xl.output.feedback import (
     ERROR_FILL,
     LIST_SHEET,
     WARNING_FILL,
@@ -20,10 +20,10 @@ from qos_xl.feedback import (
     receipt_text,
     write_feedback,
 )
-from qos_xl.problems import FileReport, make_problem
-from qos_xl.templates import write_templates
-from qos_xl.validate import Checked, validate_paths
-from qos_xl.values import Period
+from qos_xl.core.problems import FileReport, make_problem
+from qos_xl.output.templates import write_templates
+from qos_xl.pipeline.validate import Checked, validate_paths
+from qos_xl.core.values import Period
 
 SHEET = "自行檢核表"
 EVIL = '=HYPERLINK("http://evil","x")'
@@ -220,7 +220,7 @@ def test_formula_like_values_in_list_are_strings(tmp_path):
     report = FileReport(file="u.xlsx", sha256="0" * 64, state="rejected")
     report.problems.append(make_problem("status-not-allowed", file="u.xlsx", sheet=SHEET, cell="F8", value=EVIL))
     report.problems.append(make_problem("cell-outside-table", file="u.xlsx", sheet=SHEET, cell="Z99", value="+1+1"))
-    from qos_xl import annotate
+    from qos_xl.output import annotate
 
     target = tmp_path / "l.xlsx"
     annotate.write_standalone(report, target, "測試")
@@ -401,7 +401,7 @@ def test_changed_source_is_not_annotated(fed, tmp_path):
 
 def test_feedback_written_in_parallel_equals_one_at_a_time(fed, tmp_path, plan, registry, monkeypatch):
     """From PARALLEL_FEEDBACK files on, workers write the workbooks: the same files, the same content."""
-    from qos_xl import feedback
+    from qos_xl.output import feedback
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()

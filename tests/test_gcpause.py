@@ -4,7 +4,7 @@ import gc
 
 import pytest
 
-from qos_xl.gcpause import paused_gc
+from qos_xl.process import paused_gc
 
 
 def test_collection_resumes_after_the_block_even_on_error():

@@ -14,7 +14,7 @@ import pytest
 
 import builders
 import mail_fixtures as mf
-from qos_xl.ingest import (
+from qos_xl.intake.mail import (
     LEDGER_NAME,
     ZipLimits,
     apply_provenance,
@@ -25,8 +25,8 @@ from qos_xl.ingest import (
     roc_compact,
     safe_filename,
 )
-from qos_xl.load import is_clutter
-from qos_xl.validate import validate_paths
+from qos_xl.pipeline.load import is_clutter
+from qos_xl.pipeline.validate import validate_paths
 
 NOW = dt.datetime(2013, 7, 1, 9, 0, tzinfo=mf.TAIPEI)
 LEDGER_HEADER = ["收件時間", "來源", "寄件者", "主旨", "日期", "Message-ID", "SHA-256", "存檔名稱", "單位代碼"]

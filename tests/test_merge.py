@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from qos_xl.cli import cli
-from qos_xl.merge import Rate, merge
-from qos_xl.values import Period
-from qos_xl.validate import validate_paths
+from qos_xl.pipeline.merge import Rate, merge
+from qos_xl.core.values import Period
+from qos_xl.pipeline.validate import validate_paths
 
 import builders
 from builders import step_row

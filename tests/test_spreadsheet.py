@@ -21,9 +21,9 @@ from conftest import need_tool
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qos_xl import spreadsheet as S
-from qos_xl.problems import MESSAGES, FileProblem
-from qos_xl.spreadsheet import ErrorValue, Limits, Sheet, open_workbook, sniff
+from qos_xl.intake import spreadsheet as S
+from qos_xl.core.problems import MESSAGES, FileProblem
+from qos_xl.intake.spreadsheet import ErrorValue, Limits, Sheet, open_workbook, sniff
 
 D = dt.datetime
 

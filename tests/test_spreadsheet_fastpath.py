@@ -29,9 +29,9 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from test_hostile_inbox import CASES
 
-from qos_xl import spreadsheet as S
-from qos_xl.problems import FileProblem, column_letter
-from qos_xl.spreadsheet import ErrorValue, Limits, open_workbook
+from qos_xl.intake import spreadsheet as S
+from qos_xl.core.problems import FileProblem, column_letter
+from qos_xl.intake.spreadsheet import ErrorValue, Limits, open_workbook
 
 EXPAT_SHEET, EXPAT_STRINGS = S._expat_sheet, S._expat_strings
 SHEET1, SST = hostile.SHEET1, "xl/sharedStrings.xml"

@@ -15,8 +15,8 @@ from conftest import need_tool
 from openpyxl.utils import range_boundaries
 
 from qos_xl import TEMPLATE_VERSION
-from qos_xl.templates import FILL_NOT_DUE, write_templates
-from qos_xl.xlsxout import display_width, row_height
+from qos_xl.output.templates import FILL_NOT_DUE, write_templates
+from qos_xl.output.xlsxout import display_width, row_height
 
 SC_HEADER = ["項次", "實施要項", "執行重點", "執行步驟", "查核期限", "執行狀態", "辦理情形", "完成日期", "佐證資料", "備註"]
 WP_HEADER = ["實施要項", "工作重點", "工作(推動)方法", "備註"]

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from openpyxl import load_workbook
 
-from qos_xl.validate import validate_paths
+from qos_xl.pipeline.validate import validate_paths
 
 import builders
 from builders import step_row

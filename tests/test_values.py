@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qos_xl.values import (
+from qos_xl.core.values import (
     STATUSES,
     Parsed,
     Period,

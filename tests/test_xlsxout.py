@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 
 from conftest import need_tool
-from qos_xl import xlsxout
-from qos_xl.spreadsheet import open_workbook
+from qos_xl.output import xlsxout
+from qos_xl.intake.spreadsheet import open_workbook
 
 HOSTILE = ["=1+1", "+886-7-1234567", "-5", "@SUM(A1)", '=HYPERLINK("http://x","y")', "a & b <c> \"d\"",
            "回車\r\n換行", "_x0041_ 與 _X00e9_ 字面", "\t開頭定位", "結尾換行\n",

@@ -44,8 +44,8 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
-from qos_xl.gcpause import paused_gc
-from qos_xl.problems import FileProblem, column_letter
+from qos_xl.process import paused_gc
+from qos_xl.core.problems import FileProblem, column_letter
 
 __all__ = ["ErrorValue", "Limits", "Sheet", "Workbook", "open_workbook", "sniff"]
 

@@ -13,17 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qos_xl.catalogue import Plan
-from qos_xl.load import Loading, list_inbox
-from qos_xl.problems import FileReport, make_problem
-from qos_xl.read import SELFCHECK, WORKPLAN
-from qos_xl.registry import Registry, Unit
-from qos_xl.values import Period
+from qos_xl.core.catalogue import Plan
+from qos_xl.pipeline.load import Loading, list_inbox
+from qos_xl.core.problems import FileReport, make_problem
+from qos_xl.pipeline.locate import SELFCHECK, WORKPLAN
+from qos_xl.core.registry import Registry, Unit
+from qos_xl.core.values import Period
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from qos_xl.validate import Checked
+    from qos_xl.pipeline.validate import Checked
 
 DONE, NOT_APPLICABLE = "已完成", "不適用"
 
@@ -223,8 +223,8 @@ def merge(inbox: Path, plan: Plan, registry: Registry, period: Period | None = N
           jobs: int | None = None, progress=None) -> MergeResult:
     """Validate every inbox file, give each a state, combine the accepted ones and rate them."""
     loading = Loading(list_inbox([inbox]), jobs, progress)  # the workers start reading now...
-    from qos_xl.ingest import apply_provenance  # ...while the heavy modules load here
-    from qos_xl.validate import check
+    from qos_xl.intake.mail import apply_provenance  # ...while the heavy modules load here
+    from qos_xl.pipeline.validate import check
 
     checked = check(loading.results(), plan, registry)
     apply_provenance(checked.files, inbox, registry)

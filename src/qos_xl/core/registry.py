@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from qos_xl.config import UNITS_CSV, ConfigError, read_csv_rows
-from qos_xl.textnorm import key
+from qos_xl.core.config import UNITS_CSV, ConfigError, read_csv_rows
+from qos_xl.core.text import key
 
 UNIT_COLUMNS = ("代碼", "機關全銜", "簡稱", "別名", "類別", "電子郵件")
 KINDS = ("一級單位", "所屬機關")

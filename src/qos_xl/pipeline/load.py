@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from qos_xl.problems import FileProblem, FileReport
-from qos_xl.read import FORM_SHEET_KEYS, OWN_SHEETS, Submission, read_submission
-from qos_xl.spreadsheet import open_workbook
-from qos_xl.textnorm import key
+from qos_xl.core.problems import FileProblem, FileReport
+from qos_xl.pipeline.locate import FORM_SHEET_KEYS, OWN_SHEETS, Submission, read_submission
+from qos_xl.intake.spreadsheet import open_workbook
+from qos_xl.core.text import key
 
 CLUTTER_PREFIXES = ("~$", ".~lock.", "._")
 OWN_FILES_PREFIX = ".qos-"  # qos-xl's own files kept in the inbox (the e-mail ledger)

@@ -22,12 +22,12 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qos_xl.problems import ERROR, FORM_NAMES, FileReport, Problem
-from qos_xl.textnorm import safe_text
-from qos_xl.values import format_roc
+from qos_xl.core.problems import ERROR, FORM_NAMES, FileReport, Problem
+from qos_xl.core.text import safe_text
+from qos_xl.core.values import format_roc
 
 if TYPE_CHECKING:
-    from qos_xl.validate import Checked
+    from qos_xl.pipeline.validate import Checked
 
 ANNOTATED_SUFFIX = "_問題標註.xlsx"
 LIST_SUFFIX = "_問題清單.xlsx"
@@ -268,7 +268,7 @@ def _original(report: FileReport, source: Path | None) -> tuple[bytes | None, st
 
 def write_feedback(checked: Checked, out_dir: Path, sources: list[Path]) -> list[Path]:
     """Annotated copy (or standalone 問題清單) and receipt for every file with problems; the written paths."""
-    from qos_xl.load import list_inbox
+    from qos_xl.pipeline.load import list_inbox
 
     out_dir = Path(out_dir)
     sources = [Path(s) for s in sources]
@@ -304,8 +304,8 @@ def write_feedback(checked: Checked, out_dir: Path, sources: list[Path]) -> list
 
 def _write_one(job: tuple[FileReport, Path | None, tuple[Path, Path, Path]]) -> tuple[Path, Path]:
     """One file's feedback workbook and receipt; the two paths written."""
-    from qos_xl.annotate import annotate, write_standalone  # openpyxl and xlsxwriter: only when there is feedback to write
-    from qos_xl.xlsxout import write_text_atomic
+    from qos_xl.output.annotate import annotate, write_standalone  # openpyxl and xlsxwriter: only when there is feedback to write
+    from qos_xl.output.xlsxout import write_text_atomic
 
     report, source, (annotated, standalone, receipt) = job
     data, note = _original(report, source)

@@ -17,8 +17,8 @@ from pathlib import Path
 import click
 
 from qos_xl import __version__
-from qos_xl.config import CONFIG_DIR, INBOX_DIR, OUTPUTS_DIR, TEMPLATES_DIR, ConfigError
-from qos_xl.problems import FORM_NAMES, STATE_NAMES
+from qos_xl.core.config import CONFIG_DIR, INBOX_DIR, OUTPUTS_DIR, TEMPLATES_DIR, ConfigError
+from qos_xl.core.problems import FORM_NAMES, STATE_NAMES
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -27,8 +27,8 @@ class Context:
     """The plan and the registry, loaded once from the config folder."""
 
     def __init__(self, config_dir: Path):
-        from qos_xl.catalogue import load_plan
-        from qos_xl.registry import load_registry
+        from qos_xl.core.catalogue import load_plan
+        from qos_xl.core.registry import load_registry
 
         self.plan = load_plan(config_dir / "plan.csv", config_dir / "settings.csv")
         self.registry = load_registry(config_dir / "units.csv", self.plan.organisation)
@@ -58,7 +58,7 @@ def emit_json(data: dict) -> None:
 
 
 def parse_period_option(value: str | None):
-    from qos_xl.values import Period
+    from qos_xl.core.values import Period
 
     if value is None:
         return None
@@ -98,8 +98,8 @@ def cli():
 @common_options
 def templates(ctx: Context, *, as_json, out_dir, period, unit_codes):
     """產生各單位的自行檢核表與工作計畫範本。"""
-    from qos_xl.templates import write_templates
-    from qos_xl.values import Period
+    from qos_xl.output.templates import write_templates
+    from qos_xl.core.values import Period
 
     chosen = parse_period_option(period) or Period(ctx.plan.year, 6)
     if chosen.month is None:
@@ -131,8 +131,8 @@ def templates(ctx: Context, *, as_json, out_dir, period, unit_codes):
 @common_options
 def validate(ctx: Context, *, as_json, paths, feedback, out_dir):
     """檢核單位繳交的檔案（預設：收件匣中所有檔案），列出每一個問題。"""
-    from qos_xl.load import list_inbox
-    from qos_xl.validate import validate_paths
+    from qos_xl.pipeline.load import list_inbox
+    from qos_xl.pipeline.validate import validate_paths
 
     targets = list(paths) or [INBOX_DIR]
     with progress_bar(len(list_inbox(targets)), "檢核中") as bar:
@@ -151,7 +151,7 @@ def validate(ctx: Context, *, as_json, paths, feedback, out_dir):
 
 def run_feedback(checked, out_dir: Path, sources: list[Path]) -> list[Path]:
     """Annotated copies and reply texts under OUT/feedback; a misplaced folder is a usage error."""
-    from qos_xl.feedback import FeedbackError, write_feedback
+    from qos_xl.output.feedback import FeedbackError, write_feedback
 
     try:
         return write_feedback(checked, out_dir / "feedback", sources)
@@ -198,8 +198,8 @@ def inbox_options(func):
 
 
 def run_merge(ctx: Context, inbox: Path, period: str | None):
-    from qos_xl.load import list_inbox
-    from qos_xl.merge import merge
+    from qos_xl.pipeline.load import list_inbox
+    from qos_xl.pipeline.merge import merge
 
     if not inbox.is_dir():
         click.echo(f"找不到收件匣資料夾 {inbox}。請確認路徑，或以 --inbox 指定。", err=True)
@@ -218,7 +218,7 @@ def run_merge(ctx: Context, inbox: Path, period: str | None):
 def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feedback):
     """檢核並彙整收件匣中的檔案，產生全局彙整活頁簿。"""
     result = run_merge(ctx, inbox, period)
-    from qos_xl.consolidated import output_path, write_consolidated  # after the merge: reading starts before heavy imports
+    from qos_xl.output.consolidated import output_path, write_consolidated  # after the merge: reading starts before heavy imports
 
     result.output = write_consolidated(result, output_path(result, out_dir))
     written = run_feedback(result.checked, out_dir, [inbox]) if feedback else []
@@ -292,7 +292,7 @@ INGEST_WORDS = {"saved": "✔ 已存入", "already-in-inbox": "= 已在收件匣
 @common_options
 def ingest_command(ctx: Context, *, as_json, sources, inbox, receipts_dir):
     """從郵件（.eml、.mbox、Maildir 資料夾、Outlook .msg）取出試算表附件，存入收件匣並產生回覆文字。"""
-    from qos_xl.ingest import ingest
+    from qos_xl.intake.mail import ingest
 
     try:
         result = ingest(list(sources), inbox, receipts_dir, ctx.plan, ctx.registry)

@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from qos_xl.textnorm import key, text
+from qos_xl.core.text import key, text
 
 ROC_OFFSET = 1911
 FIRST_DAY = date(1912, 1, 1)  # ROC year 1

@@ -20,7 +20,7 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 from xlsxwriter.xmlwriter import XMLwriter
 
-from qos_xl.textnorm import safe_text
+from qos_xl.core.text import safe_text
 
 
 class WriteError(Exception):

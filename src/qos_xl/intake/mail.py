@@ -41,12 +41,12 @@ from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path, PureWindowsPath
 
-from qos_xl.config import decode_csv_bytes
-from qos_xl.problems import ERROR, FORM_NAMES, FileReport
-from qos_xl.registry import Registry, Unit
-from qos_xl.textnorm import strip_controls
-from qos_xl.values import format_roc
-from qos_xl.xlsxout import atomic_path, write_text_atomic
+from qos_xl.core.config import decode_csv_bytes
+from qos_xl.core.problems import ERROR, FORM_NAMES, FileReport
+from qos_xl.core.registry import Registry, Unit
+from qos_xl.core.text import strip_controls
+from qos_xl.core.values import format_roc
+from qos_xl.output.xlsxout import atomic_path, write_text_atomic
 
 LEDGER_NAME = ".qos-ledger.csv"
 # (key used by read_ledger, column header in the CSV)
@@ -982,7 +982,7 @@ def _parse_iso(value: str) -> dt.datetime | None:
 
 def _inbox_hashes(inbox: Path) -> dict[str, str]:
     """SHA-256 -> name of every file already in the inbox (clutter and the ledger excluded)."""
-    from qos_xl.load import is_clutter, list_inbox
+    from qos_xl.pipeline.load import is_clutter, list_inbox
 
     known: dict[str, str] = {}
     for path, shown in list_inbox([inbox]):
@@ -1090,7 +1090,7 @@ def _save(found: _Found, message: MailMessage, inbox: Path, known: dict[str, str
 
 def _validate(result: IngestResult, plan, registry: Registry) -> None:
     """Validate every saved (or already present) file once, and flag senders of another unit."""
-    from qos_xl.validate import validate_paths
+    from qos_xl.pipeline.validate import validate_paths
 
     wanted = {a.saved_as for m in result.messages for a in m.attachments if a.state in (SAVED, ALREADY) and a.saved_as}
     names = [name for name in sorted(wanted) if (result.inbox / name).is_file()]
@@ -1135,7 +1135,7 @@ def _clean(value: object, limit: int = 200) -> str:
 
 def _verdict(report: FileReport) -> str:
     try:
-        from qos_xl.feedback import verdict
+        from qos_xl.output.feedback import verdict
     except ImportError:
         errors = len(report.errors)
         if errors:
@@ -1221,7 +1221,7 @@ class ZipLimits:
 
 def zip_limits() -> ZipLimits:
     """The zip bounds of the safe spreadsheet reader (``spreadsheet.Limits``), reused for zip attachments."""
-    from qos_xl import spreadsheet
+    from qos_xl.intake import spreadsheet
 
     limits = spreadsheet.Limits()
     return ZipLimits(members=limits.max_members, member_size=limits.max_part_bytes,

@@ -10,9 +10,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from qos_xl.problems import FORM_NAMES, Problem, cell_name, column_letter, make_problem
-from qos_xl.spreadsheet import ErrorValue, Sheet, Workbook
-from qos_xl.textnorm import key
+from qos_xl.core.problems import FORM_NAMES, Problem, cell_name, column_letter, make_problem
+from qos_xl.intake.spreadsheet import ErrorValue, Sheet, Workbook
+from qos_xl.core.text import key
 
 SELFCHECK = "selfcheck"
 WORKPLAN = "workplan"

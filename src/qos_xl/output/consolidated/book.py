@@ -23,12 +23,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from qos_xl import xlsxout
-from qos_xl.gcpause import paused_gc
-from qos_xl.merge import MergeResult, Rate, output_name
-from qos_xl.problems import FORM_NAMES, STATE_NAMES, column_letter
-from qos_xl.read import SELFCHECK, WORKPLAN
-from qos_xl.values import each_distinct, format_roc
+from qos_xl.output import xlsxout
+from qos_xl.process import paused_gc
+from qos_xl.pipeline.merge import MergeResult, Rate, output_name
+from qos_xl.core.problems import FORM_NAMES, STATE_NAMES, column_letter
+from qos_xl.pipeline.locate import SELFCHECK, WORKPLAN
+from qos_xl.core.values import each_distinct, format_roc
 
 FONT = "微軟正黑體"
 MAX_ROW_HEIGHT = 409.0        # Excel's limit, in points

@@ -17,11 +17,11 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from qos_xl.feedback import (_CELL_REF, AUTHOR, COLUMNS, ERROR_FILL, FIRST_DATA_ROW, HEADER_FILL, HEADER_ROW, LINK_COLOUR,
+from qos_xl.output.feedback import (_CELL_REF, AUTHOR, COLUMNS, ERROR_FILL, FIRST_DATA_ROW, HEADER_FILL, HEADER_ROW, LINK_COLOUR,
                              LIST_SHEET, NOTE_ROW, SEVERITY_NAMES, TITLE_ROW, WARNING_FILL, _counts)
-from qos_xl.problems import ERROR, FORM_NAMES, FileReport, Problem
-from qos_xl.textnorm import key
-from qos_xl.xlsxout import atomic_path, display_width, new_workbook, row_height, safe_text, write_string
+from qos_xl.core.problems import ERROR, FORM_NAMES, FileReport, Problem
+from qos_xl.core.text import key
+from qos_xl.output.xlsxout import atomic_path, display_width, new_workbook, row_height, safe_text, write_string
 
 # ---------------------------------------------------------------------------------------
 # The 問題清單 rows, shared by both workbook kinds

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from qos_xl.config import PLAN_CSV, SETTINGS_CSV, ConfigError, read_csv_rows
-from qos_xl.textnorm import key
+from qos_xl.core.config import PLAN_CSV, SETTINGS_CSV, ConfigError, read_csv_rows
+from qos_xl.core.text import key
 
 NUMERALS = "一二三四五六七八九十"
 PLAN_COLUMNS = ("項次", "實施要項", "執行重點", "執行步驟", "查核期限")

@@ -16,13 +16,13 @@ from typing import Callable
 import pandas as pd
 import pandera.pandas as pa
 
-from qos_xl.catalogue import Plan
-from qos_xl.load import Loaded, list_inbox, load_files
-from qos_xl.problems import FileReport, make_problem
-from qos_xl.read import SELFCHECK, SELFCHECK_LABELS, WORKPLAN, WORKPLAN_COLUMNS, WORKPLAN_SECTIONS
-from qos_xl.registry import Registry
-from qos_xl.textnorm import key, text, texts
-from qos_xl.values import cached, each_distinct, format_roc, parse_date, parse_period, parse_roc_year, parse_status
+from qos_xl.core.catalogue import Plan
+from qos_xl.pipeline.load import Loaded, list_inbox, load_files
+from qos_xl.core.problems import FileReport, make_problem
+from qos_xl.pipeline.locate import SELFCHECK, SELFCHECK_LABELS, WORKPLAN, WORKPLAN_COLUMNS, WORKPLAN_SECTIONS
+from qos_xl.core.registry import Registry
+from qos_xl.core.text import key, text, texts
+from qos_xl.core.values import cached, each_distinct, format_roc, parse_date, parse_period, parse_roc_year, parse_status
 
 @dataclass
 class Checked:

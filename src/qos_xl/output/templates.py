@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qos_xl import TEMPLATE_VERSION
-from qos_xl.catalogue import Plan
-from qos_xl.registry import Registry, Unit
-from qos_xl.xlsxout import atomic_path, new_workbook, print_a4, row_height, write_string, write_value
+from qos_xl.core.catalogue import Plan
+from qos_xl.core.registry import Registry, Unit
+from qos_xl.output.xlsxout import atomic_path, new_workbook, print_a4, row_height, write_string, write_value
 
 # -- contract texts ---------------------------------------------------------------------
 SELFCHECK_SHEET = "自行檢核表"
