@@ -75,8 +75,8 @@ def main(argv=None) -> None:
     profiler = cProfile.Profile()
     timings: dict[str, float] = {}
     marks: dict[str, float] = {}
-    from qos_xl.intake import mail as ingest
-    original_results, original_provenance = load.Loading.results, ingest.apply_provenance
+    from qos_xl.pipeline import merge as merging
+    original_results, original_provenance = load.Loading.results, merging.with_provenance
 
     def results(self):
         marks["results"] = time.perf_counter()
@@ -89,7 +89,7 @@ def main(argv=None) -> None:
         marks["checked"] = time.perf_counter()
         return original_provenance(*a, **k)
 
-    load.Loading.results, ingest.apply_provenance = results, provenance
+    load.Loading.results, merging.with_provenance = results, provenance
     try:
         with tempfile.TemporaryDirectory() as out:
             if not args.no_profile:
@@ -103,7 +103,7 @@ def main(argv=None) -> None:
             t2 = time.perf_counter()
             profiler.disable()
     finally:
-        load.Loading.results, ingest.apply_provenance = original_results, original_provenance
+        load.Loading.results, merging.with_provenance = original_results, original_provenance
     timings = {"  start reading, import pandas + pandera meanwhile": marks["results"] - t0,
                "  read files (rest of the wait for the workers)": marks["loaded"] - marks["results"],
                "  check rules (validate.check)": marks["checked"] - marks["loaded"]}

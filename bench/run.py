@@ -338,11 +338,11 @@ def targets(series, startup) -> list[tuple[str, str, str]]:
 
 
 def code_fingerprint() -> dict:
-    """Which qos-xl code was measured: a hash of src/qos_xl/*.py and the newest change (no git needed)."""
+    """Which qos-xl code was measured: a hash of src/qos_xl/**/*.py and the newest change (no git needed)."""
     digest = __import__("hashlib").sha256()
     newest = 0.0
-    for path in sorted((ROOT / "src" / "qos_xl").glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted((ROOT / "src" / "qos_xl").rglob("*.py")):
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
         newest = max(newest, path.stat().st_mtime)
     return {"sha256": digest.hexdigest()[:12], "newest_change": dt.datetime.fromtimestamp(newest).isoformat(timespec="seconds")}
 

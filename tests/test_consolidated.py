@@ -9,6 +9,7 @@ import re
 import subprocess
 import tempfile
 import zipfile
+from dataclasses import replace
 from xml.etree import ElementTree
 
 import openpyxl
@@ -21,8 +22,10 @@ from conftest import need_tool
 from qos_xl.output import consolidated
 from qos_xl.core import text as textnorm
 from qos_xl.output import xlsxout
-from qos_xl.pipeline.merge import MergeResult, Rate, completion, merge, output_name
-from qos_xl.core.problems import FileReport, make_problem
+from qos_xl.core.problems import make_problem
+from qos_xl.core.report import FileReport, Provenance
+from qos_xl.pipeline.merge import MergeResult, merge, output_name
+from qos_xl.pipeline.rates import Rate, completion
 from qos_xl.core.values import Period
 
 SHEETS = ["摘要", "各單位完成率", "檢核明細", "工作計畫彙整", "工作計畫涵蓋", "未繳交", "未完成項目", "收件紀錄", "檢核問題"]
@@ -50,7 +53,8 @@ def _status(unit: str, area: int, i: int) -> str:
 
 def _selfcheck(plan, registry, period: Period, files: list[FileReport]) -> pd.DataFrame:
     records = []
-    for fid, report in enumerate(files):
+    for report in files:
+        fid = report.id
         if report.state != "accepted" or report.form != "selfcheck":
             continue
         for i, step in enumerate(plan.steps):
@@ -75,7 +79,8 @@ def _selfcheck(plan, registry, period: Period, files: list[FileReport]) -> pd.Da
 
 def _workplan(plan, files: list[FileReport]) -> pd.DataFrame:
     records = []
-    for fid, report in enumerate(files):
+    for report in files:
+        fid = report.id
         if report.state != "accepted" or report.form != "workplan":
             continue
         row = 12
@@ -97,30 +102,31 @@ def _files(registry) -> list[FileReport]:
 
     files = []
     for code, name in SELFCHECK_UNITS.items():
-        report = FileReport(name, sha256=f"{len(files):064x}", size=1000, state="accepted", unit=unit(code).name,
-                            unit_code=code, form="selfcheck", period="102-06", report_date=dt.date(2013, 6, 28))
+        report = FileReport(len(files), name, sha256=f"{len(files):064x}", size=1000, state="accepted",
+                            unit=unit(code).name, unit_code=code, form="selfcheck", period="102-06",
+                            report_date=dt.date(2013, 6, 28))
         if code == "MNT":
-            report.problems.append(make_problem("status-synonym", file=name, sheet="自行檢核表", cell="F12", value="完成",
-                                                status="已完成"))
-            report.extra.update(sender="mnt@pwb.kcg.gov.tw", received=dt.datetime(2013, 6, 28, 14, 5))
+            report = replace(report.with_problems(make_problem("status-synonym", file=name, sheet="自行檢核表", cell="F12",
+                                                               value="完成", status="已完成")),
+                             provenance=Provenance(sender="mnt@pwb.kcg.gov.tw", received=dt.datetime(2013, 6, 28, 14, 5)))
         files.append(report)
     for code, name in WORKPLAN_UNITS.items():
-        files.append(FileReport(name, sha256=f"{len(files):064x}", size=900, state="accepted", unit=unit(code).name,
-                                unit_code=code, form="workplan", period="102", report_date=None))
-    old = FileReport("養工處_自行檢核表.xlsx", sha256="a" * 64, size=1000, state="superseded", unit="養護工程處",
-                     unit_code="MNT", form="selfcheck", period="102-06", report_date=dt.date(2013, 6, 20))
-    old.extra["superseded_by"] = SELFCHECK_UNITS["MNT"]
-    dup = FileReport("新工處_自行檢核表 - 複製.xlsx", sha256=files[1].sha256, size=1000, state="duplicate")
-    dup.extra["duplicate_of"] = SELFCHECK_UNITS["NCE"]
-    bad = FileReport("=HYPERLINK(\"http://x\",\"y\").xlsx", sha256="b" * 64, size=800, state="rejected",
-                     unit="建築處(舊)", form="selfcheck", period="102-06", report_date=dt.date(2013, 6, 27))
-    bad.problems += [
+        files.append(FileReport(len(files), name, sha256=f"{len(files):064x}", size=900, state="accepted",
+                                unit=unit(code).name, unit_code=code, form="workplan", period="102", report_date=None))
+    old = FileReport(len(files), "養工處_自行檢核表.xlsx", sha256="a" * 64, size=1000, state="superseded", unit="養護工程處",
+                     unit_code="MNT", form="selfcheck", period="102-06", report_date=dt.date(2013, 6, 20),
+                     superseded_by=SELFCHECK_UNITS["MNT"])
+    dup = FileReport(len(files) + 1, "新工處_自行檢核表 - 複製.xlsx", sha256=files[1].sha256, size=1000, state="duplicate",
+                     duplicate_of=SELFCHECK_UNITS["NCE"])
+    bad = FileReport(len(files) + 2, "=HYPERLINK(\"http://x\",\"y\").xlsx", sha256="b" * 64, size=800, state="rejected",
+                     unit="建築處(舊)", form="selfcheck", period="102-06", report_date=dt.date(2013, 6, 27),
+                     provenance=Provenance(sender="someone@example.com", received=dt.datetime(2013, 6, 27, 9, 30)))
+    bad = bad.with_problems(
         make_problem("unit-unknown", file=bad.file, sheet="自行檢核表", cell="C3", value="@SUM(A1)", example="養護工程處"),
         make_problem("status-not-allowed", file=bad.file, sheet="自行檢核表", cell="F12", value='=HYPERLINK("http://x","y")'),
         make_problem("narrative-missing", file=bad.file, sheet="=cmd|' /C calc'!A0", cell="G13", step="1-1-2", status="辦理中"),
-    ]
-    bad.extra.update(sender="someone@example.com", received="2013-06-27T09:30:00")
-    clutter = FileReport("~$養工處_自行檢核表.xlsx", sha256="c" * 64, size=165, state="ignored")
+    )
+    clutter = FileReport(len(files) + 3, "~$養工處_自行檢核表.xlsx", sha256="c" * 64, size=165, state="ignored")
     return [*files, old, dup, bad, clutter]
 
 
@@ -340,9 +346,7 @@ def test_intake_log(book, result):
 
 def test_intake_log_without_mail_columns(tmp_path, plan, registry):
     result = build_result(plan, registry)
-    for report in result.files:
-        report.extra.pop("sender", None)
-        report.extra.pop("received", None)
+    result.files = [replace(report, provenance=None) for report in result.files]
     ws = openpyxl.load_workbook(consolidated.write_consolidated(result, tmp_path / "x.xlsx"))["收件紀錄"]
     assert ws.max_column == 10
 

@@ -12,17 +12,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from qos_xl.output.feedback import (
-    ERROR_FILL,
-    LIST_SHEET,
-    WARNING_FILL,
-    FeedbackError,
-    receipt_text,
-    write_feedback,
-)
-from qos_xl.core.problems import FileReport, make_problem
+from qos_xl.core.problems import make_problem
+from qos_xl.core.report import FileReport
+from qos_xl.output.annotate import ERROR_FILL, LIST_SHEET, WARNING_FILL
+from qos_xl.output.feedback import FeedbackError, write_feedback
+from qos_xl.output.reply import file_reply as receipt_text
 from qos_xl.output.templates import write_templates
-from qos_xl.pipeline.validate import Checked, validate_paths
+from qos_xl.pipeline.validate import validate_paths
 from qos_xl.core.values import Period
 
 SHEET = "自行檢核表"
@@ -100,7 +96,7 @@ def fed(tmp_path_factory, plan, registry) -> Fixture:
     source_bytes, source_mtime = source.read_bytes(), source.stat().st_mtime_ns
     checked = validate_paths([inbox], plan, registry, jobs=1)
     out = base / "out" / "feedback"
-    paths = write_feedback(checked, out, [inbox])
+    paths = write_feedback(checked.files, out, [inbox])
     report = next(r for r in checked.files if r.file == source.name)
     return Fixture(inbox, source, out, report, paths, source_bytes, source_mtime, rows, expected)
 
@@ -217,9 +213,9 @@ def test_unit_text_stays_text(fed):
 
 
 def test_formula_like_values_in_list_are_strings(tmp_path):
-    report = FileReport(file="u.xlsx", sha256="0" * 64, state="rejected")
-    report.problems.append(make_problem("status-not-allowed", file="u.xlsx", sheet=SHEET, cell="F8", value=EVIL))
-    report.problems.append(make_problem("cell-outside-table", file="u.xlsx", sheet=SHEET, cell="Z99", value="+1+1"))
+    report = FileReport(0, file="u.xlsx", sha256="0" * 64, state="rejected").with_problems(
+        make_problem("status-not-allowed", file="u.xlsx", sheet=SHEET, cell="F8", value=EVIL),
+        make_problem("cell-outside-table", file="u.xlsx", sheet=SHEET, cell="Z99", value="+1+1"))
     from qos_xl.output import annotate
 
     target = tmp_path / "l.xlsx"
@@ -299,7 +295,7 @@ def test_shared_stems_are_disambiguated(plan, registry, tmp_path):
         (inbox / folder / "x.xlsx").write_bytes(content)
     (inbox / "b" / "ok.txt").write_bytes(b"")  # empty file: an error too, unique stem
     checked = validate_paths([inbox], plan, registry, jobs=1)
-    paths = write_feedback(checked, tmp_path / "out", [inbox])
+    paths = write_feedback(checked.files, tmp_path / "out", [inbox])
     names = sorted(p.name for p in paths)
     assert len(names) == len(set(names)) == 6
     for report in checked.files:
@@ -315,13 +311,13 @@ def test_files_without_problems_and_ignored_files_get_nothing(plan, registry, tm
     (inbox / "~$lock.xlsx").write_bytes(b"junk")
     checked = validate_paths([inbox], plan, registry, jobs=1)
     assert checked.files[0].state == "ignored"
-    assert write_feedback(checked, tmp_path / "out", [inbox]) == []
+    assert write_feedback(checked.files, tmp_path / "out", [inbox]) == []
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
 def test_file_argument_maps_to_its_path(fed, plan, registry, tmp_path):
     checked = validate_paths([fed.inbox / "x.xlsx"], plan, registry, jobs=1)
-    paths = write_feedback(checked, tmp_path / "out", [fed.inbox / "x.xlsx"])
+    paths = write_feedback(checked.files, tmp_path / "out", [fed.inbox / "x.xlsx"])
     assert sorted(p.name for p in paths) == ["x_問題清單.xlsx", "x_回覆.txt"]
 
 
@@ -331,27 +327,27 @@ def test_feedback_inside_the_inbox_is_refused(plan, registry, tmp_path):
     (inbox / "x.xlsx").write_bytes(b"not a workbook")
     checked = validate_paths([inbox], plan, registry, jobs=1)
     with pytest.raises(FeedbackError):
-        write_feedback(checked, inbox / "feedback", [inbox])
+        write_feedback(checked.files, inbox / "feedback", [inbox])
     assert sorted(p.name for p in inbox.iterdir()) == ["x.xlsx"]
 
 
 def test_receipt_for_valid_and_warning_reports():
-    ok = FileReport(file="sub/養工處.xlsx", sha256="abcdef0123456789" * 4, state="accepted", unit="養護工程處",
+    ok = FileReport(0, file="sub/養工處.xlsx", sha256="abcdef0123456789" * 4, state="accepted", unit="養護工程處",
                     form="selfcheck", period="102-12", report_date=dt.date(2013, 12, 20))
     text = receipt_text(ok)
     assert "檢核通過，已收件" in text and "無須修正" in text
     assert "養工處.xlsx" in text and "sub/" not in text
     assert "abcdef012345" in text and "102/12/20" in text and "年度執行成果" in text
     assert "問題明細" not in text
-    ok.problems.append(make_problem("status-synonym", sheet=SHEET, cell="F9", value="完成", status="已完成"))
+    ok = ok.with_problems(make_problem("status-synonym", sheet=SHEET, cell="F9", value="完成", status="已完成"))
     text = receipt_text(ok)
     assert "檢核通過" in text and "1 項提醒" in text and "無須重新寄送" in text
     assert "1. 【警告】工作表「自行檢核表」儲存格 F9：" in text
 
 
 def test_receipt_text_is_clean():
-    report = FileReport(file="a\u202egnp.xlsx", state="rejected", unit=None)
-    report.problems.append(make_problem("cell-outside-table", sheet=SHEET, cell="Z9", value="x\u0007" + "y" * 500))
+    report = FileReport(0, file="a\u202egnp.xlsx", state="rejected", unit=None).with_problems(
+        make_problem("cell-outside-table", sheet=SHEET, cell="Z9", value="x\u0007" + "y" * 500))
     text = receipt_text(report)
     assert "\u202e" not in text and "\u0007" not in text
     shown = next(line for line in text.splitlines() if line.startswith("   填寫內容："))
@@ -372,11 +368,10 @@ def test_xlsm_is_annotated_as_plain_xlsx(fed, tmp_path):
                 assert b"macroEnabled" in data
             zout.writestr(item, data)
     before = source.read_bytes()
-    report = FileReport(file=source.name, sha256=hashlib.sha256(before).hexdigest(), state="rejected")
-    report.problems.append(make_problem("macro-ignored", file=source.name))
-    report.problems.append(make_problem("status-not-allowed", file=source.name, sheet=SHEET, cell="F9", value="x"))
-    checked = Checked([report], None, None, None)
-    paths = write_feedback(checked, tmp_path / "out", [inbox])
+    report = FileReport(0, file=source.name, path=source, sha256=hashlib.sha256(before).hexdigest(), state="rejected")
+    report = report.with_problems(make_problem("macro-ignored", file=source.name),
+                                  make_problem("status-not-allowed", file=source.name, sheet=SHEET, cell="F9", value="x"))
+    paths = write_feedback([report], tmp_path / "out", [inbox])
     assert [p.name for p in paths] == ["巨集_問題標註.xlsx", "巨集_回覆.txt"]
     with zipfile.ZipFile(paths[0]) as z:
         assert b"macroEnabled" not in z.read("[Content_Types].xml")
@@ -392,9 +387,9 @@ def test_changed_source_is_not_annotated(fed, tmp_path):
     inbox.mkdir()
     source = inbox / "u.xlsx"
     shutil.copy(fed.source, source)
-    report = FileReport(file=source.name, sha256="f" * 64, state="rejected")
-    report.problems.append(make_problem("status-not-allowed", file=source.name, sheet=SHEET, cell="F9", value="x"))
-    paths = write_feedback(Checked([report], None, None, None), tmp_path / "out", [inbox])
+    report = FileReport(0, file=source.name, path=source, sha256="f" * 64, state="rejected").with_problems(
+        make_problem("status-not-allowed", file=source.name, sheet=SHEET, cell="F9", value="x"))
+    paths = write_feedback([report], tmp_path / "out", [inbox])
     assert sorted(p.name for p in paths) == ["u_問題清單.xlsx", "u_回覆.txt"]
     assert "已變更" in (tmp_path / "out" / "u_回覆.txt").read_text(encoding="utf-8")
 
@@ -410,9 +405,9 @@ def test_feedback_written_in_parallel_equals_one_at_a_time(fed, tmp_path, plan, 
         shutil.copy(fed.source, inbox / f"單位{i:02d}_自行檢核表.xlsx")
     (inbox / "壞檔.xlsx").write_bytes(b"not a workbook")
     checked = validate_paths([inbox], plan, registry, jobs=1)
-    parallel = write_feedback(checked, tmp_path / "parallel", [inbox])
+    parallel = write_feedback(checked.files, tmp_path / "parallel", [inbox])
     monkeypatch.setattr(feedback, "PARALLEL_FEEDBACK", 10_000)
-    serial = write_feedback(checked, tmp_path / "serial", [inbox])
+    serial = write_feedback(checked.files, tmp_path / "serial", [inbox])
     assert [p.name for p in parallel] == [p.name for p in serial] and len(parallel) == 2 * (copies + 1)
     for a, b in zip(parallel, serial):
         if a.suffix == ".txt":

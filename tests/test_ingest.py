@@ -14,17 +14,12 @@ import pytest
 
 import builders
 import mail_fixtures as mf
-from qos_xl.intake.mail import (
-    LEDGER_NAME,
-    ZipLimits,
-    apply_provenance,
-    classify,
-    decode_text,
-    ingest,
-    read_ledger,
-    roc_compact,
-    safe_filename,
-)
+from qos_xl.core.names import safe_filename
+from qos_xl.core.values import format_roc
+from qos_xl.intake.ledger import LEDGER_NAME
+from qos_xl.intake.ledger import read as read_ledger
+from qos_xl.intake.mail import ZipLimits, classify, decode_text, ingest
+from qos_xl.pipeline.provenance import with_provenance
 from qos_xl.pipeline.load import is_clutter
 from qos_xl.pipeline.validate import validate_paths
 
@@ -114,8 +109,8 @@ def test_webmail_rfc2231_name_is_saved_with_ledger_and_receipt(run, books):
     assert row["日期"].startswith("2013-06-28T10:15:00+08:00") and row["收件時間"].startswith("2013-07-01T09:00")
 
     ledger = read_ledger(run.inbox)
-    assert ledger[att.sha256]["sender"] == "王小明 <mnt@pwb.kcg.gov.tw>"
-    assert ledger[att.sha256]["received"] == "102/06/28" and ledger[att.sha256]["saved_as"] == att.saved_as
+    assert ledger[att.sha256].sender == "王小明 <mnt@pwb.kcg.gov.tw>"
+    assert format_roc(ledger[att.sha256].date) == "102/06/28" and ledger[att.sha256].saved_as == att.saved_as
 
     assert Path(message.receipt).parent == run.receipts and Path(message.receipt).name.startswith("1020628_養工處_")
     text = receipt(message)
@@ -185,7 +180,7 @@ def test_forward_by_another_unit_warns_sender_unit_mismatch(run, books):
     (att,) = message.attachments
     assert att.saved_as == "1020628_秘書室_養工處_自行檢核表.xlsx"
     report = att.report
-    assert report.state == "accepted" and report.extra["sender"] == "秘書室 <sec@pwb.kcg.gov.tw>"
+    assert report.state == "accepted" and report.provenance.sender == "秘書室 <sec@pwb.kcg.gov.tw>"
     (problem,) = [p for p in report.problems if p.code == "sender-unit-mismatch"]
     assert problem.severity == "warning"
     assert problem.message == "寄件者 sec@pwb.kcg.gov.tw 屬於「秘書室」，但檔案填的是「養護工程處」。請確認是否代為寄送。"
@@ -380,7 +375,7 @@ def test_received_date_is_taipei_time_else_received_header_else_now(run, books):
     received = b"Received: from mail.mnt.kcg.gov.tw by pwb; Sat, 29 Jun 2013 08:00:00 +0800\r\n" + undated
     assert only(run(run.write(received))).attachments[0].saved_as.startswith("1020629_")
     nothing = only(run(run.write(mf.webmail(books["NCE"], "c.xlsx", date=None, message_id="<nodate@mnt>"))))
-    assert nothing.attachments[0].saved_as.startswith(roc_compact(NOW) + "_") and nothing.date == ""
+    assert nothing.attachments[0].saved_as.startswith(format_roc(NOW, compact=True) + "_") and nothing.date == ""
     assert "於 " not in receipt(nothing)
 
 
@@ -396,16 +391,17 @@ def test_apply_provenance_for_merge(run, books):
     run(run.write(mf.forward(mf.webmail(books["MNT"], "養工處.xlsx"))), run.write(mf.webmail(books["SEW"], "b.xlsx")))
     (run.inbox / "手動存入.xlsx").write_bytes(books["NCE"])
     reports = validate_paths([run.inbox], run.plan, run.registry, jobs=1).files
-    apply_provenance(reports, run.inbox, run.registry)
+    reports = with_provenance(reports, read_ledger(run.inbox), run.registry)
     by_name = {r.file: r for r in reports}
     forwarded = by_name["1020628_秘書室_養工處.xlsx"]
-    assert forwarded.extra == {"sender": "秘書室 <sec@pwb.kcg.gov.tw>", "received": "102/06/28"}
+    assert forwarded.provenance.sender == "秘書室 <sec@pwb.kcg.gov.tw>"
+    assert format_roc(forwarded.provenance.received) == "102/06/28"
     assert [p.code for p in forwarded.problems] == ["sender-unit-mismatch"]
     assert "寄件者 sec@pwb.kcg.gov.tw 屬於「秘書室」" in forwarded.problems[0].message
     stranger = by_name["1020628_養工處_b.xlsx"]  # sent by MNT, a workbook of SEW
     assert stranger.to_dict()["sender"] == "王小明 <mnt@pwb.kcg.gov.tw>"
     assert [p.code for p in stranger.problems] == ["sender-unit-mismatch"]
-    assert by_name["手動存入.xlsx"].extra == {} and by_name["手動存入.xlsx"].problems == []
+    assert by_name["手動存入.xlsx"].provenance is None and by_name["手動存入.xlsx"].problems == ()
 
 
 # -- pieces --------------------------------------------------------------------------------
@@ -430,9 +426,9 @@ def test_decode_text(raw, expected):
 def test_safe_filename():
     assert safe_filename("..\\..\\windows/system32:evil\x00.xlsx") == "_.._windows_system32_evil.xlsx"
     long = safe_filename("檢" * 400 + ".xlsx")
-    assert long.endswith(".xlsx") and len(long) <= 150 and len(long.encode()) <= 200
+    assert long.endswith(".xlsx") and len(long) <= 150 and len(long.encode()) <= 180
     assert safe_filename("a\u202egpj.xlsx") == "a_gpj.xlsx"
-    assert roc_compact(dt.date(2013, 6, 28)) == "1020628"
+    assert format_roc(dt.date(2013, 6, 28), compact=True) == "1020628"
 
 
 def test_classify_by_content(books):
@@ -461,7 +457,7 @@ def test_ledger_cells_never_become_formulas(run, books):
     att = only(run(source)).attachments[0]
     row = dict(zip(*run.ledger()))
     assert row["主旨"] == "'=HYPERLINK(\"http://evil\",\"點我\")"
-    assert read_ledger(run.inbox)[att.sha256]["subject"] == '=HYPERLINK("http://evil","點我")'
+    assert read_ledger(run.inbox)[att.sha256].subject == '=HYPERLINK("http://evil","點我")'
 
 
 def test_read_ledger_without_ledger(tmp_path):

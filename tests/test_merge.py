@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from qos_xl.cli import cli
-from qos_xl.pipeline.merge import Rate, merge
+from qos_xl.pipeline.merge import merge
+from qos_xl.pipeline.rates import Rate
 from qos_xl.core.values import Period
 from qos_xl.pipeline.validate import validate_paths
 
@@ -112,8 +113,8 @@ def test_every_file_state(tmp_path, plan, registry):
         "Thumbs.db": "ignored",
     }
     by_name = {f.file: f for f in result.files}
-    assert by_name["新工處_0620.xlsx"].extra["superseded_by"] == "sub/新工處_0628(修正版).xlsx"
-    assert by_name["新工處_0628(修正版) (1).xlsx"].extra["duplicate_of"] == "sub/新工處_0628(修正版).xlsx"
+    assert by_name["新工處_0620.xlsx"].superseded_by == "sub/新工處_0628(修正版).xlsx"
+    assert by_name["新工處_0628(修正版) (1).xlsx"].duplicate_of == "sub/新工處_0628(修正版).xlsx"
     assert [p.code for p in by_name["建管處_A.xlsx"].errors] == ["submission-conflict"]
     assert "建管處_B.xlsx" in by_name["建管處_A.xlsx"].errors[0].message
     assert [p.code for p in by_name["人事室_自行檢核表_102-12.xlsx"].errors] == ["period-other"]

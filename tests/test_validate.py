@@ -28,7 +28,7 @@ def codes(report, severity=None):
 def test_clean_file_is_accepted(tmp_path, plan, registry):
     path = builders.selfcheck(tmp_path, plan, registry)
     [report] = run(plan, registry, path)
-    assert report.problems == []
+    assert report.problems == ()
     assert (report.state, report.unit, report.unit_code, report.form, report.period) == (
         "accepted", "養護工程處", "MNT", "selfcheck", "102-06")
     assert report.report_date == dt.date(2013, 6, 28)
@@ -49,7 +49,7 @@ def test_every_date_form_reads(tmp_path, plan, registry, form):
     row = step_row(plan, "1-1-1")
     path = builders.selfcheck(tmp_path, plan, registry, edit=_set(f"H{row}", form))
     [report] = run(plan, registry, path)
-    assert report.problems == [] and report.state == "accepted"
+    assert report.problems == () and report.state == "accepted"
 
 
 @pytest.mark.parametrize("synonym,status", [("完成", "已完成"), ("進行中", "辦理中"), ("尚未辦理", "未辦理"), ("N/A", "不適用")])
@@ -100,7 +100,7 @@ VARIANTS = {"inserted-rows": _insert_rows, "inserted-cols": _insert_cols, "rows-
 def test_layout_variants_read(tmp_path, plan, registry, variant):
     path = builders.selfcheck(tmp_path, plan, registry, edit=VARIANTS[variant])
     [report] = run(plan, registry, path)
-    assert report.problems == [] and report.state == "accepted" and report.unit_code == "MNT"
+    assert report.problems == () and report.state == "accepted" and report.unit_code == "MNT"
 
 
 def test_sheet_order_and_file_name_do_not_matter(tmp_path, plan, registry):
@@ -109,7 +109,7 @@ def test_sheet_order_and_file_name_do_not_matter(tmp_path, plan, registry):
     wb.move_sheet("自行檢核表", offset=1)
     wb.save(path)
     [report] = run(plan, registry, path)
-    assert report.state == "accepted" and report.problems == []
+    assert report.state == "accepted" and report.problems == ()
 
 
 def test_libreoffice_resaved_file_reads(tmp_path, plan, registry):
@@ -122,7 +122,7 @@ def test_libreoffice_resaved_file_reads(tmp_path, plan, registry):
     for produced in sorted((tmp_path / "lo").iterdir()):
         [report] = run(plan, registry, produced)
         assert report.state == "accepted", (produced.name, report.problems)
-        assert report.problems == []
+        assert report.problems == ()
 
 
 def broken_cases(plan):
@@ -208,7 +208,7 @@ def test_deleted_row_is_a_missing_step(tmp_path, plan, registry):
 def test_workplan_valid_and_broken(tmp_path, plan, registry):
     good = builders.workplan(tmp_path / "a", plan, registry)
     [report] = run(plan, registry, good)
-    assert (report.state, report.form, report.period, report.problems) == ("accepted", "workplan", "102", [])
+    assert (report.state, report.form, report.period, report.problems) == ("accepted", "workplan", "102", ())
 
     def edit(ws):
         header = next(r for r in range(1, 60) if ws.cell(r, 1).value == "實施要項")

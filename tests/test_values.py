@@ -192,9 +192,18 @@ def test_format_roc(d, expected):
     assert format_roc(d) == expected
 
 
-def test_format_roc_before_roc_year_1():
-    with pytest.raises(ValueError):
-        format_roc(date(1911, 12, 31))
+def test_format_roc_before_roc_year_1_is_given_in_iso_form():
+    assert format_roc(date(1911, 12, 31)) == "1911-12-31"
+
+
+@pytest.mark.parametrize(("value", "kwargs", "expected"), [
+    (None, {}, ""), (float("nan"), {}, ""), (D, {"compact": True}, "1020630"),
+    (datetime(2013, 6, 30, 14, 5), {"with_time": True}, "102/06/30 14:05"),
+    (datetime(2013, 6, 30, 14, 5), {}, "102/06/30"), ("2013-06-30T08:00:00", {}, "102/06/30"),
+    ("not a date", {}, "not a date"),
+])
+def test_format_roc_takes_what_reports_hold(value, kwargs, expected):
+    assert format_roc(value, **kwargs) == expected
 
 
 def roc_forms(d: date) -> list[str]:

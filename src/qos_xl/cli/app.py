@@ -1,4 +1,4 @@
-"""The ``qos-xl`` command line: thin click commands over the library, text or ``--json``.
+"""The ``qos-xl`` commands: each parses its options, calls one library function, renders text or ``--json``.
 
 Heavy modules (pandas, pandera, xlsxwriter) are imported inside the commands so that
 ``qos-xl --help`` stays fast.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import json
 import os
 import sys
@@ -17,8 +16,10 @@ from pathlib import Path
 import click
 
 from qos_xl import __version__
+from qos_xl.cli import render
 from qos_xl.core.config import CONFIG_DIR, INBOX_DIR, OUTPUTS_DIR, TEMPLATES_DIR, ConfigError
-from qos_xl.core.problems import FORM_NAMES, STATE_NAMES
+from qos_xl.core.vocabulary import SELFCHECK
+from qos_xl.process import set_up_process
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -137,56 +138,27 @@ def validate(ctx: Context, *, as_json, paths, feedback, out_dir):
     targets = list(paths) or [INBOX_DIR]
     with progress_bar(len(list_inbox(targets)), "檢核中") as bar:
         checked = validate_paths(targets, ctx.plan, ctx.registry, progress=bar.update)
-    written = run_feedback(checked, out_dir, targets) if feedback else []
+    written = run_feedback(checked.files, out_dir, targets) if feedback else []
     result = checked.to_dict()
     result["feedback"] = [str(p) for p in written]
     if as_json:
         emit_json(result)
     else:
-        render_files(checked.files)
+        render.files(checked.files)
         if written:
             click.echo(f"\n已為 {len(written) // 2} 個有問題的檔案產生標註副本與回覆文字：{out_dir / 'feedback'}/")
     sys.exit(EXIT_OK if result["valid"] else EXIT_PROBLEMS)
 
 
-def run_feedback(checked, out_dir: Path, sources: list[Path]) -> list[Path]:
+def run_feedback(reports, out_dir: Path, sources: list[Path]) -> list[Path]:
     """Annotated copies and reply texts under OUT/feedback; a misplaced folder is a usage error."""
     from qos_xl.output.feedback import FeedbackError, write_feedback
 
     try:
-        return write_feedback(checked, out_dir / "feedback", sources)
+        return write_feedback(reports, out_dir / "feedback", sources)
     except FeedbackError as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_USAGE)
-
-
-def count_files(files) -> str:
-    """共 17 個檔案：接受 14、退回 1 … — or that there were none."""
-    if not files:
-        return "沒有任何檔案（請確認收件匣路徑，或把單位寄來的檔案存入收件匣）"
-    counts: dict[str, int] = {}
-    for report in files:
-        counts[report.state] = counts.get(report.state, 0) + 1
-    return f"共 {len(files)} 個檔案：" + "、".join(f"{STATE_NAMES.get(s, s)} {n}" for s, n in counts.items())
-
-
-def render_files(files) -> None:
-    """Per-file verdicts and their problems, for a terminal."""
-    for report in files:
-        what = "，".join(x for x in (report.unit, FORM_NAMES.get(report.form), report.period) if x)
-        verdict = STATE_NAMES.get(report.state, report.state)
-        if report.state == "rejected":
-            verdict += f"：{len(report.errors)} 個錯誤"
-        warnings = len(report.problems) - len(report.errors)
-        if warnings:
-            verdict += f"，{warnings} 個警告"
-        mark = {"accepted": "✔", "rejected": "✘", "ignored": "·"}.get(report.state, "•")
-        click.echo(f"{mark} {report.file}　{verdict}" + (f"（{what}）" if what else ""))
-        for p in report.problems:
-            level = "錯誤" if p.severity == "error" else "警告"
-            where = f"{p.where} " if p.where else ""
-            click.echo(f"    {level} {where}[{p.code}] {p.message}" + (f"（填寫內容：「{p.value}」）" if p.value else ""))
-    click.echo(f"\n{count_files(files)}。")
 
 
 def inbox_options(func):
@@ -221,33 +193,17 @@ def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feed
     from qos_xl.output.consolidated import output_path, write_consolidated  # after the merge: reading starts before heavy imports
 
     result.output = write_consolidated(result, output_path(result, out_dir))
-    written = run_feedback(result.checked, out_dir, [inbox]) if feedback else []
+    written = run_feedback(result.files, out_dir, [inbox]) if feedback else []
     data = result.to_dict()
     data["feedback"] = [str(p) for p in written]
     if as_json:
         emit_json(data)
     else:
-        render_merge(result)
+        render.merge(result)
         if written:
             click.echo(f"有問題檔案的標註副本與回覆文字（{len(written) // 2} 個檔案）：{out_dir / 'feedback'}/")
-    failed = result.has_problems or (strict and result.missing["selfcheck"])
+    failed = result.has_problems or (strict and result.missing[SELFCHECK])
     sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
-
-
-def render_merge(result) -> None:
-    click.echo(f"彙整期別：{result.period}　{count_files(result.files)}")
-    for note in result.notes:
-        click.echo(note)
-    for report in result.files:
-        if report.state == "rejected":
-            click.echo(f"  ✘ {report.file}：{report.errors[0].message if report.errors else ''}（共 {len(report.errors)} 個錯誤）")
-    click.echo("各實施要項完成率：")
-    for area in result.plan.areas:
-        click.echo(f"  {area.label}　{result.area_rates[area.number].label}")
-    click.echo(f"  全局　{result.overall.label}")
-    if result.missing["selfcheck"]:
-        click.echo("未繳交自行檢核表：" + "、".join(u.name for u in result.missing["selfcheck"]))
-    click.echo(f"彙整活頁簿：{result.output}")
 
 
 @cli.command()
@@ -256,31 +212,15 @@ def render_merge(result) -> None:
 @common_options
 def status(ctx: Context, *, as_json, inbox, period, strict):
     """各單位繳交狀況：誰交了什麼、誰還沒交。"""
+    from qos_xl.pipeline.status import status_table
+
     result = run_merge(ctx, inbox, period)
-    by_unit_form: dict[tuple, list] = {}
-    for report in result.files:
-        by_unit_form.setdefault((report.unit_code, report.form), []).append(report)
-    table = []
-    for unit in ctx.registry.units:
-        entry = {"unit": unit.name, "code": unit.code}
-        for form in FORM_NAMES:
-            mine = by_unit_form.get((unit.code, form), [])
-            accepted = next((f for f in mine if f.state == "accepted"), None)
-            entry[form] = {"state": "accepted" if accepted else ("rejected" if mine else "missing"),
-                           "file": accepted.file if accepted else None, "files": len(mine)}
-        table.append(entry)
+    table = status_table(result)
     if as_json:
-        emit_json({"period": str(result.period), "units": table, "missing": result.missing_names})
+        emit_json(table.to_dict())
     else:
-        words = {"accepted": "✔ 已接受", "rejected": "✘ 退回待修正", "missing": "— 未繳交"}
-        click.echo(f"期別 {result.period} 繳交狀況（{len(result.unit_rates)}/{len(table)} 個單位的自行檢核表已接受）")
-        click.echo(f"{'單位':<10}\t{'自行檢核表':<10}\t工作計畫")
-        for entry in table:
-            click.echo(f"{entry['unit']:<10}\t{words[entry['selfcheck']['state']]:<10}\t{words[entry['workplan']['state']]}")
-    sys.exit(EXIT_PROBLEMS if strict and result.missing["selfcheck"] else EXIT_OK)
-
-
-INGEST_WORDS = {"saved": "✔ 已存入", "already-in-inbox": "= 已在收件匣", "rejected": "✘ 未存檔"}
+        render.status(table)
+    sys.exit(EXIT_PROBLEMS if strict and result.missing[SELFCHECK] else EXIT_OK)
 
 
 @cli.command("ingest")
@@ -301,47 +241,8 @@ def ingest_command(ctx: Context, *, as_json, sources, inbox, receipts_dir):
     if as_json:
         emit_json(result.to_dict())
     else:
-        render_ingest(result)
+        render.ingest(result)
     sys.exit(EXIT_PROBLEMS if result.has_problems else EXIT_OK)
-
-
-def render_ingest(result) -> None:
-    for message in result.messages:
-        click.echo(f"{message.source}　{message.sender or '（無寄件者）'}　{message.subject}")
-        if message.reason:
-            click.echo(f"    ✘ 無法讀取：{message.reason}")
-        elif not message.attachments:
-            click.echo("    · 沒有試算表附件")
-        for att in message.attachments:
-            line = f"    {INGEST_WORDS.get(att.state, att.state)} {att.name}"
-            if att.saved_as and att.saved_as != att.name:
-                line += f" → {att.saved_as}"
-            if att.report is not None:
-                errors = len(att.report.errors)
-                warnings = len(att.report.problems) - errors
-                line += f"　檢核：{STATE_NAMES.get(att.report.state, att.report.state)}"
-                line += (f"（{errors} 個錯誤）" if errors else "") + (f"（{warnings} 個警告）" if warnings else "")
-            if att.reason:
-                line += f"：{att.reason}"
-            click.echo(line)
-        if message.receipt:
-            click.echo(f"    回覆文字：{message.receipt}")
-    data = result.to_dict()
-    click.echo(f"\n共 {len(result.messages)} 封郵件：存入 {data['saved']} 個檔案，已在收件匣 {data['already_in_inbox']} 個，"
-               f"未存檔 {data['rejected']} 個，無法讀取的郵件 {data['unreadable']} 封。收件匣：{result.inbox}")
-# -------------------------------------------------------------------------------------------
-
-def set_up_process() -> None:
-    """What a process that runs one qos-xl command and exits does first (``main``, and the bench
-    when it times the library in one process)."""
-    # pandera imports hypothesis, when installed, for data synthesis qos-xl never uses
-    # (0.2-0.3 s of every command): a process started as qos-xl goes without it.
-    sys.modules.setdefault("hypothesis", None)
-    # numpy's OpenBLAS starts a thread per core at import; qos-xl does no linear algebra.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    # One command, then exit: no cyclic collection, which would only rescan a city-scale merge's
-    # millions of acyclic objects again and again (reference counting frees memory as usual).
-    gc.disable()
 
 
 def main():

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from qos_xl.core.text import key, text
+from qos_xl.core.vocabulary import DOING, DONE, NOT_APPLICABLE, NOT_DONE, STATUSES
 
 ROC_OFFSET = 1911
 FIRST_DAY = date(1912, 1, 1)  # ROC year 1
@@ -185,22 +186,40 @@ def parse_date(raw: object, *, date1904: bool = False) -> Parsed:
     return _parsed(_date, raw, date1904)
 
 
-def format_roc(d: date) -> str:
-    """2013-06-30 -> "102/06/30"."""
-    if d.year <= ROC_OFFSET:
-        raise ValueError(f"{d.isoformat()} 早於民國元年，無法以民國年表示")
-    return f"{d.year - ROC_OFFSET}/{d.month:02d}/{d.day:02d}"
+def format_roc(value: object, *, compact: bool = False, with_time: bool = False) -> str:
+    """The one way qos-xl writes a date for users: 2013-06-30 -> "102/06/30" ("1020630" compact).
+
+    Takes a date, a datetime (``with_time`` adds "14:05"), a pandas Timestamp or an ISO
+    text; blank (None, NaT, NaN) gives "".  A date before ROC year 1 cannot be written in
+    the ROC calendar and is given as typed in ISO form.
+    """
+    if value is None or value != value:                      # None, NaN, NaT
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if not isinstance(value, date):
+        return str(value)
+    day = value.date() if isinstance(value, datetime) else value
+    if day.year <= ROC_OFFSET:
+        return day.isoformat()
+    year = day.year - ROC_OFFSET
+    text = f"{year:03d}{day.month:02d}{day.day:02d}" if compact else f"{year}/{day.month:02d}/{day.day:02d}"
+    if with_time and isinstance(value, datetime):
+        text += f" {value:%H:%M}"
+    return text
 
 
-STATUSES = ("已完成", "辦理中", "未辦理", "不適用")
 
 _SYNONYMS = {
     key(word).casefold(): status
     for status, words in {
-        "已完成": ("完成", "已辦理完成", "辦理完成", "已辦竣", "完竣", "done"),
-        "辦理中": ("進行中", "執行中", "處理中", "辦理中(持續)", "持續辦理", "持續辦理中"),
-        "未辦理": ("尚未辦理", "未執行", "尚未執行", "未開始", "未完成"),
-        "不適用": ("N/A", "NA", "無", "不需辦理", "免辦理", "非適用"),
+        DONE: ("完成", "已辦理完成", "辦理完成", "已辦竣", "完竣", "done"),
+        DOING: ("進行中", "執行中", "處理中", "辦理中(持續)", "持續辦理", "持續辦理中"),
+        NOT_DONE: ("尚未辦理", "未執行", "尚未執行", "未開始", "未完成"),
+        NOT_APPLICABLE: ("N/A", "NA", "無", "不需辦理", "免辦理", "非適用"),
     }.items()
     for word in words
 }

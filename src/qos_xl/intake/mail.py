@@ -24,45 +24,29 @@ reason; nothing here raises for a bad message.
 from __future__ import annotations
 
 import codecs
-import csv
 import datetime as dt
 import email
 import hashlib
 import io
 import logging
 import mailbox
-import os
 import re
-import unicodedata
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.header import decode_header
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path, PureWindowsPath
 
-from qos_xl.core.config import decode_csv_bytes
-from qos_xl.core.problems import ERROR, FORM_NAMES, FileReport
+from qos_xl.core.names import safe_filename, split_suffix
 from qos_xl.core.registry import Registry, Unit
+from qos_xl.core.report import FileReport, Provenance
 from qos_xl.core.text import strip_controls
 from qos_xl.core.values import format_roc
-from qos_xl.output.xlsxout import atomic_path, write_text_atomic
+from qos_xl.intake import ledger
+from qos_xl.output.files import write_bytes_atomic, write_text_atomic
 
-LEDGER_NAME = ".qos-ledger.csv"
-# (key used by read_ledger, column header in the CSV)
-LEDGER_COLUMNS = (
-    ("ingested_at", "收件時間"),
-    ("source", "來源"),
-    ("sender", "寄件者"),
-    ("subject", "主旨"),
-    ("date", "日期"),
-    ("message_id", "Message-ID"),
-    ("sha256", "SHA-256"),
-    ("saved_as", "存檔名稱"),
-    ("unit_code", "單位代碼"),
-)
 UNKNOWN_SENDER = "未知寄件者"
-SIGNATURE = "秘書室"
 
 SAVED, ALREADY, REJECTED = "saved", "already-in-inbox", "rejected"
 
@@ -91,14 +75,11 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 
 TAIPEI = dt.timezone(dt.timedelta(hours=8), "Asia/Taipei")
-MAX_NAME_CHARS = 150
-MAX_NAME_BYTES = 200          # ext4 allows 255; feedback appends its own suffixes
 MAX_MESSAGE_DEPTH = 5         # forwards inside forwards
 MAX_ZIP_DEPTH = 2             # a zip attachment, and one zip inside it
 CHARSET_MAP = {"big5": "cp950", "x-big5": "cp950", "big-5": "cp950", "ms950": "cp950", "windows-950": "cp950",
                "x-x-big5": "cp950", "gb2312": "gbk", "ks_c_5601-1987": "cp949", "unknown-8bit": ""}
 
-_UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]')
 _SPACES = re.compile(r"\s+")
 _SURROGATES = re.compile("[\udc80-\udcff]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -181,7 +162,7 @@ class IngestResult:
             for m in self.messages for a in m.attachments)
 
     def to_dict(self) -> dict:
-        return {"inbox": str(self.inbox), "ledger": str(Path(self.inbox) / LEDGER_NAME),
+        return {"inbox": str(self.inbox), "ledger": str(ledger.ledger_path(self.inbox)),
                 "receipts_dir": str(self.receipts_dir), "messages": [m.to_dict() for m in self.messages],
                 "saved": self.saved, "already_in_inbox": self.count(ALREADY), "rejected": self.count(REJECTED),
                 "unreadable": sum(1 for m in self.messages if m.reason)}
@@ -302,37 +283,13 @@ def _parse_date(raw: str | None) -> dt.datetime | None:
     return when.astimezone(TAIPEI)
 
 
-def roc_compact(when: dt.datetime | dt.date) -> str:
-    """2013-06-28 -> "1020628" (ROC year, zero-padded to three digits)."""
-    return f"{when.year - 1911:03d}{when.month:02d}{when.day:02d}"
-
-
-def safe_filename(name: str, max_chars: int = MAX_NAME_CHARS, max_bytes: int = MAX_NAME_BYTES) -> str:
-    """A name safe on every file system: no path, no control or reserved characters, bounded, extension kept."""
-    name = unicodedata.normalize("NFC", strip_controls(name or ""))
-    name = _UNSAFE_NAME.sub("_", name)
-    name = _SPACES.sub(" ", name).strip(" .")
-    stem, suffix = _split_suffix(name)
-    stem = stem.strip(" .") or "附件"
-    while stem and (len(stem) + len(suffix) > max_chars or len((stem + suffix).encode("utf-8")) > max_bytes):
-        stem = stem[:-1]
-    return (stem.rstrip(" .") or "附件") + suffix
-
-
-def _split_suffix(name: str) -> tuple[str, str]:
-    stem, dot, ext = name.rpartition(".")
-    if dot and stem and 1 <= len(ext) <= 5 and ext.isascii() and ext.isalnum():
-        return stem, "." + ext
-    return name, ""
-
-
 def _basename(name: str) -> str:
     """The last path component: mailers sometimes send C:\\Users\\...\\x.xlsx."""
     return PureWindowsPath(name.replace("/", "\\")).name if name else ""
 
 
 def _suffix(name: str) -> str:
-    return _split_suffix(name)[1].lower()
+    return split_suffix(name)[1].lower()
 
 
 # ---------------------------------------------------------------------------------------
@@ -866,117 +823,6 @@ def _read_mailbox(source: Path, box: mailbox.Mailbox, limits):
 
 
 # ---------------------------------------------------------------------------------------
-# The ledger
-
-
-def ledger_path(inbox: Path) -> Path:
-    return Path(inbox) / LEDGER_NAME
-
-
-def _cell(value: object) -> str:
-    """Untrusted text for a CSV a clerk opens in Excel: one line, never a formula."""
-    text = _SPACES.sub(" ", strip_controls(str(value or "").replace("\r", " ").replace("\n", " "))).strip()
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _uncell(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:2] in _FORMULA_START else value
-
-
-def _append_ledger(inbox: Path, row: dict[str, str]) -> None:
-    path = ledger_path(inbox)
-    fresh = not path.exists() or path.stat().st_size == 0
-    with open(path, "ab") as handle:
-        if fresh:
-            handle.write(codecs.BOM_UTF8)
-        elif _last_byte(path) not in (b"\n", b""):
-            handle.write(b"\r\n")
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        if fresh:
-            writer.writerow([title for _, title in LEDGER_COLUMNS])
-        writer.writerow([_cell(row.get(k, "")) for k, _ in LEDGER_COLUMNS])
-        handle.write(buffer.getvalue().encode("utf-8"))
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _last_byte(path: Path) -> bytes:
-    with open(path, "rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        if handle.tell() == 0:
-            return b""
-        handle.seek(-1, os.SEEK_END)
-        return handle.read(1)
-
-
-def read_ledger(inbox: Path) -> dict[str, dict]:
-    """Provenance of every file ingest saved into ``inbox``, by SHA-256 (the latest row wins).
-
-    Each value has the keys of ``LEDGER_COLUMNS`` (ingested_at, source, sender, subject,
-    date, message_id, sha256, saved_as, unit_code) and ``received``, the Date header as an
-    ROC date (``102/06/28``) or "" when it could not be read.  A missing ledger gives {}.
-    """
-    path = ledger_path(inbox)
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        return {}
-    content = decode_csv_bytes(raw) or raw.decode("utf-8-sig", errors="replace")
-    rows = list(csv.reader(io.StringIO(content)))
-    if not rows:
-        return {}
-    titles = {title: k for k, title in LEDGER_COLUMNS}
-    header = [titles.get(h.strip(), h.strip()) for h in rows[0]]
-    if "sha256" not in header:  # no header line: the columns in their usual order
-        header, body = [k for k, _ in LEDGER_COLUMNS], rows
-    else:
-        body = rows[1:]
-    found: dict[str, dict] = {}
-    for cells in body:
-        entry = {k: _uncell(v.strip()) for k, v in zip(header, cells)}
-        digest = entry.get("sha256", "").lower()
-        if not re.fullmatch(r"[0-9a-f]{64}", digest):
-            continue
-        entry = {k: entry.get(k, "") for k, _ in LEDGER_COLUMNS} | {k: v for k, v in entry.items() if k}
-        entry["sha256"] = digest
-        when = _parse_iso(entry.get("date", ""))
-        entry["received"] = f"{when.year - 1911}/{when.month:02d}/{when.day:02d}" if when else ""
-        found[digest] = entry
-    return found
-
-
-def apply_provenance(reports: list[FileReport], inbox: Path, registry: Registry) -> None:
-    """For merge: give each report of a file that came by mail its sender and received date.
-
-    Sets ``extra["sender"]`` and ``extra["received"]`` (ROC date) from the ledger, and adds
-    the ``sender-unit-mismatch`` warning when the sender's unit differs from the unit the
-    workbook names.  Reports without a ledger row are left alone.
-    """
-    ledger = read_ledger(inbox)
-    for report in reports:
-        row = ledger.get((report.sha256 or "").lower())
-        if row is None:
-            continue
-        report.extra["sender"] = row.get("sender", "")
-        report.extra["received"] = row.get("received", "")
-        sender_unit = registry.by_code(row["unit_code"]) if row.get("unit_code") else None
-        if sender_unit and report.unit_code and report.unit_code != sender_unit.code \
-                and not any(p.code == "sender-unit-mismatch" for p in report.problems):
-            _, address = email.utils.parseaddr(row.get("sender", ""))
-            report.add("sender-unit-mismatch", sender=address or row.get("sender", ""), sender_unit=sender_unit.name,
-                       unit=report.unit or report.unit_code)
-
-
-def _parse_iso(value: str) -> dt.datetime | None:
-    try:
-        when = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        return _parse_date(value)
-    return when if when.year >= 1912 else None
-
-
-# ---------------------------------------------------------------------------------------
 # Saving, validating, receipts
 
 
@@ -985,7 +831,8 @@ def _inbox_hashes(inbox: Path) -> dict[str, str]:
     from qos_xl.pipeline.load import is_clutter, list_inbox
 
     known: dict[str, str] = {}
-    for path, shown in list_inbox([inbox]):
+    for entry in list_inbox([inbox]):
+        path, shown = entry.path, entry.file
         if is_clutter(path) or (path.name.startswith(".") and path.name.endswith(".tmp")):
             continue
         try:
@@ -998,7 +845,7 @@ def _inbox_hashes(inbox: Path) -> dict[str, str]:
 
 def _unique_target(inbox: Path, name: str) -> Path:
     target = inbox / name
-    stem, suffix = _split_suffix(name)
+    stem, suffix = split_suffix(name)
     number = 2
     while target.exists():
         target = inbox / f"{stem}_{number}{suffix}"
@@ -1048,7 +895,7 @@ def ingest(sources: list[Path], inbox: Path, receipts_dir: Path, plan, registry:
     now = (now or dt.datetime.now(TAIPEI)).astimezone(TAIPEI)
     limits = limits or zip_limits()
     known = _inbox_hashes(inbox)
-    first_seen = {digest: row.get("message_id", "") for digest, row in read_ledger(inbox).items()}
+    first_seen = {digest: row.message_id for digest, row in ledger.read(inbox).items()}
     result = IngestResult(inbox, receipts_dir)
     for source in sources:
         for mail in _read_source(Path(source), limits):
@@ -1074,13 +921,12 @@ def _save(found: _Found, message: MailMessage, inbox: Path, known: dict[str, str
     original = found.original
     if _suffix(original) != found.suffix:
         original += found.suffix
-    name = safe_filename(f"{roc_compact(message.when)}_{message.unit}_{original}")
+    name = safe_filename(f"{format_roc(message.when, compact=True)}_{message.unit}_{original}", fallback="附件")
     target = _unique_target(inbox, name)
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(found.data)
+    write_bytes_atomic(target, found.data)
     known[digest] = target.name
     first_seen[digest] = message.message_id
-    _append_ledger(inbox, {
+    ledger.append(inbox, {
         "ingested_at": now.isoformat(timespec="seconds"), "source": message.source, "sender": message.sender,
         "subject": message.subject, "date": message.date, "message_id": message.message_id, "sha256": digest,
         "saved_as": target.name, "unit_code": message.unit_code or "",
@@ -1103,107 +949,27 @@ def _validate(result: IngestResult, plan, registry: Registry) -> None:
             base = reports.get(att.saved_as) if att.saved_as else None
             if base is None:
                 continue
-            report = FileReport(**{**base.__dict__, "problems": list(base.problems), "extra": dict(base.extra)})
-            report.extra.update({"sender": message.sender, "received": _roc_date(message.received)})
+            report = replace(base, provenance=Provenance(sender=message.sender, subject=message.subject,
+                                                         received=message.received, unit_code=message.unit_code))
             if message.unit_code and report.unit_code and report.unit_code != message.unit_code:
-                report.add("sender-unit-mismatch", sender=message.address or message.sender,
-                           sender_unit=message.unit_name or message.unit, unit=report.unit or report.unit_code)
+                report = report.with_problems(report.problem(
+                    "sender-unit-mismatch", sender=message.address or message.sender,
+                    sender_unit=message.unit_name or message.unit, unit=report.unit or report.unit_code))
             att.report = report
-
-
-def _roc_date(when: dt.datetime | None) -> str:
-    return format_roc(when.date()) if when else ""
 
 
 def receipt_path(message: MailMessage, receipts_dir: Path) -> Path:
     key = message.message_id or f"{message.source}|{message.subject}|{message.date}"
     short = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return Path(receipts_dir) / safe_filename(f"{roc_compact(message.when)}_{message.unit}_{short}.txt")
+    return Path(receipts_dir) / safe_filename(f"{format_roc(message.when, compact=True)}_{message.unit}_{short}.txt")
 
 
 def _write_receipt(message: MailMessage, receipts_dir: Path) -> Path:
+    from qos_xl.output.reply import mail_receipt
+
     target = receipt_path(message, receipts_dir)
-    write_text_atomic(target, receipt_text(message))
+    write_text_atomic(target, mail_receipt(message))
     return target
-
-
-def _clean(value: object, limit: int = 200) -> str:
-    text = _SPACES.sub(" ", strip_controls(str(value or ""))).strip()
-    text = re.sub("[\u200e\u200f\u202a-\u202e\u2066-\u2069]", "", text)
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _verdict(report: FileReport) -> str:
-    try:
-        from qos_xl.output.feedback import verdict
-    except ImportError:
-        errors = len(report.errors)
-        if errors:
-            return "檢核未通過，請修正後重新寄送"
-        warnings_ = len(report.problems) - errors
-        return f"檢核通過，已收件（另有 {warnings_} 項提醒，請參考）" if warnings_ else "檢核通過，已收件"
-    return verdict(report)
-
-
-
-def receipt_text(message: MailMessage) -> str:
-    """The reply to one message: which spreadsheets arrived and each one's verdict, in zh-TW."""
-    display = _clean(message.display, 40)
-    if message.unit_name and display in (message.unit_name, message.unit):
-        display = ""
-    greeting = " ".join(x for x in (message.unit_name, display) if x)
-    lines = [f"{greeting or _clean(message.address) or '您'} 您好：", ""]
-    when = f"於 {_roc_date(message.received)} " if message.received else ""
-    subject = f"（主旨：「{_clean(message.subject)}」）" if message.subject else ""
-    sheets = message.attachments
-    if not sheets:
-        lines.append(f"本室已收到您{when}寄來的郵件{subject}，但郵件中沒有試算表附件（.xlsx、.xlsm、.xls 或 .ods）。")
-        lines.append("請附上填寫完成的自行檢核表或工作計畫後重新寄送。")
-    else:
-        lines.append(f"本室已收到您{when}寄來的郵件{subject}，共 {len(sheets)} 個試算表檔案，處理結果如下。")
-    any_errors = any_warnings = False
-    for number, att in enumerate(sheets, start=1):
-        lines += ["", f"{number}. {_clean(att.name)}"]
-        if att.state == REJECTED:
-            any_errors = True
-            lines.append(f"   處理結果：未存檔。{_clean(att.reason, 400)}")
-            continue
-        repeat = att.state == ALREADY and not att.reimported
-        lines.append(f"   存檔名稱：{_clean(att.saved_as)}" + ("（先前已收到相同檔案，未重複存檔）" if repeat else ""))
-        report = att.report
-        if report is None:
-            continue
-        what = "，".join(x for x in (_clean(report.unit), FORM_NAMES.get(report.form or ""), report.period) if x)
-        if what:
-            lines.append(f"   內容：{what}")
-        lines.append(f"   檢核結果：{_verdict(report)}")
-        errors = len(report.errors)
-        any_errors |= bool(errors)
-        any_warnings |= len(report.problems) > errors
-        for index, problem in enumerate(report.problems, start=1):
-            level = "錯誤" if problem.severity == ERROR else "警告"
-            where = ""
-            if problem.sheet and problem.cell:
-                where = f"工作表「{_clean(problem.sheet)}」儲存格 {problem.cell}："
-            elif problem.sheet:
-                where = f"工作表「{_clean(problem.sheet)}」："
-            lines.append(f"   ({index}) 【{level}】{where}{_clean(problem.message, 400)}")
-            if problem.value:
-                lines.append(f"       填寫內容：「{_clean(problem.value)}」")
-    if message.others:
-        lines += ["", f"另有 {len(message.others)} 個非試算表附件未處理：" + "、".join(_clean(o, 80) for o in message.others[:10])
-                  + ("…" if len(message.others) > 10 else "") + "。"]
-    for note in [*message.notes, *([f"郵件讀取時發生問題：{message.reason}"] if message.reason else [])]:
-        lines += ["", _clean(note, 400)]
-    if sheets:
-        if any_errors:
-            lines += ["", "請依上列說明修正後重新寄送，並更新「填報日期」。"]
-        elif any_warnings:
-            lines += ["", "以上提醒不影響收件，本次無須重新寄送；如需更正，請修正後重新寄送，並更新「填報日期」。"]
-        else:
-            lines += ["", "檔案無須修正，謝謝貴單位配合。"]
-    lines += ["", f"{SIGNATURE} 敬上", ""]
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------

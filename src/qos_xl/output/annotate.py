@@ -7,6 +7,7 @@ clean files never pays for loading openpyxl and xlsxwriter.
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +18,28 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from qos_xl.output.feedback import (_CELL_REF, AUTHOR, COLUMNS, ERROR_FILL, FIRST_DATA_ROW, HEADER_FILL, HEADER_ROW, LINK_COLOUR,
-                             LIST_SHEET, NOTE_ROW, SEVERITY_NAMES, TITLE_ROW, WARNING_FILL, _counts)
-from qos_xl.core.problems import ERROR, FORM_NAMES, FileReport, Problem
+from qos_xl.core.report import FileReport
+from qos_xl.core.problems import Problem
 from qos_xl.core.text import key
-from qos_xl.output.xlsxout import atomic_path, display_width, new_workbook, row_height, safe_text, write_string
+from qos_xl.core.vocabulary import ERROR, FORM_NAMES, PROBLEM_LIST_SHEET, SEVERITY_NAMES
+from qos_xl.output.files import atomic_path
+from qos_xl.output.xlsxout import display_width, new_workbook, row_height, safe_text, write_string
+
+LIST_SHEET = PROBLEM_LIST_SHEET
+AUTHOR = "qos-xl"
+
+ERROR_FILL = "FFC7CE"
+WARNING_FILL = "FFEB9C"
+HEADER_FILL = "D9E1F2"
+LINK_COLOUR = "0563C1"
+
+# 問題清單 layout: (header, width in Excel character units)
+COLUMNS = (("嚴重度", 8), ("工作表", 14), ("儲存格", 10), ("問題代碼", 26), ("說明", 60), ("填寫內容", 36))
+TITLE_ROW, NOTE_ROW, HEADER_ROW = 1, 2, 3
+FIRST_DATA_ROW = 4
+
+_CELL_REF = re.compile(r"^[A-Z]{1,3}[1-9][0-9]{0,6}$")
+
 
 # ---------------------------------------------------------------------------------------
 # The 問題清單 rows, shared by both workbook kinds
@@ -46,8 +64,7 @@ def _rows(report: FileReport) -> list[_Row]:
 
 
 def _title(report: FileReport) -> str:
-    errors, warnings_ = _counts(report)
-    return f"檔案「{Path(report.file).name}」檢核問題：錯誤 {errors} 項、警告 {warnings_} 項"
+    return f"檔案「{Path(report.file).name}」檢核問題：錯誤 {len(report.errors)} 項、警告 {len(report.warnings)} 項"
 
 
 def _subtitle(report: FileReport, note: str | None) -> str:

@@ -36,20 +36,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qos_xl import TEMPLATE_VERSION
+from qos_xl.core import vocabulary as words
 from qos_xl.core.catalogue import Plan
+from qos_xl.core.names import safe_filename
 from qos_xl.core.registry import Registry, Unit
-from qos_xl.output.xlsxout import atomic_path, new_workbook, print_a4, row_height, write_string, write_value
+from qos_xl.core.vocabulary import HELP_SHEET, META_SHEET, SELFCHECK, SELFCHECK_SHEET, STATUSES, WORKPLAN, WORKPLAN_SHEET
+from qos_xl.output.files import atomic_path
+from qos_xl.output.xlsxout import new_workbook, print_a4, row_height, write_string, write_value
 
-# -- contract texts ---------------------------------------------------------------------
-SELFCHECK_SHEET = "自行檢核表"
-WORKPLAN_SHEET = "工作計畫"
-HELP_SHEET = "填表說明"
-META_SHEET = "qos_meta"
-
-STATUSES = ("已完成", "辦理中", "未辦理", "不適用")
-SELFCHECK_COLUMNS = ("項次", "實施要項", "執行重點", "執行步驟", "查核期限",
-                     "執行狀態", "辦理情形", "完成日期", "佐證資料", "備註")
-WORKPLAN_COLUMNS = ("實施要項", "工作重點", "工作(推動)方法", "備註")
+SELFCHECK_COLUMNS = tuple(words.SELFCHECK_COLUMNS.values())
+WORKPLAN_COLUMNS = tuple(words.WORKPLAN_COLUMNS.values())
 NOT_DUE_MARK = "本期未到期"
 
 # -- layout (0-based rows/cols as xlsxwriter uses them) ---------------------------------
@@ -71,7 +67,6 @@ FILL_INPUT = "#FFFFFF"     # cells a unit fills in
 FILL_NOT_DUE = "#D0D0D0"   # steps not yet due at the period
 BORDER_COLOR = "#808080"
 
-_BAD_FILENAME = re.compile(r'[\\/:*?"<>|\s]+')
 _LIST_ITEM = re.compile(r"(?<=[。；;])\s*(?=[一二三四五六七八九十]+、)")
 
 
@@ -116,7 +111,7 @@ def write_templates(plan: Plan, registry: Registry, out_dir: Path, period, units
 
 # -- helpers ----------------------------------------------------------------------------
 def _safe_name(name: str) -> str:
-    return _BAD_FILENAME.sub("_", name).strip("._") or "單位"
+    return safe_filename(name.replace(" ", "_"), fallback="單位", max_bytes=120)
 
 
 def _paragraphs(text: str) -> str:
@@ -255,7 +250,7 @@ def _date_help() -> str:
 def _write_selfcheck(path: Path, plan: Plan, registry: Registry, unit: Unit, period) -> None:
     wb = new_workbook(path)
     fmt = _Formats(wb)
-    info = _FormInfo("selfcheck", str(period), plan.year, unit)
+    info = _FormInfo(SELFCHECK, str(period), plan.year, unit)
     title = f"{plan.organisation}{plan.year}年度提升服務品質自行檢核表"
     ws = wb.add_worksheet(SELFCHECK_SHEET)
     last_col = len(SELFCHECK_COLUMNS) - 1
@@ -407,7 +402,7 @@ def _selfcheck_help(plan: Plan, registry: Registry, unit: Unit, period, due_coun
 def _write_workplan(path: Path, plan: Plan, registry: Registry, unit: Unit) -> None:
     wb = new_workbook(path)
     fmt = _Formats(wb)
-    info = _FormInfo("workplan", str(plan.year), plan.year, unit)
+    info = _FormInfo(WORKPLAN, str(plan.year), plan.year, unit)
     title = f"{unit.name}{plan.year}年度提升服務品質工作計畫"
     ws = wb.add_worksheet(WORKPLAN_SHEET)
     for c, w in enumerate(WP_WIDTHS):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
-import os
 import shutil
 import sys
 import tempfile
@@ -84,27 +82,6 @@ class FastSaveWorkbook(xlsxwriter.Workbook):
             super()._store_workbook()
         finally:
             workbook.ZipFile, packager.SharedStrings = zip_file, shared_strings
-
-
-@contextlib.contextmanager
-def atomic_path(target: Path):
-    """Yield a temporary path beside ``target``; rename it over ``target`` only on success."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix + ".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def write_text_atomic(target: Path, content: str) -> None:
-    with atomic_path(target) as tmp:
-        tmp.write_text(content, encoding="utf-8")
 
 
 def write_string(ws, row: int, col: int, value: object, fmt=None) -> None:

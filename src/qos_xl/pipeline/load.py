@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from qos_xl.core.problems import FileProblem, FileReport
-from qos_xl.pipeline.locate import FORM_SHEET_KEYS, OWN_SHEETS, Submission, read_submission
-from qos_xl.intake.spreadsheet import open_workbook
+from qos_xl.core.problems import FileProblem
+from qos_xl.core.report import FileReport
 from qos_xl.core.text import key
+from qos_xl.core.vocabulary import IGNORED
+from qos_xl.intake.spreadsheet import open_workbook
+from qos_xl.pipeline.locate import FORM_SHEET_KEYS, OWN_SHEETS, Submission, read_submission
 
 CLUTTER_PREFIXES = ("~$", ".~lock.", "._")
 OWN_FILES_PREFIX = ".qos-"  # qos-xl's own files kept in the inbox (the e-mail ledger)
@@ -23,7 +25,16 @@ CLUTTER_NAMES = {"thumbs.db", ".ds_store", "desktop.ini"}
 PARALLEL_THRESHOLD = 16
 
 
-@dataclass
+@dataclass(frozen=True)
+class Entry:
+    """A file to read: its id for this run, where it is, and the name shown to users."""
+
+    id: int
+    path: Path
+    file: str
+
+
+@dataclass(frozen=True)
 class Loaded:
     """A file's report and, when a form was found in it, the submission read from it."""
 
@@ -37,9 +48,9 @@ def is_clutter(path: Path) -> bool:
     return name.lower() in CLUTTER_NAMES or name.startswith((*CLUTTER_PREFIXES, OWN_FILES_PREFIX))
 
 
-def list_inbox(paths: list[Path]) -> list[tuple[Path, str]]:
-    """Every file under the given files or folders, with the name shown to users."""
-    found = []
+def list_inbox(paths: list[Path]) -> list[Entry]:
+    """Every file under the given files or folders, with the name shown to users, numbered."""
+    found: list[tuple[Path, str]] = []
     for base in paths:
         base = Path(base)
         if base.is_dir():
@@ -47,7 +58,7 @@ def list_inbox(paths: list[Path]) -> list[tuple[Path, str]]:
                 found.append((path, path.relative_to(base).as_posix()))
         else:
             found.append((base, base.name))
-    return found
+    return [Entry(number, path, shown) for number, (path, shown) in enumerate(found)]
 
 
 def likely_data_sheet(name: str, state: str) -> bool:
@@ -56,20 +67,19 @@ def likely_data_sheet(name: str, state: str) -> bool:
     return folded in FORM_SHEET_KEYS or (state != "visible" and folded not in OWN_SHEETS)
 
 
-def load_file(path: Path, shown: str) -> Loaded:
+def load_file(entry: Entry) -> Loaded:
     """Hash, open and read one file; never raises for a bad file."""
-    report = FileReport(file=shown)
+    path, shown = entry.path, entry.file
+    report = FileReport(id=entry.id, file=shown, path=path)
     try:
         stat = path.stat()
-        report.size, report.mtime = stat.st_size, stat.st_mtime
         with open(path, "rb") as handle:
-            report.sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError as exc:
-        report.add("file-corrupt", detail=f"無法讀取檔案：{exc.strerror or exc}")
-        return Loaded(report)
+        return Loaded(report.with_problems(report.problem("file-corrupt", detail=f"無法讀取檔案：{exc.strerror or exc}")))
+    report = replace(report, size=stat.st_size, mtime=stat.st_mtime, sha256=digest)
     if is_clutter(path):
-        report.state = "ignored"
-        return Loaded(report)
+        return Loaded(replace(report, state=IGNORED))
     try:
         workbook = open_workbook(path, wanted=likely_data_sheet)
         found = read_submission(workbook, shown)
@@ -77,26 +87,18 @@ def load_file(path: Path, shown: str) -> Loaded:
             workbook = open_workbook(path)  # the form is not where it should be: read every sheet
             found = read_submission(workbook, shown)
     except FileProblem as problem:
-        report.problems.append(problem.problem(shown))
-        return Loaded(report)
+        return Loaded(report.with_problems(problem.problem(shown)))
     if workbook.has_macros:
-        report.add("macro-ignored")
+        report = report.with_problems(report.problem("macro-ignored"))
     if isinstance(found, list):
-        report.problems.extend(found)
-        return Loaded(report)
-    report.form = found.form
-    report.problems.extend(found.problems)
-    return Loaded(report, found)
-
-
-def _load_pair(args: tuple[Path, str]) -> Loaded:
-    return load_file(*args)
+        return Loaded(report.with_problems(*found))
+    return Loaded(replace(report, form=found.form).with_problems(*found.problems), found)
 
 
 class Loading:
     """Files being read, in worker processes when there are many, while the caller goes on."""
 
-    def __init__(self, entries: list[tuple[Path, str]], jobs: int | None = None,
+    def __init__(self, entries: list[Entry], jobs: int | None = None,
                  progress: Callable[[int], None] | None = None):
         jobs = jobs or min(os.cpu_count() or 1, 4)
         self.entries, self.progress = entries, progress
@@ -105,13 +107,13 @@ class Loading:
             from concurrent.futures import ProcessPoolExecutor  # multiprocessing: only when it is used
 
             self.pool = ProcessPoolExecutor(max_workers=jobs)
-        self.pending = self.pool.map(_load_pair, entries, chunksize=8) if self.pool else None
+        self.pending = self.pool.map(load_file, entries, chunksize=8) if self.pool else None
 
     def results(self) -> list[Loaded]:
         """Every file's ``Loaded``, in the order given (waits for the workers)."""
         loaded = []
         try:
-            for item in self.pending if self.pool else map(_load_pair, self.entries):
+            for item in self.pending if self.pool else map(load_file, self.entries):
                 loaded.append(item)
                 if self.progress:
                     self.progress(1)
@@ -121,7 +123,7 @@ class Loading:
         return loaded
 
 
-def load_files(entries: list[tuple[Path, str]], jobs: int | None = None,
+def load_files(entries: list[Entry], jobs: int | None = None,
                progress: Callable[[int], None] | None = None) -> list[Loaded]:
     """Load files, in worker processes when there are many."""
     return Loading(entries, jobs, progress).results()

@@ -10,28 +10,18 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from qos_xl.core.problems import FORM_NAMES, Problem, cell_name, column_letter, make_problem
-from qos_xl.intake.spreadsheet import ErrorValue, Sheet, Workbook
+from qos_xl.core.problems import Problem, cell_name, column_letter, make_problem
 from qos_xl.core.text import key
+from qos_xl.core.vocabulary import (FORM_NAMES, HELP_SHEET, META_SHEET, PROBLEM_LIST_SHEET, SELFCHECK, SELFCHECK_COLUMNS,
+                                    SELFCHECK_INPUTS, SELFCHECK_LABELS, WORKPLAN, WORKPLAN_COLUMNS, WORKPLAN_LABELS,
+                                    WORKPLAN_SECTIONS)
+from qos_xl.intake.spreadsheet import ErrorValue, Sheet, Workbook
 
-SELFCHECK = "selfcheck"
-WORKPLAN = "workplan"
-
-# field name -> label as printed in the template
-SELFCHECK_LABELS = {"unit": "機關(單位)名稱", "period": "填報期別", "filler": "填表人", "phone": "聯絡電話", "report_date": "填報日期"}
-SELFCHECK_COLUMNS = {
-    "code": "項次", "area": "實施要項", "focus": "執行重點", "step": "執行步驟", "deadline": "查核期限",
-    "status": "執行狀態", "narrative": "辦理情形", "done_date": "完成日期", "evidence": "佐證資料", "remarks": "備註",
-}
-SELFCHECK_INPUTS = ("status", "narrative", "done_date", "evidence", "remarks")
-WORKPLAN_LABELS = {"unit": "機關全銜", "year": "年度"}
-WORKPLAN_SECTIONS = {"basis": "計畫依據", "goals": "計畫目標", "audience": "實施對象", "review": "考核與獎勵"}
-WORKPLAN_COLUMNS = {"area": "實施要項", "focus": "工作重點", "method": "工作(推動)方法", "remarks": "備註"}
 # the fields of a table row that a Submission keeps (the plan's own texts are not the unit's input)
 ROW_FIELDS = {SELFCHECK: ("code", *SELFCHECK_INPUTS), WORKPLAN: tuple(WORKPLAN_COLUMNS)}
 # sheets qos-xl itself puts in a template: never reported as stray data
-OWN_SHEETS = {key(n) for n in ("填表說明", "qos_meta", "選項", "問題清單")}
-FORM_SHEET_KEYS = {key(name) for name in FORM_NAMES.values()}
+OWN_SHEETS = {key(n) for n in (HELP_SHEET, META_SHEET, "選項", PROBLEM_LIST_SHEET)}
+FORM_SHEET_KEYS = {key(FORM_NAMES[form]) for form in (SELFCHECK, WORKPLAN)}
 # the columns whose header must be found for the table to be read at all
 _REQUIRED = {SELFCHECK: ("code", "status"), WORKPLAN: ("area", "focus")}
 

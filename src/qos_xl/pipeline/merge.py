@@ -1,57 +1,29 @@
-"""Merging: one state per inbox file, the accepted submissions combined, completion rates.
+"""Merging: every inbox file read, validated and given a state; accepted submissions combined and rated.
 
-States (PRODUCT.md): accepted, superseded (an older valid submission of the same unit,
-form and period), duplicate (byte-identical to another file), rejected; office clutter
-is ignored.  Rates sum numerators and denominators, never average unit rates.
+``merge`` is the library behind ``qos-xl merge`` and ``qos-xl status``: it returns a
+``MergeResult`` that the consolidated workbook, the feedback and the command line read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qos_xl.core.catalogue import Plan
-from qos_xl.pipeline.load import Loading, list_inbox
-from qos_xl.core.problems import FileReport, make_problem
-from qos_xl.pipeline.locate import SELFCHECK, WORKPLAN
 from qos_xl.core.registry import Registry, Unit
+from qos_xl.core.report import FileReport
 from qos_xl.core.values import Period
+from qos_xl.core.vocabulary import ACCEPTED, DONE, NOT_APPLICABLE, REJECTED, SELFCHECK, WORKPLAN
+from qos_xl.intake import ledger
+from qos_xl.pipeline import states
+from qos_xl.pipeline.load import Loading, list_inbox
+from qos_xl.pipeline.provenance import with_provenance
+from qos_xl.pipeline.rates import NO_RATE, Rate, completion, total
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from qos_xl.pipeline.validate import Checked
-
-DONE, NOT_APPLICABLE = "已完成", "不適用"
-
-
-@dataclass(frozen=True)
-class Rate:
-    """Completed over applicable (steps due minus 不適用)."""
-
-    completed: int
-    applicable: int
-
-    @property
-    def rate(self) -> float | None:
-        return round(self.completed / self.applicable, 4) if self.applicable else None
-
-    @property
-    def label(self) -> str:
-        """83.3% (10/12), or — when nothing is applicable; halves round up, as spreadsheets do."""
-        if not self.applicable:
-            return "—"
-        percent = (Decimal(self.completed * 100) / self.applicable).quantize(Decimal("0.1"), ROUND_HALF_UP)
-        return f"{percent}% ({self.completed}/{self.applicable})"
-
-    def __add__(self, other: "Rate") -> "Rate":
-        return Rate(self.completed + other.completed, self.applicable + other.applicable)
-
-    def to_dict(self) -> dict:
-        return {"completed": self.completed, "applicable": self.applicable, "rate": self.rate}
 
 
 @dataclass
@@ -66,16 +38,15 @@ class MergeResult:
     area_rates: dict[int, Rate]    # the bureau's rate per area
     unit_rates: dict[str, dict[int, Rate]]  # unit code -> area -> rate
     missing: dict[str, list[Unit]]  # form -> units with no accepted file
-    checked: Checked | None = None
     output: Path | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
     def overall(self) -> Rate:
-        return sum(self.area_rates.values(), Rate(0, 0))
+        return total(self.area_rates.values())
 
     def unit_overall(self, code: str) -> Rate:
-        return sum(self.unit_rates[code].values(), Rate(0, 0))
+        return total(self.unit_rates[code].values())
 
     @property
     def accepted_units(self) -> list[Unit]:
@@ -91,7 +62,7 @@ class MergeResult:
 
     @property
     def has_problems(self) -> bool:
-        return any(f.state == "rejected" for f in self.files)
+        return any(f.state == REJECTED for f in self.files)
 
     @property
     def missing_names(self) -> dict[str, list[str]]:
@@ -129,119 +100,49 @@ class MergeResult:
         }
 
 
-def choose_period(checked: Checked, plan: Plan) -> Period:
+def choose_period(files: list[FileReport], plan: Plan) -> Period:
     """The latest self-check period found among valid files, else the plan year's June."""
-    found = [Period.parse(f.period) for f in checked.files
+    found = [Period.parse(f.period) for f in files
              if f.form == SELFCHECK and f.valid and f.period and f.period.startswith(f"{plan.year}-")]
     return max(found) if found else Period(plan.year, 6)
 
 
-def assign_states(files: list[FileReport], period: Period) -> None:
-    """Give every file exactly one state for a merge of ``period``."""
-    _mark_duplicates(files)
-    for report in files:
-        if report.state != "accepted":
-            continue
-        expected = str(period) if report.form == SELFCHECK else str(period.year)
-        if report.period and report.period != expected:
-            report.problems.insert(0, make_problem("period-other", file=report.file, found=report.period, expected=expected))
-            report.state = "rejected"
-    groups: dict[tuple, list[FileReport]] = {}
-    for report in files:
-        if report.state == "accepted":
-            groups.setdefault((report.unit_code, report.form, report.period), []).append(report)
-    for group in groups.values():
-        _supersede(group)
-
-
-def _mark_duplicates(files: list[FileReport]) -> None:
-    first_by_hash: dict[str, FileReport] = {}
-    for report in sorted(files, key=lambda f: (f.mtime, f.file)):
-        if report.state == "ignored" or not report.size:
-            continue
-        original = first_by_hash.setdefault(report.sha256, report)
-        if original is not report:
-            report.state = "duplicate"
-            report.extra["duplicate_of"] = original.file
-
-
-def _supersede(group: list[FileReport]) -> None:
-    group.sort(key=lambda f: (f.report_date or dt.date.min, f.mtime), reverse=True)
-    latest = group[0]
-    rivals = [f for f in group[1:] if f.report_date and f.report_date == latest.report_date]
-    if rivals:
-        for report in [latest, *rivals]:
-            others = "、".join(o.file for o in (latest, *rivals) if o is not report)
-            report.problems.insert(0, make_problem("submission-conflict", file=report.file,
-                                                   report_date=report.report_date.isoformat(), other=others))
-            report.state = "rejected"
-        latest = None
-    for report in group:
-        if report is not latest and report.state == "accepted":
-            report.state = "superseded"
-            if latest is not None:
-                report.extra["superseded_by"] = latest.file
-
-
-def _accepted_rows(frame: pd.DataFrame, files: list[FileReport], form: str) -> pd.DataFrame:
+def accepted_rows(frame: pd.DataFrame, files: list[FileReport], form: str) -> pd.DataFrame:
+    """The rows of ``frame`` (indexed by file id) that belong to accepted files of ``form``, with unit and file."""
     import pandas as pd
 
-    fids = [i for i, f in enumerate(files) if f.state == "accepted" and f.form == form]
-    if frame.empty or not fids:
+    by_id = {f.id: f for f in files if f.state == ACCEPTED and f.form == form}
+    if frame.empty or not by_id:
         return pd.DataFrame()
-    rows = frame[frame.index.get_level_values("fid").isin(fids) & frame["present"]].copy()
+    rows = frame[frame.index.get_level_values("fid").isin(list(by_id)) & frame["present"]].copy()
     fid = rows.index.get_level_values("fid")
-    rows["unit_code"] = [files[i].unit_code for i in fid]
-    rows["unit"] = [files[i].unit for i in fid]
-    rows["file"] = [files[i].file for i in fid]
+    rows["unit_code"] = [by_id[i].unit_code for i in fid]
+    rows["unit"] = [by_id[i].unit for i in fid]
+    rows["file"] = [by_id[i].file for i in fid]
     return rows
-
-
-def completion(selfcheck: pd.DataFrame, plan: Plan) -> dict[str, dict[int, Rate]]:
-    """Unit code -> area -> Rate over the due steps of accepted self-checks."""
-    import pandas as pd
-
-    rates: dict[str, dict[int, Rate]] = {}
-    if selfcheck.empty:
-        return rates
-    due = selfcheck[selfcheck["due"]]
-    area_of = {s.code: s.area for s in plan.steps}
-    table = pd.DataFrame({
-        "unit": due["unit_code"].to_numpy(),
-        "area": due["code"].map(area_of).to_numpy(),
-        "done": (due["status"] == DONE).to_numpy(),
-        "applicable": (due["status"] != NOT_APPLICABLE).to_numpy(),
-    }).groupby(["unit", "area"]).sum()
-    for unit in selfcheck["unit_code"].unique():
-        rates[unit] = {a.number: Rate(0, 0) for a in plan.areas}
-    for (unit, area), done, applicable in zip(table.index, table["done"].tolist(), table["applicable"].tolist()):
-        rates[unit][int(area)] = Rate(int(done), int(applicable))
-    return rates
 
 
 def merge(inbox: Path, plan: Plan, registry: Registry, period: Period | None = None, *,
           jobs: int | None = None, progress=None) -> MergeResult:
     """Validate every inbox file, give each a state, combine the accepted ones and rate them."""
     loading = Loading(list_inbox([inbox]), jobs, progress)  # the workers start reading now...
-    from qos_xl.intake.mail import apply_provenance  # ...while the heavy modules load here
-    from qos_xl.pipeline.validate import check
+    from qos_xl.pipeline.validate import check  # ...while pandas and pandera load here
 
     checked = check(loading.results(), plan, registry)
-    apply_provenance(checked.files, inbox, registry)
+    files = with_provenance(checked.files, ledger.read(inbox), registry)
     notes = []
     if period is None:
-        period = choose_period(checked, plan)
+        period = choose_period(files, plan)
         notes.append(f"未指定期別，依收件匣內容採用 {period}。")
-    assign_states(checked.files, period)
-    files = checked.files
-    selfcheck = _accepted_rows(checked.selfcheck, files, SELFCHECK)
-    workplan = _accepted_rows(checked.workplan, files, WORKPLAN)
+    files = states.apply(files, states.decide(files, period))
+    selfcheck = accepted_rows(checked.selfcheck, files, SELFCHECK)
+    workplan = accepted_rows(checked.workplan, files, WORKPLAN)
     unit_rates = completion(selfcheck, plan)
-    area_rates = {a.number: sum((r[a.number] for r in unit_rates.values()), Rate(0, 0)) for a in plan.areas}
-    accepted_forms = {(f.unit_code, f.form) for f in files if f.state == "accepted"}
+    area_rates = {a.number: total(r.get(a.number, NO_RATE) for r in unit_rates.values()) for a in plan.areas}
+    accepted_forms = {(f.unit_code, f.form) for f in files if f.state == ACCEPTED}
     missing = {form: [u for u in registry.units if (u.code, form) not in accepted_forms] for form in (SELFCHECK, WORKPLAN)}
     return MergeResult(plan, registry, period, dt.datetime.now().replace(microsecond=0), files, selfcheck, workplan,
-                       area_rates, unit_rates, missing, checked=checked, notes=notes)
+                       area_rates, unit_rates, missing, notes=notes)
 
 
 def output_name(plan: Plan, period: Period) -> str:

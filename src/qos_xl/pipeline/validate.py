@@ -9,7 +9,7 @@ and ``WORKPLAN_RULES``: a code, the field whose cell is named, and the test (Tru
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -17,12 +17,14 @@ import pandas as pd
 import pandera.pandas as pa
 
 from qos_xl.core.catalogue import Plan
-from qos_xl.pipeline.load import Loaded, list_inbox, load_files
-from qos_xl.core.problems import FileReport, make_problem
-from qos_xl.pipeline.locate import SELFCHECK, SELFCHECK_LABELS, WORKPLAN, WORKPLAN_COLUMNS, WORKPLAN_SECTIONS
+from qos_xl.core.problems import Problem, make_problem, problem_order
 from qos_xl.core.registry import Registry
+from qos_xl.core.report import FileReport
 from qos_xl.core.text import key, text, texts
 from qos_xl.core.values import cached, each_distinct, format_roc, parse_date, parse_period, parse_roc_year, parse_status
+from qos_xl.core.vocabulary import (ACCEPTED, DOING, DONE, FIELD_LABELS, IGNORED, NOT_APPLICABLE, REJECTED, SELFCHECK,
+                                    WORKPLAN, WORKPLAN_SECTIONS)
+from qos_xl.pipeline.load import Loaded, list_inbox, load_files
 
 @dataclass
 class Checked:
@@ -34,7 +36,7 @@ class Checked:
     headers: pd.DataFrame
 
     def to_dict(self) -> dict:
-        return {"valid": all(f.valid or f.state == "ignored" for f in self.files),
+        return {"valid": all(f.valid or f.state == IGNORED for f in self.files),
                 "files": [f.to_dict() for f in self.files]}
 
 
@@ -69,7 +71,6 @@ HEADER_RULES = (
       for name in WORKPLAN_SECTIONS),
 )
 
-_DONE, _DOING, _NA = "已完成", "辦理中", "不適用"
 SELFCHECK_RULES = (   # "x_blank": the text column x is empty (computed once per column)
     Rule("step-unknown", "code", lambda d: ~d.present | d.known),
     Rule("step-duplicate", "code", lambda d: ~d.repeated),
@@ -77,12 +78,12 @@ SELFCHECK_RULES = (   # "x_blank": the text column x is empty (computed once per
     Rule("status-not-allowed", "status", lambda d: d.status_raw_blank | d.status.notna()),
     Rule("status-synonym", "status", lambda d: ~d.synonym),
     Rule("status-missing", "status", lambda d: ~(d.present & d.known & d.due & d.status_raw_blank)),
-    Rule("narrative-missing", "narrative", lambda d: ~(d.status.isin([_DONE, _DOING]) & d.narrative_blank)),
-    Rule("done-date-missing", "done_date", lambda d: ~((d.status == _DONE) & d.done_raw_blank)),
+    Rule("narrative-missing", "narrative", lambda d: ~(d.status.isin([DONE, DOING]) & d.narrative_blank)),
+    Rule("done-date-missing", "done_date", lambda d: ~((d.status == DONE) & d.done_raw_blank)),
     Rule("date-invalid", "done_date", lambda d: d.done_error.isna()),
     Rule("done-date-after-report", "done_date", lambda d: ~(d.done_date > d.report_date)),
     Rule("done-date-before-plan-year", "done_date", lambda d: ~(d.done_date < d.plan_start)),
-    Rule("reason-missing", "narrative", lambda d: ~((d.status == _NA) & d.narrative_blank & d.remarks_blank)),
+    Rule("reason-missing", "narrative", lambda d: ~((d.status == NOT_APPLICABLE) & d.narrative_blank & d.remarks_blank)),
     Rule("status-not-due", "status", lambda d: ~(d.present & d.known & d.period_known & ~d.due & d.status.notna())),
 )
 
@@ -247,10 +248,9 @@ def _workplan_frame(loaded: dict[int, Loaded], plan: Plan) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------
 # Translation: pandera failures -> problem records, in one place.
 
-LABEL_OF = {**SELFCHECK_LABELS, "year": "年度", **WORKPLAN_SECTIONS, **WORKPLAN_COLUMNS}
-
-
-def _translate(failures, rules, frame, loaded: dict[int, Loaded], plan: Plan) -> None:
+def _translate(failures, rules, frame, loaded: dict[int, Loaded], plan: Plan) -> dict[int, list[Problem]]:
+    """Each failing (rule, row) as a problem record naming file, sheet and cell, grouped by file id."""
+    found: dict[int, list[Problem]] = {}
     for number, index in failures:
         rule = rules[number]
         fid, row = index if isinstance(index, tuple) else (index, None)
@@ -272,11 +272,11 @@ def _translate(failures, rules, frame, loaded: dict[int, Loaded], plan: Plan) ->
             value = record.get("code") if sub.form == SELFCHECK else record.get("area_raw")
         step = plan.step_by_code.get(record.get("code")) if sub.form == SELFCHECK and row is not None else None
         params = {
-            "label": LABEL_OF.get(rule.field, ""),
+            "label": FIELD_LABELS[sub.form].get(rule.field, ""),
             "step": record.get("code", ""),
             "status": record.get("status") or "",
-            "date": _roc(record.get("done_date")),
-            "report_date": _roc(record.get("report_date")),
+            "date": format_roc(record.get("done_date")),
+            "report_date": format_roc(record.get("report_date")),
             "year": plan.year,
             "expected": plan.year,
             "found": _found_year(record),
@@ -284,7 +284,9 @@ def _translate(failures, rules, frame, loaded: dict[int, Loaded], plan: Plan) ->
             "detail": record.get("done_error") or record.get("report_error") or record.get("period_error") or record.get("year_error") or "",
             "example": _example(plan, item, rule.code),
         }
-        item.report.problems.append(make_problem(rule.code, file=item.report.file, sheet=sub.sheet, cell=cell, value=value, **params))
+        found.setdefault(fid, []).append(make_problem(rule.code, file=item.report.file, sheet=sub.sheet, cell=cell,
+                                                      value=value, **params))
+    return found
 
 
 def _shown_value(record, field_name: str):
@@ -292,10 +294,6 @@ def _shown_value(record, field_name: str):
            "area": "area_raw", "focus": "focus", "method": "method"}.get(field_name, field_name)
     shown = text(record.get(raw))
     return shown or None
-
-
-def _roc(value) -> str:
-    return format_roc(value.date()) if isinstance(value, pd.Timestamp) and not pd.isna(value) else ""
 
 
 def _found_year(record) -> str:
@@ -310,41 +308,43 @@ def _example(plan: Plan, item: Loaded, code: str) -> str:
 
 
 def check(loaded: list[Loaded], plan: Plan, registry: Registry) -> Checked:
-    """Validate every loaded file at once; set each report's unit, period and state."""
-    forms = {fid: item for fid, item in enumerate(loaded) if item.submission is not None}
+    """Validate every loaded file at once: new reports with unit, period, problems and state."""
+    forms = {item.report.id: item for item in loaded if item.submission is not None}
     empty = pd.DataFrame()
     headers = _header_frame(forms, plan, registry) if forms else empty
     selfcheck = _selfcheck_frame(forms, plan, headers) if any(i.submission.form == SELFCHECK for i in forms.values()) else empty
     workplan = _workplan_frame(forms, plan) if any(i.submission.form == WORKPLAN for i in forms.values()) else empty
-    if forms:
-        _translate(_failures(HEADER_SCHEMA, headers), HEADER_RULES, headers, forms, plan)
-    if not selfcheck.empty:
-        _translate(_failures(SELFCHECK_SCHEMA, selfcheck), SELFCHECK_RULES, selfcheck, forms, plan)
-    if not workplan.empty:
-        _translate(_failures(WORKPLAN_SCHEMA, workplan), WORKPLAN_RULES, workplan, forms, plan)
+    found: dict[int, list[Problem]] = {}
+    for schema, rules, frame in ((HEADER_SCHEMA, HEADER_RULES, headers), (SELFCHECK_SCHEMA, SELFCHECK_RULES, selfcheck),
+                                 (WORKPLAN_SCHEMA, WORKPLAN_RULES, workplan)):
+        if not frame.empty:
+            for fid, problems in _translate(_failures(schema, frame), rules, frame, forms, plan).items():
+                found.setdefault(fid, []).extend(problems)
     by_fid = headers[["unit_code", "unit_raw", "year", "month", "report_date"]].to_dict("index") if forms else {}
-    for fid, item in forms.items():
-        h = by_fid[fid]
-        unit = registry.by_code(h["unit_code"]) if h["unit_code"] else None
-        report = item.report
-        report.unit, report.unit_code = (unit.name, unit.code) if unit else (h["unit_raw"] or None, None)
-        if not pd.isna(h["year"]):
-            month = h["month"]
-            report.period = f"{int(h['year'])}-{int(month):02d}" if report.form == SELFCHECK and not pd.isna(month) else str(int(h["year"]))
-        if not pd.isna(h["report_date"]):
-            report.report_date = h["report_date"].date()
+    reports = []
     for item in loaded:
-        item.report.problems.sort(key=_problem_order)
-        if item.report.state is None:
-            item.report.state = "accepted" if item.report.valid else "rejected"
-    return Checked([item.report for item in loaded], selfcheck, workplan, headers)
+        report = item.report
+        if report.id in by_fid:
+            report = replace(report, **_identity(by_fid[report.id], report.form, registry))
+        problems = sorted((*report.problems, *found.get(report.id, ())), key=problem_order)
+        report = replace(report, problems=tuple(problems))
+        if report.state is None:
+            report = replace(report, state=ACCEPTED if report.valid else REJECTED)
+        reports.append(report)
+    return Checked(reports, selfcheck, workplan, headers)
 
 
-def _problem_order(problem) -> tuple:
-    cell = problem.cell or ""
-    letters = "".join(ch for ch in cell if ch.isalpha())
-    digits = "".join(ch for ch in cell if ch.isdigit())
-    return (problem.severity != "error", problem.sheet or "", int(digits or 0), len(letters), letters)
+def _identity(header: dict, form: str, registry: Registry) -> dict:
+    """Unit, period and report date of a file, as its header block gives them."""
+    unit = registry.by_code(header["unit_code"]) if header["unit_code"] else None
+    facts = {"unit": unit.name if unit else (header["unit_raw"] or None), "unit_code": unit.code if unit else None}
+    if not pd.isna(header["year"]):
+        month = header["month"]
+        facts["period"] = (f"{int(header['year'])}-{int(month):02d}" if form == SELFCHECK and not pd.isna(month)
+                           else str(int(header["year"])))
+    if not pd.isna(header["report_date"]):
+        facts["report_date"] = header["report_date"].date()
+    return facts
 
 
 def validate_paths(paths: list[Path], plan: Plan, registry: Registry, *, jobs: int | None = None, progress=None) -> Checked:

@@ -1,0 +1,67 @@
+"""The problem catalogue: each code's severity and zh-TW message template, in one place.
+
+A template names what is wrong and what to do; ``problems.make_problem`` fills it in.
+"""
+
+from __future__ import annotations
+
+from qos_xl.core.vocabulary import ERROR, WARNING
+
+# code: (severity, message template). Templates name what is wrong and what to do.
+MESSAGES: dict[str, tuple[str, str]] = {
+    # -- the file as a whole ------------------------------------------------------------
+    "file-empty": (ERROR, "檔案是空的（0 位元組）。請重新存檔後再寄送。"),
+    "file-too-large": (ERROR, "檔案大小 {size} 超過上限 {limit}。請確認附件是否為本局範本，刪除多餘的工作表或圖片後再寄送。"),
+    "file-not-spreadsheet": (ERROR, "這個檔案不是試算表（內容看起來是{detected}）。請用 Excel 或 LibreOffice 開啟本局範本填寫，另存為 .xlsx 後再寄送。"),
+    "file-corrupt": (ERROR, "檔案已損毀，無法開啟（{detail}）。請在 Excel 或 LibreOffice 重新開啟並另存為 .xlsx 後再寄送。"),
+    "file-encrypted": (ERROR, "檔案設有密碼保護，無法讀取。請在 Excel 移除密碼（檔案 → 資訊 → 保護活頁簿 → 以密碼加密，清空密碼）後再寄送。"),
+    "archive-too-large": (ERROR, "檔案解壓縮後異常龐大（{detail}），疑似惡意或損毀的檔案，已拒收。請以本局範本重新填寫後再寄送。"),
+    "archive-invalid": (ERROR, "檔案內部結構異常（{detail}），疑似惡意或損毀的檔案，已拒收。請以本局範本重新填寫後再寄送。"),
+    "xml-unsafe": (ERROR, "檔案內含不允許的 XML 宣告（{detail}），疑似惡意檔案，已拒收。請以本局範本重新填寫後再寄送。"),
+    "format-unreadable": (ERROR, "無法讀取 {format} 格式的檔案（{detail}）。請用 Excel 或 LibreOffice 開啟後另存為 .xlsx 再寄送。"),
+    "sheet-too-large": (ERROR, "工作表「{sheet}」的資料範圍過大（{detail}），請刪除表格以外的多餘資料後再寄送。"),
+    "macro-ignored": (WARNING, "檔案含有巨集（VBA）。qos-xl 只讀取儲存格內容，不會執行也不會保留巨集；下次請另存為 .xlsx。"),
+    # -- finding the form ---------------------------------------------------------------
+    "form-unknown": (ERROR, "找不到「自行檢核表」或「工作計畫」的表格標題列。請使用本局提供的範本填寫，不要刪改標題文字。"),
+    "label-missing": (ERROR, "找不到「{label}」欄位。請使用本局範本，不要刪改欄位標題文字。"),
+    "cell-formula-uncached": (ERROR, "這個儲存格是公式，但檔案沒有存下計算結果，無法讀取。請在 Excel 重新計算並存檔，或直接輸入文字或日期。"),
+    "cell-error-value": (ERROR, "儲存格的內容是錯誤值 {value}。請改填正確的內容。"),
+    "merged-cells": (ERROR, "表格中有合併儲存格（{range}）。請取消合併，每一列分別填寫。"),
+    "hidden-data": (WARNING, "{what}中有資料，已一併讀取。請確認內容是否正確，不需要的請刪除。"),
+    "cell-outside-table": (WARNING, "表格範圍外的儲存格有資料（{value}），未列入彙整。若是誤填請刪除。"),
+    # -- header block -------------------------------------------------------------------
+    "unit-missing": (ERROR, "「{label}」未填寫。請填入貴單位的機關（單位）全銜。"),
+    "unit-unknown": (ERROR, "「{value}」不是本局名冊中的機關（單位）名稱。請填入正確的全銜，例如「{example}」。"),
+    "period-missing": (ERROR, "「填報期別」未填寫。請填入 {example} 這樣的期別。"),
+    "period-invalid": (ERROR, "「填報期別」的「{value}」無法辨識。請填入 {example} 這樣的期別（民國年-月）。"),
+    "plan-year-mismatch": (ERROR, "這份檔案屬於 {found} 年度，不是本計畫的 {expected} 年度。請使用 {expected} 年度的範本重新填寫。"),
+    "report-date-missing": (ERROR, "「填報日期」未填寫。請填入日期，例如 102/6/30。"),
+    "report-date-invalid": (ERROR, "「填報日期」的「{value}」不是有效的日期（{detail}）。請填入例如 102/6/30 的日期。"),
+    "filler-missing": (WARNING, "「{label}」未填寫。請補上，以便聯繫。"),
+    "year-missing": (ERROR, "「年度」未填寫。請填入 {expected}。"),
+    "year-invalid": (ERROR, "「年度」的「{value}」無法辨識。請填入民國年，例如 {expected}。"),
+    "section-empty": (WARNING, "「{label}」未填寫。請補上本段內容。"),
+    # -- self-check rows ----------------------------------------------------------------
+    "step-unknown": (ERROR, "項次「{value}」不在本年度計畫中。請勿修改項次欄，使用範本原有的項次。"),
+    "step-duplicate": (ERROR, "項次「{value}」重複出現。每個項次只能填一列，請刪除重複的列。"),
+    "step-missing": (ERROR, "缺少項次 {value} 這一列。請勿刪除範本中的任何一列，補回後再寄送。"),
+    "status-missing": (ERROR, "項次 {step} 本期應辦理，「執行狀態」不可空白。請選擇 已完成/辦理中/未辦理/不適用。"),
+    "status-not-allowed": (ERROR, "執行狀態須為 已完成/辦理中/未辦理/不適用，請從下拉選單選擇。"),
+    "status-synonym": (WARNING, "執行狀態「{value}」已視為「{status}」。下次請從下拉選單選擇。"),
+    "narrative-missing": (ERROR, "項次 {step} 的狀態為「{status}」，請在「辦理情形」說明辦理內容。"),
+    "done-date-missing": (ERROR, "項次 {step} 已完成，請填寫「完成日期」，例如 102/6/30。"),
+    "date-invalid": (ERROR, "「完成日期」的「{value}」不是有效的日期（{detail}）。請填入例如 102/6/30 的日期。"),
+    "done-date-after-report": (ERROR, "完成日期 {date} 晚於填報日期 {report_date}。請更正完成日期，或將狀態改為「辦理中」。"),
+    "done-date-before-plan-year": (WARNING, "完成日期 {date} 早於 {year} 年度。請確認日期是否正確。"),
+    "reason-missing": (ERROR, "項次 {step} 為「不適用」，請在「辦理情形」或「備註」說明不適用的理由。"),
+    "status-not-due": (WARNING, "項次 {step} 本期尚未到查核期限（{deadline}），已收下您填寫的狀態，但本期不列入計算。"),
+    # -- work-plan rows -----------------------------------------------------------------
+    "area-invalid": (ERROR, "實施要項「{value}」不是本計畫的五項之一。請從下拉選單選擇。"),
+    "area-missing": (ERROR, "這一列有工作內容，但「實施要項」空白。請從下拉選單選擇實施要項。"),
+    "work-item-incomplete": (ERROR, "這一列缺少「{label}」。每一列都要填寫工作重點及工作(推動)方法。"),
+    "area-uncovered": (ERROR, "實施要項「{value}」沒有任何工作項目。每一項實施要項至少要有一列工作重點及工作(推動)方法。"),
+    # -- across files (merge) -----------------------------------------------------------
+    "period-other": (ERROR, "這份檔案的期別是 {found}，不是本次彙整的 {expected}，未列入本次彙整。"),
+    "submission-conflict": (ERROR, "同一單位、同一表單、同一填報日期 {report_date} 另有內容不同的檔案「{other}」，無法判斷以哪一份為準。請單位重新寄送一份正確檔案，並更新填報日期。"),
+    "sender-unit-mismatch": (WARNING, "寄件者 {sender} 屬於「{sender_unit}」，但檔案填的是「{unit}」。請確認是否代為寄送。"),
+}
