@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from qos_xl.core import platform
 from qos_xl.core.config import decode_csv_bytes
 from qos_xl.core.text import strip_controls
 
@@ -89,8 +90,7 @@ def append(inbox: Path, row: dict[str, str]) -> None:
             writer.writerow([title for _, title in COLUMNS])
         writer.writerow([_cell(row.get(k, "")) for k, _ in COLUMNS])
         handle.write(buffer.getvalue().encode("utf-8"))
-        handle.flush()
-        os.fsync(handle.fileno())
+        platform.fsync(handle)
 
 
 def _last_byte(path: Path) -> bytes:

@@ -987,9 +987,8 @@ class ZipLimits:
 
 def zip_limits() -> ZipLimits:
     """The zip bounds of the safe spreadsheet reader (``spreadsheet.Limits``), reused for zip attachments."""
-    from qos_xl.intake import spreadsheet
+    from qos_xl.intake import zipguard
 
-    limits = spreadsheet.Limits()
+    limits = zipguard.Limits()
     return ZipLimits(members=limits.max_members, member_size=limits.max_part_bytes,
-                     total_size=limits.max_total_bytes, ratio=limits.max_ratio,
-                     ratio_floor=getattr(spreadsheet, "_RATIO_FLOOR", 2**20))
+                     total_size=limits.max_total_bytes, ratio=limits.max_ratio, ratio_floor=zipguard.RATIO_FLOOR)

@@ -27,14 +27,11 @@ import math
 import os
 import posixpath
 import re
-import signal
 import stat
-import struct
 import subprocess
 import sys
 import tempfile
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
@@ -45,7 +42,10 @@ from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidd
 from defusedxml.ElementTree import DefusedXMLParser
 
 from qos_xl.process import paused_gc
+from qos_xl.core import platform
 from qos_xl.core.problems import FileProblem, column_letter
+from qos_xl.intake.sniff import SNIFF_BYTES, SPREADSHEET_2003, detected_noun, sniff, sniff_head
+from qos_xl.intake.zipguard import CHUNK, Limits, Package, corrupt, human_size, read_all
 
 __all__ = ["ErrorValue", "Limits", "Sheet", "Workbook", "open_workbook", "sniff"]
 
@@ -53,24 +53,6 @@ __all__ = ["ErrorValue", "Limits", "Sheet", "Workbook", "open_workbook", "sniff"
 # ------------------------------------------------------------------------------------------
 # public types
 # ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Bounds on what one file may cost to read."""
-
-    max_file_bytes: int = 20 * 2**20
-    max_part_bytes: int = 100 * 2**20        # inflated size of any one zip member
-    max_total_bytes: int = 300 * 2**20       # inflated total
-    max_ratio: float = 200.0                 # inflated/compressed per member (members >= 1 MiB inflated)
-    max_members: int = 2000
-    max_cells: int = 500_000                 # non-empty cells per sheet
-    max_rows: int = 1_048_576
-    max_cols: int = 16_384                   # Excel's own limits
-    memory_bytes: int = 768 * 2**20          # RLIMIT_AS for the calamine worker
-    # additions to the brief's list
-    max_total_cells: int = 2_000_000         # non-empty cells in the whole workbook
-    timeout_seconds: float = 30.0            # wall clock for the calamine worker
 
 
 class ErrorValue(str):
@@ -111,120 +93,8 @@ class Workbook:
 
 
 # ------------------------------------------------------------------------------------------
-# sniffing
-# ------------------------------------------------------------------------------------------
-
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_SNIFF_BYTES = 64 * 1024
-_HTML_STARTS = (b"<html", b"<!doctype html", b"<table", b"<head", b"<body", b"<meta", b"mime-version:")
-_SPREADSHEET_2003 = b"urn:schemas-microsoft-com:office:spreadsheet"
-
-
-def _utf16(head: bytes) -> bytes | None:
-    """A UTF-16 head (BOM or '<\\0' pattern) re-encoded as UTF-8, else None."""
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        enc = "utf-16"
-    elif head[:2] == b"<\x00":
-        enc = "utf-16-le"
-    elif head[:2] == b"\x00<":
-        enc = "utf-16-be"
-    else:
-        return None
-    return head[: len(head) & ~1].decode(enc, errors="replace").encode("utf-8")
-
-
-def _decode_text(head: bytes, truncated: bool) -> str | None:
-    """The head as text (UTF-8 or Big5/cp950), or None when it looks binary."""
-    if b"\x00" in head:
-        return None
-    for enc in ("utf-8-sig", "cp950"):
-        try:
-            text = head.decode(enc)
-        except UnicodeDecodeError as e:
-            if truncated and e.start >= len(head) - 3:
-                try:
-                    text = head[: e.start].decode(enc)
-                except UnicodeDecodeError:
-                    continue
-            else:
-                continue
-        controls = sum(1 for ch in text if ch < " " and ch not in "\t\r\n\f\v" or ch == "\x7f")
-        if controls > max(2, len(text) // 100):
-            return None
-        return text
-    return None
-
-
-def _sniff_head(head: bytes, size: int) -> str:
-    if size == 0:
-        return "empty"
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return "zip"
-    if head.startswith(_OLE_MAGIC):
-        return "ole"
-    wide = _utf16(head)
-    text_head = wide if wide is not None else head
-    stripped = text_head.lstrip(b"\xef\xbb\xbf").lstrip(b" \t\r\n\f\v")
-    lowered = stripped[:4096].lower()
-    if lowered.startswith(_HTML_STARTS):
-        return "html"
-    if b"%PDF-" in head[:1024]:
-        return "pdf"
-    if lowered.startswith((b"<?xml", b"<!--")) and _SPREADSHEET_2003 not in lowered:
-        if b"<html" in lowered or b"<!doctype html" in lowered:
-            return "html"
-    text = _decode_text(text_head, truncated=len(head) >= _SNIFF_BYTES)
-    if text is None:
-        return "unknown"
-    lines = [line for line in text.splitlines()[:50] if line.strip()]
-    if lines:
-        delimited = sum(1 for line in lines if "," in line or "\t" in line)
-        if delimited * 2 >= len(lines) and not text.lstrip().startswith("<"):
-            return "csv"
-    return "text"
-
-
-def sniff(path) -> str:
-    """What the file is by its CONTENT: "zip", "ole", "html", "csv", "pdf", "empty", "text", "unknown"."""
-    with open(path, "rb") as f:
-        head = f.read(_SNIFF_BYTES)
-    return _sniff_head(head, len(head))
-
-
-def _detected_noun(kind: str, head: bytes) -> str:
-    """zh-TW noun phrase for file-not-spreadsheet's {detected}."""
-    if kind == "html":
-        return "HTML 網頁"
-    if kind == "pdf":
-        return "PDF 文件"
-    if kind == "csv":
-        return "CSV 文字檔"
-    if kind == "text":
-        start = (_utf16(head) or head).lstrip(b"\xef\xbb\xbf \t\r\n")
-        if start.startswith(b"{\\rtf"):
-            return "RTF 文件"
-        if start.startswith(b"<"):
-            return "XML 文件"
-        return "純文字檔"
-    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
-        return "圖片檔"
-    if head.startswith((b"Rar!", b"7z\xbc\xaf\x27\x1c", b"\x1f\x8b")):
-        return "壓縮檔"
-    return "無法辨識的資料"
-
-
-# ------------------------------------------------------------------------------------------
 # entry point
 # ------------------------------------------------------------------------------------------
-
-
-def _human_size(n: int) -> str:
-    if n >= 2**20:
-        text = f"{n / 2**20:.1f}".removesuffix(".0")
-        return f"{text} MB"
-    if n >= 1024:
-        return f"{n / 1024:.0f} KB"
-    return f"{n} 位元組"
 
 
 def open_workbook(path, limits: Limits = Limits(), wanted=None) -> Workbook:
@@ -243,21 +113,21 @@ def open_workbook(path, limits: Limits = Limits(), wanted=None) -> Workbook:
     if st.st_size == 0:
         raise FileProblem("file-empty")
     if st.st_size > limits.max_file_bytes:
-        raise FileProblem("file-too-large", size=_human_size(st.st_size), limit=_human_size(limits.max_file_bytes))
+        raise FileProblem("file-too-large", size=human_size(st.st_size), limit=human_size(limits.max_file_bytes))
     with open(path, "rb") as f:
-        head = f.read(_SNIFF_BYTES)
+        head = f.read(SNIFF_BYTES)
         if not head:
             raise FileProblem("file-empty")
-        kind = _sniff_head(head, st.st_size)
+        kind = sniff_head(head, st.st_size)
         if kind == "zip":
             return _open_zip(f, path, st.st_size, limits, wanted)
         if kind == "ole":
             f.seek(0)
             data = f.read(limits.max_file_bytes + 1)
             return _open_ole(data, path, limits)
-    if kind == "text" and _SPREADSHEET_2003 in head[:4096].lower():
+    if kind == "text" and SPREADSHEET_2003 in head[:4096].lower():
         raise FileProblem("format-unreadable", format="Excel 2003 XML", detail="不支援舊式 XML 試算表")
-    raise FileProblem("file-not-spreadsheet", detected=_detected_noun(kind, head))
+    raise FileProblem("file-not-spreadsheet", detected=detected_noun(kind, head))
 
 
 # ------------------------------------------------------------------------------------------
@@ -290,200 +160,6 @@ def _open_ole(data: bytes, path: str, limits: Limits) -> Workbook:
 
 
 # ------------------------------------------------------------------------------------------
-# ZIP: central directory checks and a guarded inflater
-# ------------------------------------------------------------------------------------------
-
-_LOCAL_HEADER = struct.Struct("<4s5H3L2H")   # signature ... name length, extra length
-_EOCD = struct.Struct("<4s4H2LH")
-_RATIO_FLOOR = 2**20                           # ratio is judged only for members >= 1 MiB inflated
-_CD_ENTRY_BUDGET = 1024                        # central directory bytes allowed per member
-_CHUNK = 64 * 1024
-
-
-def _too_large(detail: str) -> FileProblem:
-    return FileProblem("archive-too-large", detail=detail)
-
-
-def _corrupt(detail: str) -> FileProblem:
-    return FileProblem("file-corrupt", detail=detail)
-
-
-class _Package:
-    """A ZIP package whose central directory has passed the safety checks."""
-
-    def __init__(self, f, path: str, size: int, limits: Limits):
-        self.f = f
-        self.path = path
-        self.limits = limits
-        self.inflated = 0               # bytes that came out of members so far
-        self._precheck_eocd(size)
-        try:
-            zf = zipfile.ZipFile(f)
-            infos = zf.infolist()
-        except zipfile.BadZipFile:
-            raise _corrupt("ZIP 目錄損毀或檔案不完整") from None
-        except (zipfile.LargeZipFile, NotImplementedError):
-            raise FileProblem("archive-invalid", detail="不支援的 ZIP 結構") from None
-        except (OSError, EOFError, ValueError, struct.error, UnicodeDecodeError):
-            raise _corrupt("ZIP 目錄損毀") from None
-        self.zf = zf
-        cd_start = getattr(zf, "start_dir", size)
-        self.members: dict[str, zipfile.ZipInfo] = {}
-        self._next_start: dict[int, int] = {}
-        self._check(infos, cd_start)
-
-    # -- before anything is inflated -----------------------------------------------------
-
-    def _precheck_eocd(self, size: int) -> None:
-        """Refuse a central directory too big for max_members before zipfile parses it."""
-        tail_len = min(size, _EOCD.size + 65535)
-        self.f.seek(size - tail_len)
-        tail = self.f.read(tail_len)
-        at = tail.rfind(b"PK\x05\x06")
-        if at < 0 or at + _EOCD.size > len(tail):
-            raise _corrupt("找不到 ZIP 目錄，檔案可能不完整")
-        _sig, _disk, _cd_disk, _n_disk, n_total, cd_size, _cd_off, _comment = _EOCD.unpack_from(tail, at)
-        limit = self.limits.max_members
-        if n_total != 0xFFFF and n_total > limit:
-            raise _too_large(f"內含 {n_total:,} 個檔案，上限 {limit:,} 個")
-        if cd_size != 0xFFFFFFFF and cd_size > limit * _CD_ENTRY_BUDGET:
-            raise _too_large(f"ZIP 目錄 {_human_size(cd_size)} 過大")
-
-    def _check(self, infos: list[zipfile.ZipInfo], cd_start: int) -> None:
-        limits = self.limits
-        if len(infos) > limits.max_members:
-            raise _too_large(f"內含 {len(infos):,} 個檔案，上限 {limits.max_members:,} 個")
-        total = 0
-        spans = []
-        for info in infos:
-            name = info.filename
-            key = name.replace("\\", "/").lower()
-            if key in self.members:
-                raise FileProblem("archive-invalid", detail=f"重複的成員名稱 {name[:80]}")
-            self.members[key] = info
-            if info.flag_bits & 0x1:
-                raise FileProblem("file-encrypted")
-            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                raise FileProblem("archive-invalid", detail=f"不支援的壓縮方式（{name[:80]}）")
-            if info.file_size > limits.max_part_bytes:
-                raise _too_large(f"{name[:80]} 解壓後 {_human_size(info.file_size)}，上限 {_human_size(limits.max_part_bytes)}")
-            total += info.file_size
-            if total > limits.max_total_bytes:
-                raise _too_large(f"解壓後總計超過 {_human_size(limits.max_total_bytes)}")
-            if info.file_size >= _RATIO_FLOOR and info.file_size > limits.max_ratio * max(info.compress_size, 1):
-                ratio = info.file_size / max(info.compress_size, 1)
-                raise _too_large(f"{name[:80]} 壓縮比 {ratio:,.0f} 倍，上限 {limits.max_ratio:,.0f} 倍")
-            if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
-                raise _corrupt(f"{name[:80]} 的大小記錄不一致")
-            # the least a member can occupy: local header + data (the exact extent, with the
-            # local name and extra field, is checked again when the member is opened)
-            start = info.header_offset
-            if start < 0:                   # zipfile shifts offsets by a damaged directory's position
-                raise _corrupt("ZIP 目錄損毀")
-            end = start + _LOCAL_HEADER.size + info.compress_size
-            spans.append((start, end, name))
-        spans.sort()
-        for (s1, e1, n1), (s2, _e2, n2) in zip(spans, spans[1:]):
-            if e1 > s2:
-                raise FileProblem("archive-invalid", detail=f"成員 {n1[:60]} 與 {n2[:60]} 的資料重疊")
-        for (start, end, name), following in zip(spans, [s for s, _, _ in spans[1:]] + [cd_start]):
-            if end > following:
-                raise FileProblem("archive-invalid", detail=f"成員 {name[:60]} 的資料超出範圍")
-            self._next_start[start] = following
-
-    # -- lookups ---------------------------------------------------------------------------
-
-    def info(self, name: str) -> zipfile.ZipInfo | None:
-        return self.members.get(name.lower())
-
-    def names(self):
-        return (info.filename for info in self.members.values())
-
-    def open(self, info: zipfile.ZipInfo) -> "_MemberStream":
-        return _MemberStream(self, info)
-
-
-class _MemberStream:
-    """Inflate one member, never trusting its declared size: stop as soon as more comes out."""
-
-    def __init__(self, pkg: _Package, info: zipfile.ZipInfo):
-        self.pkg = pkg
-        self.info = info
-        self.name = info.filename[:80]
-        f = pkg.f
-        f.seek(info.header_offset)
-        header = f.read(_LOCAL_HEADER.size)
-        if len(header) < _LOCAL_HEADER.size:
-            raise _corrupt(f"{self.name} 的資料不完整")
-        fields = _LOCAL_HEADER.unpack(header)
-        if fields[0] != b"PK\x03\x04":
-            raise _corrupt(f"{self.name} 的檔頭損毀")
-        if fields[2] & 0x1:
-            raise FileProblem("file-encrypted")
-        name_len, extra_len = fields[9], fields[10]
-        self.pos = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
-        self.left = info.compress_size                # compressed bytes not yet read
-        if self.pos + self.left > pkg._next_start.get(info.header_offset, self.pos + self.left):
-            raise FileProblem("archive-invalid", detail=f"成員 {self.name} 的資料與其他成員重疊")
-        self.limit = min(info.file_size, pkg.limits.max_part_bytes)
-        self.out = 0
-        self.crc = 0
-        self.done = False
-        self.inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
-
-    def _raw(self, n: int) -> bytes:
-        if self.left <= 0:
-            return b""
-        self.pkg.f.seek(self.pos)
-        chunk = self.pkg.f.read(min(n, self.left))
-        if not chunk:
-            raise _corrupt(f"{self.name} 的資料不完整")
-        self.pos += len(chunk)
-        self.left -= len(chunk)
-        return chunk
-
-    def read(self, n: int = _CHUNK) -> bytes:
-        if self.done:
-            return b""
-        inflater = self.inflater
-        if inflater is None:
-            data = self._raw(n)
-        else:
-            data = b""
-            try:
-                while not data and not inflater.eof:
-                    if inflater.unconsumed_tail:
-                        data = inflater.decompress(inflater.unconsumed_tail, n)
-                    else:
-                        raw = self._raw(max(n, 16384))
-                        if not raw:
-                            raise _corrupt(f"{self.name} 的壓縮資料不完整")
-                        data = inflater.decompress(raw, n)
-            except zlib.error:
-                raise _corrupt(f"{self.name} 的壓縮資料損毀") from None
-        if data:
-            self.out += len(data)
-            if self.out > self.limit:
-                if self.out > self.info.file_size:
-                    raise _too_large(f"{self.name} 解壓後超過記錄的大小 {_human_size(self.info.file_size)}")
-                raise _too_large(f"{self.name} 解壓後超過 {_human_size(self.pkg.limits.max_part_bytes)}")
-            self.pkg.inflated += len(data)
-            if self.pkg.inflated > self.pkg.limits.max_total_bytes:
-                raise _too_large(f"解壓後總計超過 {_human_size(self.pkg.limits.max_total_bytes)}")
-            self.crc = zlib.crc32(data, self.crc)
-            return data
-        self._finish()
-        return b""
-
-    def _finish(self) -> None:
-        self.done = True
-        if self.out != self.info.file_size:
-            raise _corrupt(f"{self.name} 的大小與記錄不符")
-        if self.crc != self.info.CRC:
-            raise _corrupt(f"{self.name} 的校驗碼（CRC）錯誤")
-
-
-# ------------------------------------------------------------------------------------------
 # XML: prolog scan and defused streaming parse
 # ------------------------------------------------------------------------------------------
 
@@ -505,7 +181,7 @@ def _prolog_encoding(raw: bytes) -> tuple[str, int]:
     return "utf-8", 0
 
 
-def _scan_prolog(pkg: _Package, info: zipfile.ZipInfo) -> None:
+def _scan_prolog(pkg: Package, info: zipfile.ZipInfo) -> None:
     """xml-unsafe when a DOCTYPE or ENTITY declaration stands before the root element."""
     name = info.filename[:80]
     stream = pkg.open(info)
@@ -592,7 +268,7 @@ def _defused_parser() -> DefusedXMLParser:
     return parser
 
 
-def _parse(pkg: _Package, info: zipfile.ZipInfo, start, end=None, data=None, raw: bytes | None = None) -> None:
+def _parse(pkg: Package, info: zipfile.ZipInfo, start, end=None, data=None, raw: bytes | None = None) -> None:
     """Stream one member (or ``raw``, its bytes already inflated) through defusedxml's parser
     into raw expat handlers.
 
@@ -615,14 +291,14 @@ def _parse(pkg: _Package, info: zipfile.ZipInfo, start, end=None, data=None, raw
             if stream is None:
                 parser.feed(raw)
             else:
-                while chunk := stream.read(_CHUNK):
+                while chunk := stream.read(CHUNK):
                     parser.feed(chunk)
             parser.close()
         except _Stop:
             return
     except ParseError as e:
         line = getattr(e, "position", (0, 0))[0]
-        raise _corrupt(f"{name} 第 {line} 行 XML 格式錯誤") from None
+        raise corrupt(f"{name} 第 {line} 行 XML 格式錯誤") from None
     except DTDForbidden:
         raise FileProblem("xml-unsafe", detail=f"DOCTYPE 宣告 於 {name}") from None
     except EntitiesForbidden:
@@ -630,11 +306,11 @@ def _parse(pkg: _Package, info: zipfile.ZipInfo, start, end=None, data=None, raw
     except ExternalReferenceForbidden:
         raise FileProblem("xml-unsafe", detail=f"外部實體參照 於 {name}") from None
     except RecursionError:
-        raise _corrupt(f"{name} 的 XML 巢狀過深") from None
+        raise corrupt(f"{name} 的 XML 巢狀過深") from None
     except (KeyError, IndexError):
         raise
     except (LookupError, ValueError, UnicodeError):   # unknown/unsupported declared encoding
-        raise _corrupt(f"{name} 的 XML 編碼無法辨識") from None
+        raise corrupt(f"{name} 的 XML 編碼無法辨識") from None
 
 
 def _rel_id(attrs: dict) -> str:
@@ -936,11 +612,11 @@ def _ref(ref: str, limits: Limits) -> tuple[int, int]:
     digits = ref[len(letters):]
     col = _COLUMNS.get(letters) or _column_index(letters)
     if not col or not digits or digits[0] == "0" or len(digits) > 9:
-        raise _corrupt(f"儲存格位置「{ref[:20]}」無效")
+        raise corrupt(f"儲存格位置「{ref[:20]}」無效")
     _COLUMNS[letters] = col
     row = int(digits)
     if row > limits.max_rows or col > limits.max_cols:
-        raise _corrupt(f"儲存格位置 {ref[:20]} 超出 Excel 的範圍")
+        raise corrupt(f"儲存格位置 {ref[:20]} 超出 Excel 的範圍")
     return row, col
 
 
@@ -959,7 +635,7 @@ def _number(text: str, pos=None, where=None) -> int | float:
         value = math.nan
     if not math.isfinite(value):
         place = where(pos) if where else "儲存格"
-        raise _corrupt(f"{place} 的數值「{text.strip()[:20]}」無效")
+        raise corrupt(f"{place} 的數值「{text.strip()[:20]}」無效")
     if value.is_integer() and -(2**53) < value < 2**53:
         return int(value)
     return value
@@ -1001,7 +677,7 @@ def _iso_datetime(text: str, where: str) -> _dt.datetime:
             return _dt.datetime.combine(_EPOCH_1900_EARLY.date(), _dt.time.fromisoformat(raw))
         value = _dt.datetime.fromisoformat(raw.removesuffix("Z"))
     except ValueError:
-        raise _corrupt(f"{where} 的日期「{raw[:30]}」無效") from None
+        raise corrupt(f"{where} 的日期「{raw[:30]}」無效") from None
     return value.replace(tzinfo=None)
 
 
@@ -1049,11 +725,11 @@ _REL_OFFICE_DOCUMENT = "/officeDocument"
 
 
 def _open_zip(f, path: str, size: int, limits: Limits, wanted=None) -> Workbook:
-    pkg = _Package(f, path, size, limits)
+    pkg = Package(f, path, size, limits)
     mime = b""
     info = pkg.info("mimetype")
     if info is not None and info.file_size <= 200:
-        mime = _read_all(pkg, info).strip()
+        mime = read_all(pkg, info).strip()
     if mime.startswith(_ODS_MIME):
         _scan_all_prologs(pkg)
         return _open_ods(pkg, limits)
@@ -1069,21 +745,13 @@ def _open_zip(f, path: str, size: int, limits: Limits, wanted=None) -> Workbook:
         if mime.startswith(b"application/vnd.oasis.opendocument"):
             raise FileProblem("file-not-spreadsheet", detected="OpenDocument 文件")
         if any(n.startswith("xl/") for n in names):
-            raise _corrupt("找不到活頁簿內容 xl/workbook.xml")
+            raise corrupt("找不到活頁簿內容 xl/workbook.xml")
         raise FileProblem("file-not-spreadsheet", detected="ZIP 壓縮檔")
     _scan_all_prologs(pkg)
     if workbook_part.lower().endswith(".bin"):
         return _open_calamine_zip(pkg, "xlsb", limits)
     with paused_gc():      # many small acyclic objects: the cyclic GC would only rescan them
         return _XlsxReader(pkg, workbook_part, limits, wanted).read()
-
-
-def _read_all(pkg: _Package, info: zipfile.ZipInfo) -> bytes:
-    stream = pkg.open(info)
-    parts = []
-    while chunk := stream.read(_CHUNK):
-        parts.append(chunk)
-    return b"".join(parts)
 
 
 # What parsing a small part found, by its exact bytes: files made from one template and saved
@@ -1095,7 +763,7 @@ _PARSED_MAX_ITEMS = 64
 _NOT_PARSED = object()
 
 
-def _remembered(pkg: _Package, info: zipfile.ZipInfo, what: str, parse):
+def _remembered(pkg: Package, info: zipfile.ZipInfo, what: str, parse):
     """``parse(raw)``, or what it found in a part with the same bytes earlier in this process.
 
     The part is inflated first, under the same checks and budget as a parse, and parsed
@@ -1106,7 +774,7 @@ def _remembered(pkg: _Package, info: zipfile.ZipInfo, what: str, parse):
         return parse(None)
     inflated = pkg.inflated
     try:
-        data = _read_all(pkg, info)
+        data = read_all(pkg, info)
     except FileProblem:
         pkg.inflated = inflated
         return parse(None)
@@ -1120,7 +788,7 @@ def _remembered(pkg: _Package, info: zipfile.ZipInfo, what: str, parse):
     return found
 
 
-def _scan_all_prologs(pkg: _Package) -> None:
+def _scan_all_prologs(pkg: Package) -> None:
     for info in pkg.members.values():
         if info.filename.lower().endswith(_XML_SUFFIXES) and info.file_size:
             _scan_prolog(pkg, info)
@@ -1140,7 +808,7 @@ def _resolve(source_part: str, target: str) -> str:
     return posixpath.normpath("/" + joined).lstrip("/")
 
 
-def _relationships(pkg: _Package, part: str) -> dict[str, tuple[str, str]]:
+def _relationships(pkg: Package, part: str) -> dict[str, tuple[str, str]]:
     """{Id: (Type, resolved target)} for one part ('' for the package root); internal only."""
     info = pkg.info(_rels_name(part) if part else "_rels/.rels")
     if info is None:
@@ -1162,7 +830,7 @@ def _relationships(pkg: _Package, part: str) -> dict[str, tuple[str, str]]:
     return dict(_remembered(pkg, info, f"relationships of /{part}", parse))
 
 
-def _find_workbook_part(pkg: _Package) -> str | None:
+def _find_workbook_part(pkg: Package) -> str | None:
     for rel_type, target in _relationships(pkg, "").values():
         if rel_type.endswith(_REL_OFFICE_DOCUMENT) and pkg.info(target) is not None:
             if target.lower().startswith("xl/") or target.lower().endswith(("workbook.xml", "workbook.bin")):
@@ -1194,7 +862,7 @@ def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _expat_sheet(pkg: _Package, info: zipfile.ZipInfo, open_row, close_cell, hidden_col, merge_cell) -> None:
+def _expat_sheet(pkg: Package, info: zipfile.ZipInfo, open_row, close_cell, hidden_col, merge_cell) -> None:
     """Stream a worksheet through expat callbacks into the reader's handlers (any XML at all)."""
     local = _LOCAL_NAMES
     v_buf: list[str] = []
@@ -1272,7 +940,7 @@ def _expat_sheet(pkg: _Package, info: zipfile.ZipInfo, open_row, close_cell, hid
     _parse(pkg, info, start, end, data)
 
 
-def _expat_strings(pkg: _Package, info: zipfile.ZipInfo, needed: set[int], last: int) -> dict[int, str]:
+def _expat_strings(pkg: Package, info: zipfile.ZipInfo, needed: set[int], last: int) -> dict[int, str]:
     """The needed shared strings by expat callbacks, parsing up to the last one needed."""
     strings: dict[int, str] = {}
     buf: list[str] = []
@@ -1322,7 +990,7 @@ def _expat_strings(pkg: _Package, info: zipfile.ZipInfo, needed: set[int], last:
 
 
 class _XlsxReader:
-    def __init__(self, pkg: _Package, workbook_part: str, limits: Limits, wanted=None):
+    def __init__(self, pkg: Package, workbook_part: str, limits: Limits, wanted=None):
         self.wanted = wanted
         self.pkg = pkg
         self.part = workbook_part
@@ -1354,10 +1022,10 @@ class _XlsxReader:
                 continue
             info = pkg.info(target) if target else None
             if info is None:
-                raise _corrupt(f"找不到工作表「{name[:40]}」的內容")
+                raise corrupt(f"找不到工作表「{name[:40]}」的內容")
             # every sheet has a part of its own: so at most max_members parses, each bounded
             if info.filename in parsed:
-                raise _corrupt(f"工作表「{name[:40]}」與其他工作表指向同一內容")
+                raise corrupt(f"工作表「{name[:40]}」與其他工作表指向同一內容")
             parsed.add(info.filename)
             if "macrosheet" in rel_type.lower():
                 book.has_macros = True
@@ -1366,7 +1034,7 @@ class _XlsxReader:
                 continue
             self._sheet(info, sheet, date_styles, book.date1904, pending)
         if not book.sheets:
-            raise _corrupt("活頁簿中沒有工作表")
+            raise corrupt("活頁簿中沒有工作表")
         if pending:
             self._resolve_strings(shared_part or "xl/sharedStrings.xml", pending)
         return book
@@ -1463,7 +1131,7 @@ class _XlsxReader:
         if not _FAST_PATH or info.file_size > _FAST_MAX_BYTES:
             return None
         try:
-            raw = _read_all(self.pkg, info)
+            raw = read_all(self.pkg, info)
         except FileProblem:
             return None
         skip = _utf8_start(raw)
@@ -1525,12 +1193,12 @@ class _XlsxReader:
             else:
                 r = r.strip()
                 if not r.isascii() or not r.isdigit() or len(r) > 9 or r[0] == "0":
-                    raise _corrupt(f"{part} 的列號「{r[:20]}」無效")
+                    raise corrupt(f"{part} 的列號「{r[:20]}」無效")
                 row = int(r)
                 row_digits = r
                 row_len = len(r)
             if row > max_rows:
-                raise _corrupt(f"{part} 的列號 {row} 超出 Excel 的範圍")
+                raise corrupt(f"{part} 的列號 {row} 超出 Excel 的範圍")
             col = 0
             if hidden is not None and hidden.strip().lower() in _TRUE:
                 hidden_rows.add(row)
@@ -1561,9 +1229,9 @@ class _XlsxReader:
             else:
                 col += 1
                 if col > max_cols:
-                    raise _corrupt(f"{part} 第 {row} 列的欄數超出 Excel 的範圍")
+                    raise corrupt(f"{part} 第 {row} 列的欄數超出 Excel 的範圍")
                 if row < 1:
-                    raise _corrupt(f"{part} 有不屬於任何列的儲存格")
+                    raise corrupt(f"{part} 有不屬於任何列的儲存格")
                 pos = (row, col)
             # -- what it holds
             if t == "inlineStr" and inline is not None:
@@ -1584,7 +1252,7 @@ class _XlsxReader:
                     if not text.isdigit() or not text.isascii() or len(text) > 9:
                         text = text.strip()
                         if not text.isdigit() or not text.isascii() or len(text) > 9:
-                            raise _corrupt(f"{where(pos)} 的共用字串索引「{text[:20]}」無效")
+                            raise corrupt(f"{where(pos)} 的共用字串索引「{text[:20]}」無效")
                     value = int(text)
                     pending.append((cells, pos, value))
                 elif t is None or t == "n":
@@ -1601,14 +1269,14 @@ class _XlsxReader:
                 elif t == "b":
                     flag = text.strip().lower()
                     if flag not in ("0", "1", "true", "false"):
-                        raise _corrupt(f"{where(pos)} 的布林值「{text[:20]}」無效")
+                        raise corrupt(f"{where(pos)} 的布林值「{text[:20]}」無效")
                     value = flag in _TRUE
                 elif t == "e":
                     value = ErrorValue(text.strip())
                 elif t == "d":
                     value = _iso_datetime(text, where(pos))
                 else:
-                    raise _corrupt(f"{where(pos)} 的儲存格類型「{t[:20]}」無效")
+                    raise corrupt(f"{where(pos)} 的儲存格類型「{t[:20]}」無效")
             cells[pos] = value
             if uncached and pos in uncached:
                 uncached.discard(pos)
@@ -1650,7 +1318,7 @@ class _XlsxReader:
         """Read only the shared strings the sheets use, then put them in place."""
         info = self.pkg.info(part)
         if info is None:
-            raise _corrupt("缺少共用字串表 sharedStrings.xml")
+            raise corrupt("缺少共用字串表 sharedStrings.xml")
         needed = {index for _, _, index in pending}
         last = max(needed)
         inflated = self.pkg.inflated
@@ -1661,7 +1329,7 @@ class _XlsxReader:
         for cells, pos, idx in pending:
             value = strings.get(idx)
             if value is None:
-                raise _corrupt(f"共用字串索引 {idx} 超出範圍")
+                raise corrupt(f"共用字串索引 {idx} 超出範圍")
             if pos not in cells:            # a later duplicate <c> made it uncached
                 continue
             if value:
@@ -1691,13 +1359,13 @@ class _XlsxReader:
 _FORMAT_NAMES = {"ods": "ODS", "xls": "XLS", "xlsb": "XLSB"}
 
 
-def _open_ods(pkg: _Package, limits: Limits) -> Workbook:
+def _open_ods(pkg: Package, limits: Limits) -> Workbook:
     # calamine inflates content.xml itself: inflate every XML part once through our guarded
     # reader first, so a member that lies about its size is refused before calamine sees it.
     for info in pkg.members.values():
         if info.filename.lower().endswith(".xml"):
             stream = pkg.open(info)
-            while stream.read(_CHUNK):
+            while stream.read(CHUNK):
                 pass
     macros = any(n.lower().startswith(("basic/", "scripts/")) and not n.endswith("/") for n in pkg.names())
     book = _calamine_read(pkg.path, "ods", limits)
@@ -1705,10 +1373,10 @@ def _open_ods(pkg: _Package, limits: Limits) -> Workbook:
     return book
 
 
-def _open_calamine_zip(pkg: _Package, fmt: str, limits: Limits) -> Workbook:
+def _open_calamine_zip(pkg: Package, fmt: str, limits: Limits) -> Workbook:
     for info in pkg.members.values():
         stream = pkg.open(info)
-        while stream.read(_CHUNK):
+        while stream.read(CHUNK):
             pass
     has_macros = any(n.lower().endswith("vbaproject.bin") for n in pkg.names())
     book = _calamine_read(pkg.path, fmt, limits)
@@ -1722,10 +1390,7 @@ def _calamine_read(path: str, fmt: str, limits: Limits) -> Workbook:
     # extension is the format the content was sniffed as
     with tempfile.TemporaryDirectory(prefix="qos-xl-") as tmp:
         link = os.path.join(tmp, f"book.{fmt}")
-        try:
-            os.symlink(os.path.abspath(path), link)
-        except OSError:
-            link = os.path.abspath(path)
+        platform.link_or_copy(path, link)
         return _calamine_run(link, fmt, limits)
 
 
@@ -1756,7 +1421,7 @@ def _calamine_run(path: str, fmt: str, limits: Limits) -> Workbook:
         answer = None
     if not isinstance(answer, dict):                 # killed: out of memory (abort) or CPU time
         sheet = _last_sheet(proc.stderr)
-        if proc.returncode == -signal.SIGXCPU:
+        if platform.killed_for_cpu_time(proc.returncode):
             detail = f"讀取超過 {limits.timeout_seconds:g} 秒"
         else:
             detail = "讀取時耗用的記憶體超過上限"
@@ -1826,7 +1491,7 @@ def _convert_answer(answer: dict, fmt: str, limits: Limits) -> Workbook:
         sheet.merged = [tuple(m) for m in entry.get("merged", [])]
         book.sheets.append(sheet)
     if not book.sheets:
-        raise _corrupt("活頁簿中沒有工作表")
+        raise corrupt("活頁簿中沒有工作表")
     return book
 
 

@@ -20,6 +20,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from qos_xl.core import platform
 from qos_xl.core.names import safe_filename
 from qos_xl.core.report import FileReport
 from qos_xl.core.vocabulary import IGNORED
@@ -121,12 +122,11 @@ def write_feedback(reports: list[FileReport], out_dir: Path, sources: list[Path]
     out_dir.mkdir(parents=True, exist_ok=True)
     workers = min(os.cpu_count() or 1, 4)
     if workers > 1 and len(jobs) >= PARALLEL_FEEDBACK:
-        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         # openpyxl costs ~0.1 s a workbook.  Fresh ("spawn") workers: forked from a city-scale
         # merge they would each start as big as it is.
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=platform.spawn_context()) as pool:
             done = list(pool.map(_write_one, jobs, chunksize=2))
     else:
         done = [_write_one(job) for job in jobs]
