@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import resource
 import shutil
 import string
 import struct
-import subprocess
 import time
 import tracemalloc
 import zipfile
@@ -16,13 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import hostile
+import office
 import pytest
 from conftest import need_tool
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qos_xl.intake import spreadsheet as S
-from qos_xl.core.problems import MESSAGES, FileProblem
+from qos_xl.core.messages import MESSAGES
+from qos_xl.core.problems import FileProblem
 from qos_xl.intake.spreadsheet import ErrorValue, Limits, Sheet, open_workbook, sniff
 
 D = dt.datetime
@@ -687,16 +687,7 @@ def roundtrip_source(directory: Path) -> Path:
 
 
 def soffice_convert(source: Path, fmt: str, outdir: Path) -> Path:
-    profile = outdir / "profile"
-    env = {**os.environ, "HOME": str(outdir / "home")}
-    subprocess.run(
-        ["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", fmt,
-         "--outdir", str(outdir), str(source)],
-        check=True, env=env, capture_output=True, timeout=120,
-    )
-    out = outdir / f"{source.stem}.{fmt}"
-    assert out.exists()
-    return out
+    return office.convert(source, fmt, outdir, timeout=120)
 
 
 @pytest.fixture(scope="session")
