@@ -137,8 +137,9 @@ def build_result(plan, registry, *, notes=("未指定期別，依收件匣內容
     area_rates = {a.number: sum((r[a.number] for r in unit_rates.values()), Rate(0, 0)) for a in plan.areas}
     accepted = {(f.unit_code, f.form) for f in files if f.state == "accepted"}
     missing = {form: [u for u in registry.units if (u.code, form) not in accepted] for form in ("selfcheck", "workplan")}
+    returned = {"selfcheck": [], "workplan": []}
     return MergeResult(plan, registry, period, dt.datetime(2013, 7, 1, 9, 5), files, selfcheck, workplan, area_rates,
-                       unit_rates, missing, notes=list(notes))
+                       unit_rates, missing, returned, notes=list(notes))
 
 
 @pytest.fixture(scope="module")
@@ -405,7 +406,8 @@ def test_no_formulas_links_or_external_relationships(book, written):
 def test_empty_merge_still_writes(tmp_path, plan, registry):
     empty = MergeResult(plan, registry, Period(102, 12), dt.datetime(2013, 12, 31, 17, 0), [], pd.DataFrame(),
                         pd.DataFrame(), {a.number: Rate(0, 0) for a in plan.areas}, {},
-                        {"selfcheck": list(registry.units), "workplan": list(registry.units)})
+                        {"selfcheck": list(registry.units), "workplan": list(registry.units)},
+                        {"selfcheck": [], "workplan": []})
     wb = openpyxl.load_workbook(consolidated.write_consolidated(empty, tmp_path / "empty.xlsx"))
     assert wb.sheetnames == SHEETS
     summary = {r[0]: r[1:] for r in rows(wb["摘要"]) if r[0]}

@@ -168,7 +168,7 @@ def test_demo_inbox_merges_and_libreoffice_shows_the_json_rates(tmp_path):
     data = json.loads(result.output)
     states = [f["state"] for f in data["files"]]
     assert len(states) == len(before) and {"accepted", "superseded", "duplicate", "rejected"} <= set(states)
-    assert data["missing"] == ["工程管理科", "下水道工程處"]
+    assert data["missing"] == ["工程管理科"] and data["returned"] == ["下水道工程處"]
     assert before == {p.name: p.read_bytes() for p in inbox.iterdir()}
     folder = office.convert(data["output"], office.CSV_ALL_SHEETS, tmp_path / "csv")
     sheets = {p.name: list(csv.reader(p.open(encoding="utf-8"))) for p in folder.glob("*.csv")}

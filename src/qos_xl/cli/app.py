@@ -202,7 +202,7 @@ def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feed
         render.merge(result)
         if written:
             click.echo(f"有問題檔案的標註副本與回覆文字（{len(written) // 2} 個檔案）：{out_dir / 'feedback'}/")
-    failed = result.has_problems or (strict and result.missing[SELFCHECK])
+    failed = result.has_problems or (strict and (result.missing[SELFCHECK] or result.returned[SELFCHECK]))
     sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
 
 
@@ -220,7 +220,7 @@ def status(ctx: Context, *, as_json, inbox, period, strict):
         emit_json(table.to_dict())
     else:
         render.status(table)
-    sys.exit(EXIT_PROBLEMS if strict and result.missing[SELFCHECK] else EXIT_OK)
+    sys.exit(EXIT_PROBLEMS if strict and (result.missing[SELFCHECK] or result.returned[SELFCHECK]) else EXIT_OK)
 
 
 @cli.command("ingest")

@@ -54,6 +54,8 @@ def merge(result) -> None:
     click.echo(f"  全局　{result.overall.label}")
     if result.missing[SELFCHECK]:
         click.echo("未繳交自行檢核表：" + "、".join(u.name for u in result.missing[SELFCHECK]))
+    if result.returned[SELFCHECK]:
+        click.echo("自行檢核表退回待補正：" + "、".join(u.name for u in result.returned[SELFCHECK]))
     click.echo(f"彙整活頁簿：{result.output}")
 
 

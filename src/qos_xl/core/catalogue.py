@@ -7,9 +7,11 @@ replace the plan for next year without touching code.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 
 from qos_xl.core.config import PLAN_CSV, SETTINGS_CSV, ConfigError, read_csv_rows
 from qos_xl.core.text import key
@@ -72,6 +74,7 @@ class Plan:
     audience: str
     areas: tuple[Area, ...]
     steps: tuple[Step, ...]
+    settings: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)  # settings.csv, by 項目
 
     @cached_property
     def step_by_code(self) -> dict[str, Step]:
@@ -163,4 +166,5 @@ def load_plan(plan_csv: Path = PLAN_CSV, settings_csv: Path = SETTINGS_CSV) -> P
         audience=settings.get("實施對象", ""),
         areas=tuple(Area(n, t) for n, t in sorted(areas.items())),
         steps=tuple(steps),
+        settings=MappingProxyType(dict(settings)),
     )

@@ -37,7 +37,8 @@ class MergeResult:
     workplan: pd.DataFrame         # accepted work-plan rows
     area_rates: dict[int, Rate]    # the bureau's rate per area
     unit_rates: dict[str, dict[int, Rate]]  # unit code -> area -> rate
-    missing: dict[str, list[Unit]]  # form -> units with no accepted file
+    missing: dict[str, list[Unit]]  # form -> units that sent no file of it
+    returned: dict[str, list[Unit]]  # form -> units whose files of it were all rejected (退回待補正)
     output: Path | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -66,8 +67,13 @@ class MergeResult:
 
     @property
     def missing_names(self) -> dict[str, list[str]]:
-        """Form -> names of the units with no accepted file."""
+        """Form -> names of the units that sent no file of it."""
         return {form: [u.name for u in units] for form, units in self.missing.items()}
+
+    @property
+    def returned_names(self) -> dict[str, list[str]]:
+        """Form -> names of the units whose files of it were all rejected."""
+        return {form: [u.name for u in units] for form, units in self.returned.items()}
 
     @property
     def submission(self) -> dict:
@@ -86,7 +92,9 @@ class MergeResult:
             "made_at": self.made_at.isoformat(timespec="seconds"),
             "files": [f.to_dict() for f in self.files],
             "missing": [u.name for u in self.missing[SELFCHECK]],
+            "returned": [u.name for u in self.returned[SELFCHECK]],
             "missing_by_form": self.missing_names,
+            "returned_by_form": self.returned_names,
             "submission": self.submission,
             "completion": {
                 "areas": [{"area": a.number, "name": a.title, **self.area_rates[a.number].to_dict()} for a in self.plan.areas],
@@ -139,10 +147,21 @@ def merge(inbox: Path, plan: Plan, registry: Registry, period: Period | None = N
     workplan = accepted_rows(checked.workplan, files, WORKPLAN)
     unit_rates = completion(selfcheck, plan)
     area_rates = {a.number: total(r.get(a.number, NO_RATE) for r in unit_rates.values()) for a in plan.areas}
-    accepted_forms = {(f.unit_code, f.form) for f in files if f.state == ACCEPTED}
-    missing = {form: [u for u in registry.units if (u.code, form) not in accepted_forms] for form in (SELFCHECK, WORKPLAN)}
+    missing, returned = submissions(files, registry)
     return MergeResult(plan, registry, period, dt.datetime.now().replace(microsecond=0), files, selfcheck, workplan,
-                       area_rates, unit_rates, missing, notes=notes)
+                       area_rates, unit_rates, missing, returned, notes=notes)
+
+
+def submissions(files: list[FileReport], registry: Registry) -> tuple[dict[str, list[Unit]], dict[str, list[Unit]]]:
+    """Per form: the units that sent nothing, and those whose files were all rejected."""
+    accepted = {(f.unit_code, f.form) for f in files if f.state == ACCEPTED}
+    rejected = {(f.unit_code, f.form) for f in files if f.state == REJECTED}
+    missing, returned = {}, {}
+    for form in (SELFCHECK, WORKPLAN):
+        waiting = [u for u in registry.units if (u.code, form) not in accepted]
+        missing[form] = [u for u in waiting if (u.code, form) not in rejected]
+        returned[form] = [u for u in waiting if (u.code, form) in rejected]
+    return missing, returned
 
 
 def output_name(plan: Plan, period: Period) -> str:

@@ -36,6 +36,7 @@ class StatusTable:
     forms: tuple[str, ...]
     rows: tuple[Row, ...]
     missing: dict[str, list[str]]
+    returned: dict[str, list[str]]
     accepted: int                     # units with an accepted self-check
 
     @property
@@ -43,7 +44,8 @@ class StatusTable:
         return [FORM_NAMES[form] for form in self.forms]
 
     def to_dict(self) -> dict:
-        return {"period": self.period, "units": [row.to_dict() for row in self.rows], "missing": self.missing}
+        return {"period": self.period, "units": [row.to_dict() for row in self.rows], "missing": self.missing,
+                "returned": self.returned}
 
 
 def status_table(result: MergeResult) -> StatusTable:
@@ -61,4 +63,5 @@ def status_table(result: MergeResult) -> StatusTable:
             state = ACCEPTED if accepted else (REJECTED if mine else MISSING)
             cells[form] = Cell(state, accepted.file if accepted else None, len(mine))
         rows.append(Row(unit.name, unit.code, cells))
-    return StatusTable(str(result.period), forms, tuple(rows), result.missing_names, len(result.unit_rates))
+    return StatusTable(str(result.period), forms, tuple(rows), result.missing_names, result.returned_names,
+                       len(result.unit_rates))

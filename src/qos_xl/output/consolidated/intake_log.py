@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qos_xl.core.values import format_roc
 from qos_xl.core.vocabulary import FORM_NAMES, IGNORED, REJECTED, SELFCHECK, SEVERITY_NAMES, STATE_NAMES, WORKPLAN
-from qos_xl.output.consolidated.sheet import Book, Col, text_of
+from qos_xl.output.consolidated.sheet import RETURNED, Book, Col, text_of
 
 
 def write_missing(book: Book) -> None:
@@ -17,7 +17,9 @@ def write_missing(book: Book) -> None:
         units = r.missing.get(form, [])
         for unit in units:
             sh.line([period_of[form], unit.code, unit.name, unit.kind, "；".join(unit.emails)])
-        if not units:
+        for unit in r.returned.get(form, []):
+            sh.line([f"{period_of[form]}{RETURNED}", unit.code, unit.name, unit.kind, "；".join(unit.emails)], "missing")
+        if not units and not r.returned.get(form):
             sh.line([period_of[form], "", "（全部單位均已繳交）", "", ""])
     sh.finish(header_rows=(0, 0), freeze=(1, 0), autofilter=(0, sh.last_col))
 

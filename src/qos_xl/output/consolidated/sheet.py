@@ -24,6 +24,7 @@ CHART_ROW_PX = 20             # default row height in pixels, for reserving rows
 MAX_CHART_UNITS = 60          # beyond this a per-unit bar chart is unreadable
 
 MISSING = "未繳交"
+RETURNED = "退回待補正"
 
 ONE_LINE = xlsxout.row_height([("", 10)])
 

@@ -49,6 +49,9 @@ def write_summary(book: Book) -> None:
     for form in (SELFCHECK, WORKPLAN):
         names = "、".join(u.name for u in r.missing.get(form, []))
         info(f"未繳交{FORM_NAMES[form]}", names or "（無，全部單位均已繳交）")
+        returned = "、".join(u.name for u in r.returned.get(form, []))
+        if returned:
+            info(f"{FORM_NAMES[form]}退回待補正", returned)
     sh.skip()
     sh.text_row("各實施要項完成率（全局）", fmt.section, last_col=0)
     sh.header()

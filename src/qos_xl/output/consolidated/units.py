@@ -6,7 +6,7 @@ import math
 
 from qos_xl.core.vocabulary import SELFCHECK
 from qos_xl.output import xlsxout
-from qos_xl.output.consolidated.sheet import (CHART_ROW_PX, Book, MAX_CHART_UNITS, MISSING, ONE_LINE, Col, bar_chart, check,
+from qos_xl.output.consolidated.sheet import (CHART_ROW_PX, Book, MAX_CHART_UNITS, MISSING, ONE_LINE, RETURNED, Col, bar_chart, check,
                                               col_letter, fit_height, width_px)
 from qos_xl.pipeline.rates import NO_RATE
 
@@ -48,12 +48,12 @@ def write_unit_matrix(book: Book) -> None:
         sh.line(["全局合計", *(v for rate in overall for v in (rate.ratio, rate.label))], "total")
     else:
         sh.text_row("（本期尚無已接受的自行檢核表）", book.fmt.note)
-    missing = r.missing.get(SELFCHECK, [])
-    if missing:
+    waiting = [(u, MISSING) for u in r.missing.get(SELFCHECK, [])] + [(u, RETURNED) for u in r.returned.get(SELFCHECK, [])]
+    if waiting:
         sh.skip()
-        sh.text_row("未繳交自行檢核表的單位（不列入完成率計算）", book.fmt.section)
-        for unit in missing:
-            sh.line([unit.name, MISSING], "missing")
+        sh.text_row("未繳交或退回待補正自行檢核表的單位（不列入完成率計算）", book.fmt.section)
+        for unit, word in waiting:
+            sh.line([unit.name, word], "missing")
     print_to = None
     if units and len(units) <= MAX_CHART_UNITS:
         sh.skip()
