@@ -327,7 +327,7 @@ def test_doctype_in_utf16_part(tmp_path):
 @pytest.mark.parametrize("builder", [hostile.billion_laughs, hostile.external_entity])
 def test_parser_refuses_dtds_even_without_the_prolog_scan(tmp_path, monkeypatch, builder):
     """Defence in depth: defusedxml in the parse path refuses on its own."""
-    monkeypatch.setattr(S, "_scan_all_prologs", lambda pkg: None)
+    monkeypatch.setattr(S, "scan_prologs", lambda pkg: None)
     err = problem(builder(tmp_path))
     assert err.code == "xml-unsafe"
 

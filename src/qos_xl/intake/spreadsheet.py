@@ -45,7 +45,7 @@ from qos_xl.process import paused_gc
 from qos_xl.core import platform
 from qos_xl.core.problems import FileProblem, column_letter
 from qos_xl.intake.sniff import SNIFF_BYTES, SPREADSHEET_2003, detected_noun, sniff, sniff_head
-from qos_xl.intake.zipguard import CHUNK, Limits, Package, corrupt, human_size, read_all
+from qos_xl.intake.zipguard import CHUNK, Limits, Package, corrupt, human_size, read_all, scan_prologs
 
 __all__ = ["ErrorValue", "Limits", "Sheet", "Workbook", "open_workbook", "sniff"]
 
@@ -162,78 +162,6 @@ def _open_ole(data: bytes, path: str, limits: Limits) -> Workbook:
 # ------------------------------------------------------------------------------------------
 # XML: prolog scan and defused streaming parse
 # ------------------------------------------------------------------------------------------
-
-_PROLOG_MAX = 64 * 1024
-_XML_SUFFIXES = (".xml", ".rels", ".vml")
-
-
-def _prolog_encoding(raw: bytes) -> tuple[str, int]:
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return "utf-8", 3
-    if raw.startswith(b"\xff\xfe"):
-        return "utf-16-le", 2
-    if raw.startswith(b"\xfe\xff"):
-        return "utf-16-be", 2
-    if raw.startswith(b"<\x00"):
-        return "utf-16-le", 0
-    if raw.startswith(b"\x00<"):
-        return "utf-16-be", 0
-    return "utf-8", 0
-
-
-def _scan_prolog(pkg: Package, info: zipfile.ZipInfo) -> None:
-    """xml-unsafe when a DOCTYPE or ENTITY declaration stands before the root element."""
-    name = info.filename[:80]
-    stream = pkg.open(info)
-    raw = stream.read(4096)
-    enc, skip = _prolog_encoding(raw)
-    decoder = codecs.getincrementaldecoder(enc)(errors="replace")
-    text = decoder.decode(raw[skip:])
-    seen = len(raw)
-    pos = 0
-    while True:
-        more = False
-        n = len(text)
-        while pos < n and text[pos] in " \t\r\n":
-            pos += 1
-        if pos >= n:
-            more = True
-        elif text.startswith("<?", pos):
-            end = text.find("?>", pos + 2)
-            if end < 0:
-                more = True
-            else:
-                pos = end + 2
-                continue
-        elif text.startswith("<!--", pos):
-            end = text.find("-->", pos + 4)
-            if end < 0:
-                more = True
-            else:
-                pos = end + 3
-                continue
-        elif text.startswith("<!", pos) or (text[pos] == "<" and n - pos < 2):
-            word = text[pos: pos + 9].upper()
-            if word.startswith("<!DOCTYPE"):
-                raise FileProblem("xml-unsafe", detail=f"DOCTYPE 宣告 於 {name}")
-            if word.startswith("<!ENTITY"):
-                raise FileProblem("xml-unsafe", detail=f"ENTITY 宣告 於 {name}")
-            if n - pos < 9:
-                more = True
-            else:
-                raise FileProblem("xml-unsafe", detail=f"根元素前有不允許的宣告 於 {name}")
-        else:
-            return                                  # the root element (or not XML at all)
-        if more:
-            chunk = stream.read(4096)
-            if not chunk:
-                return
-            seen += len(chunk)
-            if seen > _PROLOG_MAX:
-                raise FileProblem("xml-unsafe", detail=f"XML 前置區段過長 於 {name}")
-            text = text[pos:] + decoder.decode(chunk)
-            pos = 0
-
 
 class _Stop(Exception):
     """Raised by a handler to end a parse early (everything needed has been read)."""
@@ -731,7 +659,7 @@ def _open_zip(f, path: str, size: int, limits: Limits, wanted=None) -> Workbook:
     if info is not None and info.file_size <= 200:
         mime = read_all(pkg, info).strip()
     if mime.startswith(_ODS_MIME):
-        _scan_all_prologs(pkg)
+        scan_prologs(pkg)
         return _open_ods(pkg, limits)
     workbook_part = _find_workbook_part(pkg)
     if workbook_part is None:
@@ -747,7 +675,7 @@ def _open_zip(f, path: str, size: int, limits: Limits, wanted=None) -> Workbook:
         if any(n.startswith("xl/") for n in names):
             raise corrupt("找不到活頁簿內容 xl/workbook.xml")
         raise FileProblem("file-not-spreadsheet", detected="ZIP 壓縮檔")
-    _scan_all_prologs(pkg)
+    scan_prologs(pkg)
     if workbook_part.lower().endswith(".bin"):
         return _open_calamine_zip(pkg, "xlsb", limits)
     with paused_gc():      # many small acyclic objects: the cyclic GC would only rescan them
@@ -786,12 +714,6 @@ def _remembered(pkg: Package, info: zipfile.ZipInfo, what: str, parse):
             _PARSED.clear()
         _PARSED[key] = found
     return found
-
-
-def _scan_all_prologs(pkg: Package) -> None:
-    for info in pkg.members.values():
-        if info.filename.lower().endswith(_XML_SUFFIXES) and info.file_size:
-            _scan_prolog(pkg, info)
 
 
 def _rels_name(part: str) -> str:

@@ -5,11 +5,13 @@ Used for every ZIP-based file a unit sends (.xlsx, .xlsm, .ods, .docx) and for Z
 attachments of e-mail.  Checks before inflating: member count, declared sizes (each and
 in total), compression ratio, encryption, compression method, duplicate and overlapping
 members.  While inflating: the output is stopped as soon as it exceeds what was declared
-or allowed, and the CRC is checked.
+or allowed, and the CRC is checked.  XML parts: a DOCTYPE or ENTITY declaration in the
+prolog refuses the file (``scan_prologs``), whether or not the part is parsed.
 """
 
 from __future__ import annotations
 
+import codecs
 import struct
 import zipfile
 import zlib
@@ -242,3 +244,82 @@ def read_all(pkg: Package, info: zipfile.ZipInfo) -> bytes:
     return b"".join(parts)
 
 
+# -- DOCTYPE/ENTITY refusal ----------------------------------------------------------------
+
+PROLOG_MAX = 64 * 1024
+XML_SUFFIXES = (".xml", ".rels", ".vml")
+
+
+def _prolog_encoding(raw: bytes) -> tuple[str, int]:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return "utf-8", 3
+    if raw.startswith(b"\xff\xfe"):
+        return "utf-16-le", 2
+    if raw.startswith(b"\xfe\xff"):
+        return "utf-16-be", 2
+    if raw.startswith(b"<\x00"):
+        return "utf-16-le", 0
+    if raw.startswith(b"\x00<"):
+        return "utf-16-be", 0
+    return "utf-8", 0
+
+
+def scan_prolog(pkg: Package, info: zipfile.ZipInfo) -> None:
+    """xml-unsafe when a DOCTYPE or ENTITY declaration stands before the root element."""
+    name = info.filename[:80]
+    stream = pkg.open(info)
+    raw = stream.read(4096)
+    enc, skip = _prolog_encoding(raw)
+    decoder = codecs.getincrementaldecoder(enc)(errors="replace")
+    text = decoder.decode(raw[skip:])
+    seen = len(raw)
+    pos = 0
+    while True:
+        more = False
+        n = len(text)
+        while pos < n and text[pos] in " \t\r\n":
+            pos += 1
+        if pos >= n:
+            more = True
+        elif text.startswith("<?", pos):
+            end = text.find("?>", pos + 2)
+            if end < 0:
+                more = True
+            else:
+                pos = end + 2
+                continue
+        elif text.startswith("<!--", pos):
+            end = text.find("-->", pos + 4)
+            if end < 0:
+                more = True
+            else:
+                pos = end + 3
+                continue
+        elif text.startswith("<!", pos) or (text[pos] == "<" and n - pos < 2):
+            word = text[pos: pos + 9].upper()
+            if word.startswith("<!DOCTYPE"):
+                raise FileProblem("xml-unsafe", detail=f"DOCTYPE 宣告 於 {name}")
+            if word.startswith("<!ENTITY"):
+                raise FileProblem("xml-unsafe", detail=f"ENTITY 宣告 於 {name}")
+            if n - pos < 9:
+                more = True
+            else:
+                raise FileProblem("xml-unsafe", detail=f"根元素前有不允許的宣告 於 {name}")
+        else:
+            return                                  # the root element (or not XML at all)
+        if more:
+            chunk = stream.read(4096)
+            if not chunk:
+                return
+            seen += len(chunk)
+            if seen > PROLOG_MAX:
+                raise FileProblem("xml-unsafe", detail=f"XML 前置區段過長 於 {name}")
+            text = text[pos:] + decoder.decode(chunk)
+            pos = 0
+
+
+def scan_prologs(pkg: Package) -> None:
+    """Every XML part of the package refused when a DOCTYPE or ENTITY declaration opens it."""
+    for info in pkg.members.values():
+        if info.filename.lower().endswith(XML_SUFFIXES) and info.file_size:
+            scan_prolog(pkg, info)
