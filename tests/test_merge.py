@@ -93,10 +93,14 @@ def test_every_file_state(tmp_path, plan, registry):
     shutil.copy(new, inbox / "新工處_0628(修正版) (1).xlsx")
     os.utime(inbox / "新工處_0628(修正版) (1).xlsx", (new.stat().st_mtime + 60,) * 2)
     builders.selfcheck(inbox, plan, registry, unit="SEW", edit=lambda ws: ws.__setitem__("F12", "做完了"))
-    builders.selfcheck(inbox, plan, registry, unit="BLD", name="建管處_A.xlsx", report_date="102/6/27")
-    builders.selfcheck(inbox, plan, registry, unit="BLD", name="建管處_B.xlsx", report_date="102/6/27",
-                       edit=lambda ws: ws.__setitem__("G8", "另一個版本"))
-    builders.selfcheck(inbox, plan, registry, unit="PER", period="102-12", report_date="102/12/20")
+    first = builders.selfcheck(inbox, plan, registry, unit="BLD", name="建管處_A.xlsx", report_date="102/6/27")
+    second = builders.selfcheck(inbox, plan, registry, unit="BLD", name="建管處_B.xlsx", report_date="102/6/27",
+                                edit=lambda ws: ws.__setitem__("G8", "另一個版本"))
+    os.utime(first, (1_372_000_000,) * 2)
+    os.utime(second, (1_372_000_100,) * 2)      # received later: it wins
+    builders.selfcheck(inbox, plan, registry, unit="PER", period="102-12", report_date="102/12/20",
+                       edit=lambda ws: ws.__setitem__("F9", "做完了"))
+    builders.selfcheck(inbox, plan, registry, unit="ACC", name="會計室_去年.xlsx", edit=lambda ws: ws.__setitem__("G3", "101-06"))
     (inbox / "~$新工處_0620.xlsx").write_bytes(b"lock")
     (inbox / "Thumbs.db").write_bytes(b"\0" * 10)
     before = {p: p.read_bytes() for p in inbox.rglob("*") if p.is_file()}
@@ -107,20 +111,31 @@ def test_every_file_state(tmp_path, plan, registry):
         "sub/新工處_0628(修正版).xlsx": "accepted",
         "新工處_0628(修正版) (1).xlsx": "duplicate",
         "下水道處_自行檢核表_102-06.xlsx": "rejected",
-        "建管處_A.xlsx": "rejected",
-        "建管處_B.xlsx": "rejected",
-        "人事室_自行檢核表_102-12.xlsx": "rejected",
+        "建管處_A.xlsx": "superseded",
+        "建管處_B.xlsx": "accepted",
+        "人事室_自行檢核表_102-12.xlsx": "other-period",
+        "會計室_去年.xlsx": "rejected",
         "~$新工處_0620.xlsx": "ignored",
         "Thumbs.db": "ignored",
     }
     by_name = {f.file: f for f in result.files}
     assert by_name["新工處_0620.xlsx"].superseded_by == "sub/新工處_0628(修正版).xlsx"
     assert by_name["新工處_0628(修正版) (1).xlsx"].duplicate_of == "sub/新工處_0628(修正版).xlsx"
-    assert [p.code for p in by_name["建管處_A.xlsx"].errors] == ["submission-conflict"]
-    assert "建管處_B.xlsx" in by_name["建管處_A.xlsx"].errors[0].message
-    assert [p.code for p in by_name["人事室_自行檢核表_102-12.xlsx"].errors] == ["period-other"]
+    # the same 填報日期 twice: the later received wins, and both files say so, naming the other and the cells that differ
+    assert by_name["建管處_A.xlsx"].superseded_by == "建管處_B.xlsx"
+    for name, other in (("建管處_A.xlsx", "建管處_B.xlsx"), ("建管處_B.xlsx", "建管處_A.xlsx")):
+        [warning] = by_name[name].problems
+        assert (warning.code, warning.severity) == ("same-report-date", "warning")
+        assert f"「{other}」與本檔案的填報日期同為 102/06/27，內容卻有 1 個儲存格不同" in warning.message
+        assert "已以較晚收到的「建管處_B.xlsx」為準" in warning.message
+    # another period of the year: listed, no problem; another plan year: a problem that says what was found
+    assert by_name["人事室_自行檢核表_102-12.xlsx"].problems == () and by_name["人事室_自行檢核表_102-12.xlsx"].period == "102-12"
+    assert [p.code for p in by_name["會計室_去年.xlsx"].errors] == ["plan-year-mismatch"]
+    assert "這份檔案屬於 101 年度" in by_name["會計室_去年.xlsx"].errors[0].message
     assert old.exists() and before == {p: p.read_bytes() for p in inbox.rglob("*") if p.is_file()}
-    assert set(result.unit_rates) == {"NCE"}
+    assert set(result.unit_rates) == {"NCE", "BLD"}
+    assert [u.code for u in result.returned["selfcheck"]] == ["ACC", "SEW"]
+    assert "PER" in [u.code for u in result.missing["selfcheck"]]
 
 
 def test_default_period_is_the_latest_found(tmp_path, plan, registry):
@@ -129,7 +144,7 @@ def test_default_period_is_the_latest_found(tmp_path, plan, registry):
     builders.selfcheck(inbox, plan, registry, unit="SEC", period="102-12", report_date="102/12/20")
     result = merge(inbox, plan, registry, jobs=1)
     assert str(result.period) == "102-12"
-    assert {f.unit_code: f.state for f in result.files} == {"MNT": "rejected", "SEC": "accepted"}
+    assert {f.unit_code: f.state for f in result.files} == {"MNT": "other-period", "SEC": "accepted"}
     assert "102-12" in result.notes[0]
 
 
@@ -143,13 +158,15 @@ def test_work_plans_join_the_year(tmp_path, plan, registry):
     assert len(result.workplan) == 5 and "MNT" not in [u.code for u in result.missing["workplan"]]
 
 
-def test_status_command(small_inbox):
+def test_status_command_narrowed_to_one_checkpoint(small_inbox):
     result = CliRunner().invoke(cli, ["status", "--config", str(CONFIG), "--inbox", str(small_inbox), "--period", "102-06", "--json"])
     data = json.loads(result.output)
+    assert data["year"] == 102 and data["periods"] == ["102-06"]
     mnt = next(u for u in data["units"] if u["code"] == "MNT")
-    assert mnt["selfcheck"]["state"] == "accepted" and mnt["workplan"]["state"] == "missing"
+    assert mnt["submissions"] == {"102-06": {"state": "accepted", "file": "養工處_自行檢核表_102-06.xlsx"}}
     text = CliRunner().invoke(cli, ["status", "--config", str(CONFIG), "--inbox", str(small_inbox), "--period", "102-06"])
-    assert "養護工程處" in text.output and "未繳交" in text.output and text.exit_code == 0
+    assert "期別 102-06（期中自行檢核）各單位繳交狀況" in text.output and text.exit_code == 0
+    assert "期中自行檢核（102-06）：已接受 2、退回待修正 0、未繳交 8" in text.output
     strict = CliRunner().invoke(cli, ["status", "--config", str(CONFIG), "--inbox", str(small_inbox), "--strict"])
     assert strict.exit_code == 1
 

@@ -18,7 +18,7 @@ import click
 from qos_xl import __version__
 from qos_xl.cli import render
 from qos_xl.core.config import CONFIG_DIR, INBOX_DIR, OUTPUTS_DIR, TEMPLATES_DIR, ConfigError
-from qos_xl.core.vocabulary import SELFCHECK
+from qos_xl.core.vocabulary import SELFCHECK_MONTHS
 from qos_xl.process import set_up_process
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -103,8 +103,8 @@ def templates(ctx: Context, *, as_json, out_dir, period, unit_codes):
     from qos_xl.core.values import Period
 
     chosen = parse_period_option(period) or Period(ctx.plan.year, 6)
-    if chosen.month is None:
-        raise click.BadParameter("自行檢核表的期別須含月份，例如 102-06。", param_hint="--period")
+    if chosen.month not in SELFCHECK_MONTHS:
+        raise click.BadParameter(f"自行檢核表的期別須為 {chosen.year}-06 或 {chosen.year}-12。", param_hint="--period")
     units = []
     for code in unit_codes:
         unit = ctx.registry.by_code(code) or ctx.registry.find(code)
@@ -163,7 +163,9 @@ def run_feedback(reports, out_dir: Path, sources: list[Path]) -> list[Path]:
 
 def inbox_options(func):
     """--inbox and --period, shared by merge and status."""
-    func = click.option("--period", default=None, help="彙整的期別，例如 102-06（預設：收件匣中最新的期別）。")(func)
+    func = click.option("--period", default=None,
+                        help="期別：102（工作計畫）、102-06（期中自行檢核）、102-08（參獎申請書）或 102-12（年度自行檢核）。"
+                             "merge 預設為收件匣中最新的自行檢核期別；status 預設列出全年度各期。")(func)
     func = click.option("--inbox", "inbox", type=click.Path(file_okay=False, path_type=Path), default=INBOX_DIR,
                         show_default=True, help="收件匣資料夾。")(func)
     return func
@@ -176,8 +178,12 @@ def run_merge(ctx: Context, inbox: Path, period: str | None):
     if not inbox.is_dir():
         click.echo(f"找不到收件匣資料夾 {inbox}。請確認路徑，或以 --inbox 指定。", err=True)
         sys.exit(EXIT_USAGE)
+    chosen = parse_period_option(period)
+    if chosen is not None and chosen.year != ctx.plan.year:
+        raise click.BadParameter(f"期別 {chosen} 不屬於 {ctx.plan.year} 年度計畫，請指定 {ctx.plan.year} 年度的期別，"
+                                 f"例如 {ctx.plan.year}-06。", param_hint="--period")
     with progress_bar(len(list_inbox([inbox])), "讀取與檢核") as bar:
-        return merge(inbox, ctx.plan, ctx.registry, parse_period_option(period), progress=bar.update)
+        return merge(inbox, ctx.plan, ctx.registry, chosen, progress=bar.update)
 
 
 @cli.command("merge")
@@ -202,25 +208,25 @@ def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feed
         render.merge(result)
         if written:
             click.echo(f"有問題檔案的標註副本與回覆文字（{len(written) // 2} 個檔案）：{out_dir / 'feedback'}/")
-    failed = result.has_problems or (strict and (result.missing[SELFCHECK] or result.returned[SELFCHECK]))
+    failed = result.has_problems or (strict and result.waiting)
     sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
 
 
 @cli.command()
 @inbox_options
-@click.option("--strict", is_flag=True, help="有單位未繳交時以結束碼 1 結束。")
+@click.option("--strict", is_flag=True, help="有單位未繳交或退回待補正時以結束碼 1 結束（全年度：已開始收件的各期）。")
 @common_options
 def status(ctx: Context, *, as_json, inbox, period, strict):
-    """各單位繳交狀況：誰交了什麼、誰還沒交。"""
+    """各單位繳交狀況：全年度各期（或 --period 指定的一期）誰交了什麼、誰還沒交。"""
     from qos_xl.pipeline.status import status_table
 
     result = run_merge(ctx, inbox, period)
-    table = status_table(result)
+    table = status_table(result, result.period if period else None)
     if as_json:
         emit_json(table.to_dict())
     else:
         render.status(table)
-    sys.exit(EXIT_PROBLEMS if strict and (result.missing[SELFCHECK] or result.returned[SELFCHECK]) else EXIT_OK)
+    sys.exit(EXIT_PROBLEMS if strict and any(table.waiting.values()) else EXIT_OK)
 
 
 @cli.command("ingest")

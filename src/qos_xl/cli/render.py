@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from qos_xl.core.report import FileReport
-from qos_xl.core.vocabulary import (ACCEPTED, FORM_NAMES, IGNORED, REJECTED, SELFCHECK, SEVERITY_NAMES, STATE_NAMES,
-                                    SUBMISSION_NAMES)
+from qos_xl.core.vocabulary import (ACCEPTED, COMPARISON_SHEET, FORM_NAMES, IGNORED, MISSING, NOT_STARTED, OTHER_PERIOD, REGRESSED, REJECTED,
+                                    SELFCHECK, SEVERITY_NAMES, STATE_NAMES, SUBMISSION_NAMES)
 
-STATE_MARKS = {ACCEPTED: "✔", REJECTED: "✘", IGNORED: "·"}
-SUBMISSION_MARKS = {ACCEPTED: "✔", REJECTED: "✘", "missing": "—"}
+STATE_MARKS = {ACCEPTED: "✔", REJECTED: "✘", IGNORED: "·", OTHER_PERIOD: "○"}
+SUBMISSION_MARKS = {ACCEPTED: "✔", REJECTED: "✘", MISSING: "－"}   # none of East Asian width "ambiguous": aligned everywhere
 INGEST_WORDS = {"saved": "✔ 已存入", "already-in-inbox": "= 已在收件匣", "rejected": "✘ 未存檔"}
 
 
@@ -48,23 +48,60 @@ def merge(result) -> None:
     for report in result.files:
         if report.state == REJECTED:
             click.echo(f"  ✘ {report.file}：{report.errors[0].message if report.errors else ''}（共 {len(report.errors)} 個錯誤）")
-    click.echo("各實施要項完成率：")
-    for area in result.plan.areas:
-        click.echo(f"  {area.label}　{result.area_rates[area.number].label}")
-    click.echo(f"  全局　{result.overall.label}")
-    if result.missing[SELFCHECK]:
-        click.echo("未繳交自行檢核表：" + "、".join(u.name for u in result.missing[SELFCHECK]))
-    if result.returned[SELFCHECK]:
-        click.echo("自行檢核表退回待補正：" + "、".join(u.name for u in result.returned[SELFCHECK]))
+    others = sum(1 for f in result.files if f.state == OTHER_PERIOD)
+    if others:
+        click.echo(f"其他期別的檔案 {others} 個：列於收件紀錄，不列入本期彙整。")
+    if result.form == SELFCHECK:
+        click.echo("各實施要項完成率：")
+        for area in result.plan.areas:
+            click.echo(f"  {area.label}　{result.area_rates[area.number].label}")
+        click.echo(f"  全局　{result.overall.label}")
+    name = FORM_NAMES[result.form]
+    if result.missing.get(result.form):
+        click.echo(f"未繳交{name}：" + "、".join(u.name for u in result.missing[result.form]))
+    if result.returned.get(result.form):
+        click.echo(f"{name}退回待補正：" + "、".join(u.name for u in result.returned[result.form]))
+    if result.comparison is not None:
+        comparison(result.comparison)
     click.echo(f"彙整活頁簿：{result.output}")
 
 
+def comparison(moved) -> None:
+    """The December merge's comparison with June, in two lines and where to read it."""
+    before, after = moved.overall
+    click.echo(f"期中（{moved.before}）與年度（{moved.after}）比較：全局 {before.label} → {after.label}"
+               f"{change_text(before, after)}；退步 {len(moved.of_kind(REGRESSED))} 項、未啟動 {len(moved.of_kind(NOT_STARTED))} 項，"
+               f"詳見彙整活頁簿的「{COMPARISON_SHEET}」工作表。")
+
+
+def change_text(before, after) -> str:
+    """，▲ 5.0 個百分點 (or ▼, or 持平); nothing when a side has no rate."""
+    from qos_xl.pipeline.compare import change
+
+    moved = change(before, after)
+    if moved is None:
+        return ""
+    return "，持平" if not moved else f"，{'▲' if moved > 0 else '▼'} {abs(moved)} 個百分點"
+
+
 def status(table) -> None:
-    click.echo(f"期別 {table.period} 繳交狀況（{table.accepted}/{len(table.rows)} 個單位的自行檢核表已接受）")
-    click.echo("\t".join(["單位", *table.titles]))
+    """One row per unit, one column per checkpoint, aligned for CJK text; then the counts per checkpoint."""
+    from qos_xl.output.xlsxout import display_width  # wide (CJK) characters take two columns, as on a terminal
+
+    if len(table.periods) == 1:
+        click.echo(f"期別 {table.periods[0]}（{table.titles[0]}）各單位繳交狀況")
+    else:
+        click.echo(f"{table.year} 年度各單位繳交狀況（{'、'.join(f'{t} {p}' for t, p in zip(table.titles, table.periods))}）")
+    lines = [["單位", *table.titles]]
     for row in table.rows:
-        cells = [f"{SUBMISSION_MARKS[c.state]} {SUBMISSION_NAMES[c.state]}" for c in row.cells.values()]
-        click.echo("\t".join([row.unit, *cells]))
+        lines.append([row.unit, *(f"{SUBMISSION_MARKS[c.state]} {SUBMISSION_NAMES[c.state]}" for c in row.cells.values())])
+    widths = [max(display_width(line[i]) for line in lines) for i in range(len(lines[0]))]
+    for line in lines:
+        cells = [text + " " * (width - display_width(text)) for text, width in zip(line, widths)]
+        click.echo("  ".join(cells).rstrip())
+    click.echo("")
+    for title, period in zip(table.titles, table.periods):
+        click.echo(f"{title}（{period}）：{table.counts(period)}")
 
 
 def ingest(result) -> None:

@@ -34,6 +34,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unit-unknown": (ERROR, "「{value}」不是本局名冊中的機關（單位）名稱。請填入正確的全銜，例如「{example}」。"),
     "period-missing": (ERROR, "「填報期別」未填寫。請填入 {example} 這樣的期別。"),
     "period-invalid": (ERROR, "「填報期別」的「{value}」無法辨識。請填入 {example} 這樣的期別（民國年-月）。"),
+    "period-not-checkpoint": (ERROR, "「填報期別」的「{value}」不是自行檢核的期別。自行檢核只有 {year}-06（6 月期中自行檢核）與 {year}-12（12 月年度執行成果）兩期，請改填其中一期。"),
     "plan-year-mismatch": (ERROR, "這份檔案屬於 {found} 年度，不是本計畫的 {expected} 年度。請使用 {expected} 年度的範本重新填寫。"),
     "report-date-missing": (ERROR, "「填報日期」未填寫。請填入日期，例如 102/6/30。"),
     "report-date-invalid": (ERROR, "「填報日期」的「{value}」不是有效的日期（{detail}）。請填入例如 102/6/30 的日期。"),
@@ -61,7 +62,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "work-item-incomplete": (ERROR, "這一列缺少「{label}」。每一列都要填寫工作重點及工作(推動)方法。"),
     "area-uncovered": (ERROR, "實施要項「{value}」沒有任何工作項目。每一項實施要項至少要有一列工作重點及工作(推動)方法。"),
     # -- across files (merge) -----------------------------------------------------------
-    "period-other": (ERROR, "這份檔案的期別是 {found}，不是本次彙整的 {expected}，未列入本次彙整。"),
-    "submission-conflict": (ERROR, "同一單位、同一表單、同一填報日期 {report_date} 另有內容不同的檔案「{other}」，無法判斷以哪一份為準。請單位重新寄送一份正確檔案，並更新填報日期。"),
+    "same-report-date": (WARNING, "「{other}」與本檔案的填報日期同為 {report_date}，內容卻有 {cells} 個儲存格不同；已以較晚收到的「{kept}」為準，另一份不列入彙整。如應以另一份為準，請更新其「填報日期」後重新寄送。"),
     "sender-unit-mismatch": (WARNING, "寄件者 {sender} 屬於「{sender_unit}」，但檔案填的是「{unit}」。請確認是否代為寄送。"),
 }

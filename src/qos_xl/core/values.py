@@ -246,7 +246,7 @@ def parse_status(raw: object) -> Status:
     return Status(None, known=False)
 
 
-_PERIOD_STRICT = re.compile(r"([0-9]{1,3})(?:-(06|12))?")
+_PERIOD_STRICT = re.compile(r"([0-9]{1,3})(?:-(06|08|12))?")  # the plan year's checkpoints
 _PERIOD_MONTH = (
     re.compile(r"([0-9]{1,4})(?:[-/.]|年度?)([0-9]{1,2})(?:月份?)?"),
     re.compile(r"([0-9]{3,4})([0-9]{2})"),  # 10206, 201306
@@ -268,10 +268,10 @@ class Period:
 
     @classmethod
     def parse(cls, text: str) -> Period:
-        """Strict command-line form: "102-06", "102-12" or "102"; ValueError otherwise."""
+        """Strict command-line form, a checkpoint: "102-06", "102-08", "102-12" or "102"; ValueError otherwise."""
         m = _PERIOD_STRICT.fullmatch(key(text))
         if not m or not 1 <= int(m[1]) <= 199:
-            raise ValueError(f"期別「{text}」格式不正確，請寫成 102-06、102-12 或 102（民國年）")
+            raise ValueError(f"期別「{text}」格式不正確，請寫成 102-06、102-08、102-12 或 102（民國年）")
         return cls(int(m[1]), int(m[2]) if m[2] else None)
 
 

@@ -53,9 +53,22 @@ STATES = (ACCEPTED, SUPERSEDED, DUPLICATE, OTHER_PERIOD, IGNORED, REJECTED)
 STATE_NAMES = {ACCEPTED: "接受", SUPERSEDED: "已被取代", DUPLICATE: "重複", OTHER_PERIOD: "其他期別",
                IGNORED: "略過", REJECTED: "退回"}
 
+# -- the plan year: four checkpoints, each a form and the month of its period ---------------
+# (month None: the period is the plan year itself, "102"; else "102-06" and so on)
+CHECKPOINT_MONTHS = (None, 6, 8, 12)
+CHECKPOINT_FORMS = {None: WORKPLAN, 6: SELFCHECK, 8: AWARD, 12: SELFCHECK}
+CHECKPOINT_NAMES = {None: "工作計畫", 6: "期中自行檢核", 8: "參獎申請書", 12: "年度自行檢核"}
+SELFCHECK_MONTHS = tuple(m for m in CHECKPOINT_MONTHS if CHECKPOINT_FORMS[m] == SELFCHECK)
+
 # -- a unit's submission for one checkpoint (status) ----------------------------------------
 MISSING = "missing"
 SUBMISSION_NAMES = {ACCEPTED: "已接受", REJECTED: "退回待修正", MISSING: "未繳交"}
+
+# -- the December comparison with June: how a step moved ------------------------------------
+REGRESSED = "regressed"
+NOT_STARTED = "not-started"
+COMPARISON_SHEET = "期中與年度比較"
+MOVE_NAMES = {REGRESSED: "退步（期中已完成，年度未完成）", NOT_STARTED: "未啟動（期中、年度均未辦理）"}
 
 # -- problems ----------------------------------------------------------------------------------
 ERROR = "error"

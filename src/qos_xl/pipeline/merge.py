@@ -1,7 +1,9 @@
 """Merging: every inbox file read, validated and given a state; accepted submissions combined and rated.
 
-``merge`` is the library behind ``qos-xl merge`` and ``qos-xl status``: it returns a
-``MergeResult`` that the consolidated workbook, the feedback and the command line read.
+``merge`` is the library behind ``qos-xl merge`` and ``qos-xl status``: it reads the inbox
+once, the whole plan year, and returns a ``MergeResult`` for one period (the files of the
+year's other periods listed as such, June compared with December) that the consolidated
+workbook, the feedback and the command line read.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from qos_xl.core.catalogue import Plan
 from qos_xl.core.registry import Registry, Unit
 from qos_xl.core.report import FileReport
 from qos_xl.core.values import Period
-from qos_xl.core.vocabulary import ACCEPTED, DONE, NOT_APPLICABLE, REJECTED, SELFCHECK, WORKPLAN
+from qos_xl.core.vocabulary import (ACCEPTED, CHECKPOINT_FORMS, DONE, NOT_APPLICABLE, REJECTED, SELFCHECK, SELFCHECK_MONTHS,
+                                    WORKPLAN)
 from qos_xl.intake import ledger
 from qos_xl.pipeline import states
+from qos_xl.pipeline.compare import Comparison, compare
 from qos_xl.pipeline.load import Loading, list_inbox
 from qos_xl.pipeline.provenance import with_provenance
 from qos_xl.pipeline.rates import NO_RATE, Rate, completion, total
@@ -37,10 +41,27 @@ class MergeResult:
     workplan: pd.DataFrame         # accepted work-plan rows
     area_rates: dict[int, Rate]    # the bureau's rate per area
     unit_rates: dict[str, dict[int, Rate]]  # unit code -> area -> rate
-    missing: dict[str, list[Unit]]  # form -> units that sent no file of it
-    returned: dict[str, list[Unit]]  # form -> units whose files of it were all rejected (退回待補正)
+    missing: dict[str, list[Unit]]  # form of this period -> units that sent no file of it
+    returned: dict[str, list[Unit]]  # form of this period -> units whose files of it were all rejected (退回待補正)
     output: Path | None = None
     notes: list[str] = field(default_factory=list)
+    year_files: list[FileReport] | None = None  # every file with its state in its own period (None: as ``files``)
+    comparison: Comparison | None = None        # December against June, in a December merge with June files
+
+    @property
+    def form(self) -> str:
+        """The form units send for this period: the self-check, the award application or (the year) the work plan."""
+        return CHECKPOINT_FORMS[self.period.month]
+
+    @property
+    def year(self) -> list[FileReport]:
+        """Every file with its state in its own period's merge."""
+        return self.files if self.year_files is None else self.year_files
+
+    @property
+    def waiting(self) -> list[Unit]:
+        """Units that sent nothing of this period's form, or only rejected files."""
+        return [*self.missing.get(self.form, []), *self.returned.get(self.form, [])]
 
     @property
     def overall(self) -> Rate:
@@ -77,10 +98,11 @@ class MergeResult:
 
     @property
     def submission(self) -> dict:
-        """Units expected, with a self-check for the period received, and accepted."""
+        """Units expected, with a file of this period's form received, and accepted."""
         expected = len(self.registry.units)
-        accepted = len(self.unit_rates)
-        submitted = len({f.unit_code for f in self.files if f.form == SELFCHECK and f.unit_code and f.period == str(self.period)})
+        mine = [f for f in self.files if f.form == self.form and f.unit_code and f.period == str(self.period)]
+        accepted = len({f.unit_code for f in mine if f.state == ACCEPTED})
+        submitted = len({f.unit_code for f in mine})
         return {"expected": expected, "submitted": submitted, "accepted": accepted,
                 "rate": round(accepted / expected, 4) if expected else None}
 
@@ -91,8 +113,9 @@ class MergeResult:
             "plan_year": self.plan.year,
             "made_at": self.made_at.isoformat(timespec="seconds"),
             "files": [f.to_dict() for f in self.files],
-            "missing": [u.name for u in self.missing[SELFCHECK]],
-            "returned": [u.name for u in self.returned[SELFCHECK]],
+            "form": self.form,
+            "missing": [u.name for u in self.missing.get(self.form, [])],
+            "returned": [u.name for u in self.returned.get(self.form, [])],
             "missing_by_form": self.missing_names,
             "returned_by_form": self.returned_names,
             "submission": self.submission,
@@ -104,6 +127,7 @@ class MergeResult:
                           for u in self.accepted_units],
             },
             "unfinished": len(self.unfinished),
+            "comparison": self.comparison.to_dict() if self.comparison else None,
             "notes": self.notes,
         }
 
@@ -132,7 +156,7 @@ def accepted_rows(frame: pd.DataFrame, files: list[FileReport], form: str) -> pd
 
 def merge(inbox: Path, plan: Plan, registry: Registry, period: Period | None = None, *,
           jobs: int | None = None, progress=None) -> MergeResult:
-    """Validate every inbox file, give each a state, combine the accepted ones and rate them."""
+    """Read and validate the whole inbox once, give each file its state, combine and rate the period's accepted files."""
     loading = Loading(list_inbox([inbox]), jobs, progress)  # the workers start reading now...
     from qos_xl.pipeline.validate import check  # ...while pandas and pandera load here
 
@@ -142,22 +166,36 @@ def merge(inbox: Path, plan: Plan, registry: Registry, period: Period | None = N
     if period is None:
         period = choose_period(files, plan)
         notes.append(f"未指定期別，依收件匣內容採用 {period}。")
-    files = states.apply(files, states.decide(files, period))
+    own = states.decide(files, lambda ids: states.read_contents(checked, ids))
+    year = states.apply(files, own)
+    files = states.apply(files, states.for_merge(files, own, period))
     selfcheck = accepted_rows(checked.selfcheck, files, SELFCHECK)
     workplan = accepted_rows(checked.workplan, files, WORKPLAN)
     unit_rates = completion(selfcheck, plan)
     area_rates = {a.number: total(r.get(a.number, NO_RATE) for r in unit_rates.values()) for a in plan.areas}
-    missing, returned = submissions(files, registry)
+    missing, returned = submissions(files, registry, period)
+    comparison = None
+    if period.month == max(SELFCHECK_MONTHS):
+        june = Period(period.year, min(SELFCHECK_MONTHS))
+        earlier = accepted_rows(checked.selfcheck, [f for f in year if f.period == str(june)], SELFCHECK)
+        comparison = compare(earlier, selfcheck, plan, registry, june, period)
     return MergeResult(plan, registry, period, dt.datetime.now().replace(microsecond=0), files, selfcheck, workplan,
-                       area_rates, unit_rates, missing, returned, notes=notes)
+                       area_rates, unit_rates, missing, returned, notes=notes, year_files=year, comparison=comparison)
 
 
-def submissions(files: list[FileReport], registry: Registry) -> tuple[dict[str, list[Unit]], dict[str, list[Unit]]]:
-    """Per form: the units that sent nothing, and those whose files were all rejected."""
+def merge_forms(period: Period) -> tuple[str, ...]:
+    """The forms a merge of ``period`` takes in: a self-check period takes the year's work plans too."""
+    form = CHECKPOINT_FORMS[period.month]
+    return (form, WORKPLAN) if period.month in SELFCHECK_MONTHS else (form,)
+
+
+def submissions(files: list[FileReport], registry: Registry,
+                period: Period) -> tuple[dict[str, list[Unit]], dict[str, list[Unit]]]:
+    """Per form of the period: the units that sent nothing, and those whose files were all rejected."""
     accepted = {(f.unit_code, f.form) for f in files if f.state == ACCEPTED}
     rejected = {(f.unit_code, f.form) for f in files if f.state == REJECTED}
     missing, returned = {}, {}
-    for form in (SELFCHECK, WORKPLAN):
+    for form in merge_forms(period):
         waiting = [u for u in registry.units if (u.code, form) not in accepted]
         missing[form] = [u for u in waiting if (u.code, form) not in rejected]
         returned[form] = [u for u in waiting if (u.code, form) in rejected]

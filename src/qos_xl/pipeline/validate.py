@@ -23,7 +23,7 @@ from qos_xl.core.report import FileReport
 from qos_xl.core.text import key, text, texts
 from qos_xl.core.values import cached, each_distinct, format_roc, parse_date, parse_period, parse_roc_year, parse_status
 from qos_xl.core.vocabulary import (ACCEPTED, DOING, DONE, FIELD_LABELS, IGNORED, NOT_APPLICABLE, REJECTED, SELFCHECK,
-                                    WORKPLAN, WORKPLAN_SECTIONS)
+                                    SELFCHECK_MONTHS, WORKPLAN, WORKPLAN_SECTIONS)
 from qos_xl.pipeline.load import Loaded, list_inbox, load_files
 
 @dataclass
@@ -60,6 +60,8 @@ HEADER_RULES = (
     Rule("unit-unknown", "unit", lambda d: _blank(d.unit_raw) | d.unit_code.notna()),
     Rule("period-missing", "period", lambda d: (d.form != SELFCHECK) | ~_blank(d.period_raw)),
     Rule("period-invalid", "period", lambda d: d.period_error.isna()),
+    Rule("period-not-checkpoint", "period",
+         lambda d: (d.form != SELFCHECK) | d.month.isna() | (d.year != d.plan_year) | d.month.isin(SELFCHECK_MONTHS)),
     Rule("plan-year-mismatch", "period", lambda d: d.year.isna() | (d.year == d.plan_year)),
     Rule("report-date-missing", "report_date", lambda d: (d.form != SELFCHECK) | ~_blank(d.report_raw)),
     Rule("report-date-invalid", "report_date", lambda d: d.report_error.isna()),

@@ -15,16 +15,16 @@ import tempfile
 from pathlib import Path
 
 from qos_xl.output import xlsxout
-from qos_xl.output.consolidated import details, intake_log, summary, units, workplans
+from qos_xl.output.consolidated import comparison, details, intake_log, summary, units, workplans
 from qos_xl.output.consolidated.sheet import Book
 from qos_xl.output.files import atomic_path
 from qos_xl.pipeline.merge import MergeResult, output_name
 from qos_xl.process import paused_gc
 
 # the sheets in the order a manager reads them
-SHEETS = (summary.write_summary, units.write_unit_matrix, details.write_details, workplans.write_workplan,
-          workplans.write_coverage, intake_log.write_missing, details.write_unfinished, intake_log.write_intake,
-          intake_log.write_problems)
+SHEETS = (summary.write_summary, units.write_unit_matrix, comparison.write_comparison, details.write_details,
+          workplans.write_workplan, workplans.write_coverage, intake_log.write_missing, details.write_unfinished,
+          intake_log.write_intake, intake_log.write_problems)
 
 
 def output_path(result: MergeResult, out_dir: Path) -> Path:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 
 from qos_xl.core.values import format_roc
-from qos_xl.core.vocabulary import FORM_NAMES, SELFCHECK, STATE_NAMES, WORKPLAN
+from qos_xl.core.vocabulary import FORM_NAMES, STATE_NAMES
 from qos_xl.output import xlsxout
 from qos_xl.output.consolidated.sheet import Book, CHART_ROW_PX, Col, bar_chart, check, fit_height, text_of, width_px
 from qos_xl.pipeline.rates import NO_RATE, Rate
+from qos_xl.pipeline.status import status_table
 
 
 def write_summary(book: Book) -> None:
@@ -42,11 +43,14 @@ def write_summary(book: Book) -> None:
     info("填報期別", period_text(r.period))
     info("製表時間", format_roc(r.made_at, with_time=True))
     info("應繳交單位數", submission["expected"], "int")
-    info("已繳交單位數（本期自行檢核表）", submission["submitted"], "int")
+    info(f"已繳交單位數（本期{FORM_NAMES[r.form]}）", submission["submitted"], "int")
     info("已接受單位數", submission["accepted"], "int")
     info("繳交率（已接受／應繳交）", submitted.ratio, "rate", f"({submitted.completed}/{submitted.applicable})")
     info("收件檔案", f"共 {len(r.files)} 個" + (f"：{received}" if received else ""))
-    for form in (SELFCHECK, WORKPLAN):
+    year = status_table(r)
+    for title, period in zip(year.titles, year.periods):       # the whole year's record, one line per checkpoint
+        info(f"{title}（{period}）單位數", year.counts(period))
+    for form in r.missing:
         names = "、".join(u.name for u in r.missing.get(form, []))
         info(f"未繳交{FORM_NAMES[form]}", names or "（無，全部單位均已繳交）")
         returned = "、".join(u.name for u in r.returned.get(form, []))
@@ -80,5 +84,5 @@ def period_text(period) -> str:
     """102-06（期中自行檢核）, 102-12（年度執行成果）, 102（年度）."""
     if period.month is None:
         return f"{period}（{period.year} 年度）"
-    wording = "年度執行成果" if period.month == 12 else "期中自行檢核"
+    wording = {12: "年度執行成果", 8: "參獎申請書"}.get(period.month, "期中自行檢核")
     return f"{period}（{period.year} 年度{wording}）"

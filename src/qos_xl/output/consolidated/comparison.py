@@ -1,0 +1,82 @@
+"""期中與年度比較: June's and December's rates per unit and area with the change, then the steps that went back."""
+
+from __future__ import annotations
+
+from qos_xl.core.vocabulary import CHECKPOINT_NAMES, COMPARISON_SHEET, NOT_STARTED, REGRESSED
+from qos_xl.output import xlsxout
+from qos_xl.output.consolidated.sheet import FONT, Book, Col, check, fit_height
+from qos_xl.pipeline.compare import change
+from qos_xl.pipeline.rates import Rate
+
+NO_DATA = "無資料"                 # the unit has no accepted self-check in that period
+STEP_CHARS = 60                   # a step's text is cut here: 檢核明細 has it whole
+KIND_WORDS = {REGRESSED: "退步", NOT_STARTED: "未啟動"}
+# up and down read by their sign (▲ ▼, also on a black-and-white print) and by colour on screen
+CHANGE_FORMAT = '"▲ "0.0;"▼ "0.0;"＝ "0.0'
+CHANGE_COLOURS = {1: ("#006100", "#C6EFCE"), -1: ("#9C0006", "#FFC7CE"), 0: ("#404040", None)}
+
+
+def write_comparison(book: Book) -> None:
+    moved = book.result.comparison
+    if moved is None:
+        return
+    before, after = CHECKPOINT_NAMES[moved.before.month], CHECKPOINT_NAMES[moved.after.month]
+    cols = [Col("單位", 14), Col("實施要項", 34), Col(f"{before}完成率", 10, "rate"), Col(f"{before}（件數）", 15, "label"),
+            Col(f"{after}完成率", 10, "rate"), Col(f"{after}（件數）", 15, "label"), Col("變化（百分點）", 13, "center")]
+    sh = book.sheet(COMPARISON_SHEET, cols)
+    fmt, wb = book.fmt, book.wb
+    cell = {"font_name": FONT, "font_size": 11, "text_wrap": True, "valign": "vcenter", "align": "center", "border": 1,
+            "border_color": "#A6A6A6", "num_format": CHANGE_FORMAT}
+    changes = {(sign, style): wb.add_format({**cell, "font_color": font, **({"bg_color": ground} if ground else {}),
+                                             **({"bold": True} if style == "total" else {})})
+               for sign, (font, ground) in CHANGE_COLOURS.items() for style in ("body", "total")}
+    sh.text_row(f"{before}（{moved.before}）與{after}（{moved.after}）完成率比較", fmt.section)
+    sh.header()
+
+    def line(unit: str, label: str, a: Rate | None, b: Rate | None, style: str = "body") -> None:
+        shown = [(r.ratio, r.label) if r is not None else (None, NO_DATA) for r in (a, b)]
+        sh.line([unit, label, *shown[0], *shown[1]], style)
+        points = change(a, b)
+        row = sh.row - 1
+        if points is None:
+            xlsxout.write_string(sh.ws, row, 6, "—", fmt.cells[("center", style)])
+        else:
+            xlsxout.write_value(sh.ws, row, 6, float(points), changes[((points > 0) - (points < 0), style)])
+
+    for area in book.plan.areas:
+        line("全局", area.label, *moved.areas[area.number])
+    line("全局", "整體", *moved.overall, "total")
+    for unit in moved.units:
+        for area in book.plan.areas:
+            line(unit.unit, area.label, *unit.areas[area.number])
+        line(unit.unit, "整體", unit.before, unit.after, "total")
+    sh.text_row(f"變化＝{after}完成率 − {before}完成率，以百分點計；▲ 上升、▼ 下降、＝ 持平。完成率分母為 0 時以「—」表示；"
+                f"「{NO_DATA}」表示該單位該期沒有已接受的自行檢核表。全局為各期已接受單位的件數加總。", fmt.note)
+    sh.skip()
+    regressed, not_started = moved.of_kind(REGRESSED), moved.of_kind(NOT_STARTED)
+    sh.text_row(f"退步與未啟動的執行步驟（退步 {len(regressed)} 項：{before}已完成、{after}未完成；"
+                f"未啟動 {len(not_started)} 項：{before}應辦，兩期均為未辦理）", fmt.section)
+    titles = ["單位", "項次及執行步驟", f"{before}狀態", f"{after}狀態", "類別", f"{after}辦理情形"]
+    _step_row(sh, titles, fmt.header)
+    steps = book.plan.step_by_code
+    for moved_step in moved.steps:
+        step = steps.get(moved_step.step)
+        text = step.text if step else ""
+        text = text if len(text) <= STEP_CHARS else text[:STEP_CHARS] + "…"
+        _step_row(sh, [moved_step.unit, f"{moved_step.step}　{text}", moved_step.before, moved_step.after,
+                       KIND_WORDS[moved_step.kind], moved_step.narrative], fmt.cells[("text", "body")],
+                  center=fmt.cells[("center", "body")])
+    if not moved.steps:
+        sh.text_row("（沒有退步或未啟動的執行步驟）", fmt.note)
+    sh.finish(header_rows=(1, 1), freeze=(2, 2), print_to=sh.row)
+
+
+def _step_row(sh, values: list[str], fmt, *, center=None) -> None:
+    """A row of the steps table: the last value spans the last two columns."""
+    widths = [c.width for c in sh.cols[:5]] + [sh.cols[5].width + sh.cols[6].width]
+    sh.set_height(fit_height(zip(values, widths)))
+    for col, value in enumerate(values[:5]):
+        xlsxout.write_string(sh.ws, sh.row, col, value, center if center is not None and col in (2, 3, 4) else fmt)
+    check(sh.ws.merge_range(sh.row, 5, sh.row, 6, "", fmt), "merge_range")
+    xlsxout.write_string(sh.ws, sh.row, 5, values[5], fmt)
+    sh.row += 1
