@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-inbox test bench templates clean
+.PHONY: demo demo-inbox click-catalogue test bench templates clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +17,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m compileall -q src
 	touch $(STAMP)
 
+# The demo year's inbox ships in the package (src/qos_xl/data/demo/); the repository is a workspace.
+DEMO_INBOX := src/qos_xl/data/demo
+
 demo: $(STAMP)
-	$(BIN)/qos-xl merge; test $$? -le 1
+	$(BIN)/qos-xl merge --inbox $(DEMO_INBOX); test $$? -le 1
 
 demo-inbox: $(STAMP)
-	$(BIN)/python scripts/make_demo_inbox.py workbooks/inbox
+	$(BIN)/python scripts/make_demo_inbox.py $(DEMO_INBOX)
+
+click-catalogue: $(STAMP)
+	$(BIN)/python scripts/click_catalogue.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -1,6 +1,6 @@
 """Build the demo inbox for period 102-06: realistic submissions from the bureau's units.
 
-Run from the repository root: ``python scripts/make_demo_inbox.py workbooks/inbox``.
+Run from the repository root: ``make demo-inbox`` (``python scripts/make_demo_inbox.py src/qos_xl/data/demo``).
 The output is committed, so ``make demo`` needs nothing but Python; rerun this script
 (LibreOffice on PATH for the re-saved file) to rebuild it.  Randomness is seeded.
 """
@@ -143,4 +143,4 @@ def main(inbox: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "workbooks/inbox"))
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "src/qos_xl/data/demo"))

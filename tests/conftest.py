@@ -10,9 +10,11 @@ import pytest
 
 from qos_xl.core.catalogue import load_plan
 from qos_xl.core.registry import load_registry
+from qos_xl.data import demo_inbox
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "workbooks" / "config"
+DEMO_INBOX = Path(str(demo_inbox()))    # the demo year's inbox, shipped in the package
 
 
 @pytest.fixture(scope="session")

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import ast
+import gettext
+import importlib.util
 import json
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
+import click
+import pytest
 from click.testing import CliRunner
 
-from qos_xl.cli import cli
+from qos_xl.cli import cli, helpformat, zh
 
-from conftest import CONFIG
+from conftest import CONFIG, REPO
 
 
 def invoke(*args):
@@ -19,10 +27,11 @@ def invoke(*args):
 
 def test_version_and_help():
     result = invoke("--version")
-    assert result.exit_code == 0 and "qos-xl, version" in result.output
+    assert result.exit_code == 0 and result.output == "qos-xl 版本 0.1.0\n"
     result = invoke("--help")
-    for command in ("templates", "validate", "merge", "status", "ingest"):
-        assert command in result.output
+    section = result.output.split("指令:\n")[1].split("\n\n")[0]
+    listed = [line.split()[0] for line in section.splitlines() if not line.startswith("   ")]
+    assert listed == ["init", "templates", "ingest", "validate", "merge", "status"]   # the order of the year's work
 
 
 def test_help_does_not_import_heavy_modules():
@@ -121,3 +130,110 @@ def test_validate_command_verdicts_and_exit_codes(tmp_path, plan, registry):
     [problem] = data["files"][0]["problems"]
     assert problem == {"severity": "error", "code": "status-not-allowed", "file": "下水道處.xlsx", "sheet": "自行檢核表",
                        "cell": "F12", "value": "做完了", "message": "執行狀態須為 已完成/辦理中/未辦理/不適用，請從下拉選單選擇。"}
+
+
+# -- the command line in zh-TW ----------------------------------------------------------------------
+
+ENGLISH = re.compile(r"\b(Usage|Options|Commands|Show|default|Error|Try|Missing|Invalid|No such|Did you mean|"
+                     r"does not exist|Got unexpected|requires an argument|Aborted)\b")
+
+
+def program(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "qos_xl", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "COLUMNS": "80", "LANGUAGE": "en_US", "LANG": "C.UTF-8"})
+
+
+@pytest.mark.parametrize("command", ["", "init", "templates", "ingest", "validate", "merge", "status"])
+def test_every_help_page_is_zh_tw_with_an_example(command):
+    run = program(*filter(None, [command]), "--help")
+    assert run.returncode == 0 and run.stderr == ""
+    assert not ENGLISH.search(run.stdout), ENGLISH.search(run.stdout)
+    assert run.stdout.startswith(f"用法： qos-xl {command + ' ' if command else ''}[選項]")
+    assert "選項:\n" in run.stdout and "顯示這份說明後結束。" in run.stdout
+    example = run.stdout.split("範例：\n")[1].splitlines()
+    assert example and all(line.startswith("    qos-xl ") for line in example)
+    for line in run.stdout.splitlines():   # laid out in terminal columns: nothing runs past 80
+        assert helpformat.columns(line) <= 80, line
+
+
+def test_defaults_are_shown_in_zh_tw():
+    text = program("merge", "--help").stdout
+    assert "[預設：feedback]" in re.sub(r"\n +", "", text)   # however it wrapped
+    assert "（預設：工作區的 outputs/）" in re.sub(r"\n +", " ", text)
+
+
+def usage_error(run, *expected: str):
+    assert run.returncode == 2, run
+    assert run.stdout == ""
+    assert not ENGLISH.search(run.stderr), run.stderr
+    lines = run.stderr.splitlines()
+    for text in expected:
+        assert any(text in line for line in lines), (text, run.stderr)
+    return lines
+
+
+def test_a_mistyped_command_answers_in_zh_tw():
+    lines = usage_error(program("merg"), "錯誤：沒有「merg」這個指令。 是要輸入 'merge' 嗎？")
+    assert lines[0] == "用法： qos-xl [選項] 指令 [引數]..."
+    assert lines[1] == "請執行「qos-xl --help」查看說明與範例。"
+
+
+def test_a_missing_path_answers_in_zh_tw(tmp_path):
+    usage_error(program("validate", "--config", str(CONFIG), str(tmp_path / "沒有這個檔案.xlsx")),
+                f"錯誤：'[路徑]...'：找不到「{tmp_path / '沒有這個檔案.xlsx'}」。請確認路徑與檔名是否正確（含空格的路徑請加上引號）。",
+                "請執行「qos-xl validate --help」查看說明與範例。")
+
+
+def test_missing_argument_unknown_option_and_extra_arguments_answer_in_zh_tw():
+    usage_error(program("ingest"), "錯誤：缺少引數 '郵件...'.")
+    usage_error(program("merge", "--outt", "x"), "錯誤：沒有「--outt」這個選項。 是要輸入 '--out' 嗎？")
+    usage_error(program("merge", "--out"), "錯誤：選項 --out 後面須接 1 個值。")
+    usage_error(program("status", "養工處", "新工處"), "錯誤：多了無法辨識的引數（養工處 新工處）。路徑中有空格時，請用引號把整個路徑括起來。")
+
+
+def test_the_catalogue_file_is_built_from_the_catalogue():
+    spec = importlib.util.spec_from_file_location("click_catalogue", REPO / "scripts" / "click_catalogue.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.mo_path().read_bytes() == script.mo_bytes(zh.CATALOGUE), "run: make click-catalogue"
+    with script.mo_path().open("rb") as handle:
+        translations = gettext.GNUTranslations(handle)
+    for msgid, text in zh.CATALOGUE.items():
+        if isinstance(msgid, tuple):
+            assert translations.ngettext(*msgid, 1) == translations.ngettext(*msgid, 5) == text
+        else:
+            assert translations.gettext(msgid) == text
+
+
+def click_msgids() -> set:
+    """Every string the installed click marks for translation: _("…") and ngettext("…", "…", n)."""
+    found = {"required"}   # get_help_extra's value, looked up as _(extra["required"])
+    for source in Path(click.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "ngettext"):
+                args = node.args[: 2 if node.func.id == "ngettext" else 1]
+                if all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args):
+                    found.add(args[0].value if len(args) == 1 else (args[0].value, args[1].value))
+    return found
+
+
+def test_every_string_click_can_show_is_translated():
+    missing = click_msgids() - set(zh.CATALOGUE)
+    assert not missing, f"click {click.__version__ if hasattr(click, '__version__') else ''} shows strings qos-xl does not translate: {missing}"
+
+
+@pytest.mark.parametrize("msgid", sorted(zh.CATALOGUE, key=str))
+def test_each_translation_formats_with_clicks_own_names(msgid):
+    """A translation may only use the placeholders click fills in (else click would raise KeyError)."""
+    names = set(re.findall(r"\{(\w+)", " ".join(msgid) if isinstance(msgid, tuple) else msgid))
+    used = set(re.findall(r"\{(\w+)", zh.CATALOGUE[msgid]))
+    assert used <= names
+    assert re.findall(r"%\((\w+)\)s", zh.CATALOGUE[msgid]) == re.findall(r"%\((\w+)\)s", msgid if isinstance(msgid, str) else "")
+
+
+def test_speaking_zh_tw_leaves_the_process_as_it_was(monkeypatch):
+    monkeypatch.setenv("LANGUAGE", "fr")
+    before = gettext.textdomain()
+    with zh.speaking_zh_tw():
+        assert gettext.gettext("Usage:") == "用法："
+    assert os.environ["LANGUAGE"] == "fr" and gettext.textdomain() == before and gettext.gettext("Usage:") == "Usage:"

@@ -22,7 +22,7 @@ from qos_xl.pipeline.validate import validate_paths
 import builders
 import office
 from builders import step_row
-from conftest import CONFIG, REPO
+from conftest import CONFIG, DEMO_INBOX
 
 
 def set_statuses(plan, statuses: dict[str, str]):
@@ -178,7 +178,7 @@ def test_missing_inbox_is_a_usage_error(tmp_path):
 
 def test_demo_inbox_merges_and_libreoffice_shows_the_json_rates(tmp_path):
     """The shipped demo: every file accounted for, and the workbook's numbers read right in LibreOffice."""
-    inbox = REPO / "workbooks" / "inbox"
+    inbox = DEMO_INBOX
     before = {p.name: p.read_bytes() for p in inbox.iterdir()}
     result = CliRunner().invoke(cli, ["merge", "--config", str(CONFIG), "--inbox", str(inbox), "--out", str(tmp_path), "--json"])
     assert result.exit_code == 1  # the demo holds one rejected file on purpose

@@ -22,7 +22,7 @@ from xml.sax.saxutils import escape
 import builders
 import hostile
 import pytest
-from conftest import REPO, need_tool
+from conftest import DEMO_INBOX, REPO, need_tool
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook as OpenpyxlBook
@@ -172,7 +172,7 @@ def test_sheets_not_wanted(tmp_path):
 
 
 def test_demo_inbox():
-    paths = sorted((REPO / "workbooks" / "inbox").glob("*.xls*"))
+    paths = sorted(DEMO_INBOX.glob("*.xls*"))
     assert paths
     for path in paths:
         _, callbacks = both(path)

@@ -1,6 +1,8 @@
 """The ``qos-xl`` commands: each parses its options, calls one library function, renders text or ``--json``.
 
-Heavy modules (pandas, pandera, xlsxwriter) are imported inside the commands so that
+Commands work in a workspace (``core/workspace.py``): found from the current folder
+upwards or given with ``--config``; the default folders are the workspace's. Heavy
+modules (pandas, pandera, xlsxwriter) are imported inside the commands so that
 ``qos-xl --help`` stays fast.
 """
 
@@ -16,35 +18,49 @@ from pathlib import Path
 import click
 
 from qos_xl import __version__
-from qos_xl.cli import render
-from qos_xl.core.config import CONFIG_DIR, INBOX_DIR, OUTPUTS_DIR, TEMPLATES_DIR, ConfigError
+from qos_xl.cli import console, helpformat, render, zh
+from qos_xl.core.config import ConfigError
 from qos_xl.core.vocabulary import SELFCHECK_MONTHS
+from qos_xl.core.workspace import Workspace, open_workspace
 from qos_xl.process import set_up_process
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+WORKFLOW = ("init", "templates", "ingest", "validate", "merge", "status")   # the order --help lists them in
 
 
 class Context:
-    """The plan and the registry, loaded once from the config folder."""
+    """The workspace, and its plan and registry loaded once."""
 
-    def __init__(self, config_dir: Path):
+    def __init__(self, workspace: Workspace):
         from qos_xl.core.catalogue import load_plan
         from qos_xl.core.registry import load_registry
 
-        self.plan = load_plan(config_dir / "plan.csv", config_dir / "settings.csv")
-        self.registry = load_registry(config_dir / "units.csv", self.plan.organisation)
+        self.workspace = workspace
+        self.plan = load_plan(workspace.config_file("plan.csv"), workspace.config_file("settings.csv"))
+        self.registry = load_registry(workspace.config_file("units.csv"), self.plan.organisation)
+
+
+class Refused(click.ClickException):
+    """A request qos-xl will not carry out (a usage or configuration error): ``錯誤：…`` and exit 2."""
+
+    exit_code = 2
+
+
+FOLDER = dict(type=click.Path(file_okay=False, path_type=Path), metavar="資料夾")
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="以 JSON 輸出結果（供程式使用）。")
 
 
 def common_options(func):
     """--config and --json, and turning a broken config into exit 2 with zh-TW lines."""
 
-    @click.option("--config", "config_dir", type=click.Path(file_okay=False, path_type=Path), default=CONFIG_DIR,
-                  show_default=True, help="計畫與單位名冊所在資料夾（plan.csv、settings.csv、units.csv）。")
-    @click.option("--json", "as_json", is_flag=True, help="以 JSON 輸出結果（供程式使用）。")
+    @click.option("--config", "config_dir", default=None, **FOLDER,
+                  help="計畫與單位名冊所在資料夾（plan.csv、settings.csv、units.csv）。"
+                       "預設：從目前資料夾往上找到的工作區的 workbooks/config/。")
+    @JSON_OPTION
     @functools.wraps(func)
     def wrapper(config_dir, as_json, **kwargs):
         try:
-            ctx = Context(config_dir)
+            ctx = Context(open_workspace(config_dir))
             return func(ctx, as_json=as_json, **kwargs)
         except ConfigError as exc:
             for line in exc.messages:
@@ -55,7 +71,8 @@ def common_options(func):
 
 
 def emit_json(data: dict) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    """The result as JSON; as ASCII escapes when standard output's encoding is not a Unicode one."""
+    click.echo(json.dumps(data, ensure_ascii=not console.writes_unicode(), indent=2, default=str))
 
 
 def parse_period_option(value: str | None):
@@ -85,23 +102,76 @@ class _NoBar:
         pass
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="qos-xl")
+class Command(click.Command):
+    """A qos-xl command: its usage line in zh-TW, its help laid out in terminal columns."""
+
+    context_class = helpformat.Context
+
+    def __init__(self, *args, options_metavar: str = "[選項]", **kwargs):
+        super().__init__(*args, options_metavar=options_metavar, **kwargs)
+
+
+class Group(click.Group):
+    """The qos-xl group: commands in the order of the year's work, and click's own words in zh-TW."""
+
+    command_class = Command
+    context_class = helpformat.Context
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.commands, key=lambda name: WORKFLOW.index(name) if name in WORKFLOW else len(WORKFLOW))
+
+    def main(self, *args, **kwargs):
+        with zh.speaking_zh_tw():
+            return super().main(*args, **kwargs)
+
+
+def example(*lines: str) -> str:
+    """A --help epilog: the example command lines, kept as written."""
+    return "\b\n範例：\n" + "\n".join(f"  {line}" for line in lines)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]}, options_metavar="[選項]",
+             subcommand_metavar="指令 [引數]...",
+             epilog=example("qos-xl init 年度資料夾 --demo", "qos-xl merge --help"))
+@click.version_option(__version__, prog_name="qos-xl", help="顯示版本後結束。", message="%(prog)s 版本 %(version)s")
 def cli():
-    """qos-xl：工務局提升服務品質執行計畫的範本產生、檢核與彙整工具。"""
+    """qos-xl：工務局提升服務品質執行計畫的範本產生、檢核與彙整工具。
+
+    指令依一年的工作順序列出。每個指令都在「工作區」中執行：放有 workbooks/config/ 的資料夾，
+    由目前資料夾往上尋找；qos-xl init 可建立一個。
+    """
 
 
-@cli.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=TEMPLATES_DIR, show_default=True,
-              help="範本輸出資料夾。")
-@click.option("--period", default=None, help="自行檢核表的期別，例如 102-06 或 102-12（預設：計畫年度-06）。")
-@click.option("--unit", "unit_codes", multiple=True, help="只產生這些單位代碼的範本，可重複指定。")
+@cli.command(epilog=example("qos-xl init 102年度服務品質 --demo"))
+@click.argument("folder", required=False, default=".", type=click.Path(path_type=Path), metavar="[資料夾]")
+@click.option("--demo", is_flag=True, help="收件匣放入示範年度的檔案，可立即試用 validate、merge、status。")
+@JSON_OPTION
+def init(folder, demo, as_json):
+    """建立工作區（預設：目前資料夾）：內附的計畫與單位名冊、收件匣、輸出資料夾與說明.txt。"""
+    from qos_xl.output.workspace import InitError, make_workspace
+
+    try:
+        made = make_workspace(folder, demo=demo)
+    except InitError as exc:
+        raise Refused(str(exc)) from None
+    if as_json:
+        emit_json(made.to_dict())
+    else:
+        render.init(made)
+
+
+@cli.command(epilog=example("qos-xl templates", "qos-xl templates --period 102-12 --unit SEW"))
+@click.option("--out", "out_dir", default=None, **FOLDER, help="範本輸出資料夾（預設：工作區的 workbooks/templates/）。")
+@click.option("--period", default=None, metavar="期別",
+              help="自行檢核表的期別：102-06 或 102-12（也可寫 102-6、102/06、102年6月；預設：計畫年度-06）。")
+@click.option("--unit", "unit_codes", multiple=True, metavar="代碼", help="只產生這些單位代碼的範本，可重複指定。")
 @common_options
 def templates(ctx: Context, *, as_json, out_dir, period, unit_codes):
     """產生各單位的自行檢核表與工作計畫範本。"""
     from qos_xl.output.templates import write_templates
     from qos_xl.core.values import Period
 
+    out_dir = out_dir or ctx.workspace.templates
     chosen = parse_period_option(period) or Period(ctx.plan.year, 6)
     if chosen.month not in SELFCHECK_MONTHS:
         raise click.BadParameter(f"自行檢核表的期別須為 {chosen.year}-06 或 {chosen.year}-12。", param_hint="--period")
@@ -124,18 +194,18 @@ def templates(ctx: Context, *, as_json, out_dir, period, unit_codes):
         click.echo(f"  {path.name}")
 
 
-@cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@cli.command(epilog=example("qos-xl validate", "qos-xl validate \"養工處 自行檢核表.xlsx\""))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path), metavar="[路徑]...")
 @click.option("--feedback/--no-feedback", default=True, show_default=True, help="為有問題的檔案產生標註副本與回覆文字。")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=OUTPUTS_DIR, show_default=True,
-              help="回饋副本的輸出資料夾（其下的 feedback/）。")
+@click.option("--out", "out_dir", default=None, **FOLDER, help="回饋副本的輸出資料夾，其下的 feedback/（預設：工作區的 outputs/）。")
 @common_options
 def validate(ctx: Context, *, as_json, paths, feedback, out_dir):
-    """檢核單位繳交的檔案（預設：收件匣中所有檔案），列出每一個問題。"""
+    """檢核單位繳交的檔案或資料夾（預設：收件匣中所有檔案），列出每一個問題。"""
     from qos_xl.pipeline.load import list_inbox
     from qos_xl.pipeline.validate import validate_paths
 
-    targets = list(paths) or [INBOX_DIR]
+    out_dir = out_dir or ctx.workspace.outputs
+    targets = list(paths) or [ctx.workspace.inbox]
     with progress_bar(len(list_inbox(targets)), "檢核中") as bar:
         checked = validate_paths(targets, ctx.plan, ctx.registry, progress=bar.update)
     written = run_feedback(checked.files, out_dir, targets) if feedback else []
@@ -163,18 +233,19 @@ def run_feedback(reports, out_dir: Path, sources: list[Path]) -> list[Path]:
 
 def inbox_options(func):
     """--inbox and --period, shared by merge and status."""
-    func = click.option("--period", default=None,
-                        help="期別：102（工作計畫）、102-06（期中自行檢核）、102-08（參獎申請書）或 102-12（年度自行檢核）。"
+    func = click.option("--period", default=None, metavar="期別",
+                        help="期別：102（工作計畫）、102-06（期中自行檢核）、102-08（參獎申請書）或 102-12（年度自行檢核）；"
+                             "也可寫 102-6、102/06、102年6月。"
                              "merge 預設為收件匣中最新的自行檢核期別；status 預設列出全年度各期。")(func)
-    func = click.option("--inbox", "inbox", type=click.Path(file_okay=False, path_type=Path), default=INBOX_DIR,
-                        show_default=True, help="收件匣資料夾。")(func)
+    func = click.option("--inbox", "inbox", default=None, **FOLDER, help="收件匣資料夾（預設：工作區的 workbooks/inbox/）。")(func)
     return func
 
 
-def run_merge(ctx: Context, inbox: Path, period: str | None):
+def run_merge(ctx: Context, inbox: Path | None, period: str | None):
     from qos_xl.pipeline.load import list_inbox
     from qos_xl.pipeline.merge import merge
 
+    inbox = inbox or ctx.workspace.inbox
     if not inbox.is_dir():
         click.echo(f"找不到收件匣資料夾 {inbox}。請確認路徑，或以 --inbox 指定。", err=True)
         sys.exit(EXIT_USAGE)
@@ -186,10 +257,9 @@ def run_merge(ctx: Context, inbox: Path, period: str | None):
         return merge(inbox, ctx.plan, ctx.registry, chosen, progress=bar.update)
 
 
-@cli.command("merge")
+@cli.command("merge", epilog=example("qos-xl merge", "qos-xl merge --period 102-12 --out 給主管"))
 @inbox_options
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=OUTPUTS_DIR, show_default=True,
-              help="彙整活頁簿的輸出資料夾。")
+@click.option("--out", "out_dir", default=None, **FOLDER, help="彙整活頁簿的輸出資料夾（預設：工作區的 outputs/）。")
 @click.option("--strict", is_flag=True, help="有單位未繳交時也以結束碼 1 結束。")
 @click.option("--feedback/--no-feedback", default=True, show_default=True, help="為有問題的檔案產生標註副本與回覆文字。")
 @common_options
@@ -197,6 +267,8 @@ def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feed
     """檢核並彙整收件匣中的檔案，產生全局彙整活頁簿。"""
     result = run_merge(ctx, inbox, period)
     from qos_xl.output.consolidated import output_path, write_consolidated  # after the merge: reading starts before heavy imports
+
+    inbox, out_dir = inbox or ctx.workspace.inbox, out_dir or ctx.workspace.outputs
 
     result.output = write_consolidated(result, output_path(result, out_dir))
     written = run_feedback(result.files, out_dir, [inbox]) if feedback else []
@@ -212,7 +284,7 @@ def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feed
     sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
 
 
-@cli.command()
+@cli.command(epilog=example("qos-xl status", "qos-xl status --period 102-06 --strict"))
 @inbox_options
 @click.option("--strict", is_flag=True, help="有單位未繳交或退回待補正時以結束碼 1 結束（全年度：已開始收件的各期）。")
 @common_options
@@ -229,17 +301,17 @@ def status(ctx: Context, *, as_json, inbox, period, strict):
     sys.exit(EXIT_PROBLEMS if strict and any(table.waiting.values()) else EXIT_OK)
 
 
-@cli.command("ingest")
-@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--inbox", "inbox", type=click.Path(file_okay=False, path_type=Path), default=INBOX_DIR,
-              show_default=True, help="收件匣資料夾：附件存放於此。")
-@click.option("--receipts", "receipts_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=OUTPUTS_DIR / "receipts", show_default=True, help="每封郵件的回覆文字輸出資料夾。")
+@cli.command("ingest", epilog=example("qos-xl ingest 郵件/*.msg", "qos-xl ingest 匯出的郵件.mbox"))
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path), metavar="郵件...")
+@click.option("--inbox", "inbox", default=None, **FOLDER, help="收件匣資料夾：附件存放於此（預設：工作區的 workbooks/inbox/）。")
+@click.option("--receipts", "receipts_dir", default=None, **FOLDER,
+              help="每封郵件的回覆文字輸出資料夾（預設：工作區的 outputs/receipts/）。")
 @common_options
 def ingest_command(ctx: Context, *, as_json, sources, inbox, receipts_dir):
     """從郵件（.eml、.mbox、Maildir 資料夾、Outlook .msg）取出試算表附件，存入收件匣並產生回覆文字。"""
     from qos_xl.intake.mail import ingest
 
+    inbox, receipts_dir = inbox or ctx.workspace.inbox, receipts_dir or ctx.workspace.receipts
     try:
         result = ingest(list(sources), inbox, receipts_dir, ctx.plan, ctx.registry)
     except ValueError as exc:
@@ -259,6 +331,7 @@ def main():
     (0.4 s at 1,000 units; mypy exits the same way).
     """
     set_up_process()
+    console.make_output_safe()
     try:
         cli(prog_name="qos-xl")
         code = EXIT_OK

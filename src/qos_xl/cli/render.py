@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from qos_xl.core.report import FileReport
@@ -127,3 +129,16 @@ def ingest(result) -> None:
     data = result.to_dict()
     click.echo(f"\n共 {len(result.messages)} 封郵件：存入 {data['saved']} 個檔案，已在收件匣 {data['already_in_inbox']} 個，"
                f"未存檔 {data['rejected']} 個，無法讀取的郵件 {data['unreadable']} 封。收件匣：{result.inbox}")
+
+
+def init(made) -> None:
+    """What ``qos-xl init`` made, and what to do next."""
+    click.echo(f"已建立 qos-xl 工作區：{made.root.absolute()}")
+    for path in made.made:
+        note = {"workbooks/config": "計畫、設定與單位名冊，可用 Excel 編輯", "說明.txt": "下一步怎麼做"}.get(path.as_posix(), "")
+        if path.as_posix() == "workbooks/inbox" and made.demo_files:
+            note = f"已放入示範年度的 {made.demo_files} 個檔案"
+        click.echo(f"  {path.as_posix()}{'' if path.suffix else '/'}" + (f"（{note}）" if note else ""))
+    first = "qos-xl merge（彙整示範檔案）" if made.demo_files else "qos-xl templates（產生各單位範本）"
+    where = "" if made.root.absolute() == Path.cwd() else f"進入 {made.root} 資料夾，"
+    click.echo(f"下一步：{where}執行 {first}。詳見 說明.txt。")

@@ -1,4 +1,4 @@
-"""Where qos-xl finds its data by default, relative to the directory it runs in."""
+"""The clerk-edited CSV files and where they sit in a workspace (paths relative to its root)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONFIG_DIR = Path("workbooks/config")
-PLAN_CSV = CONFIG_DIR / "plan.csv"
-SETTINGS_CSV = CONFIG_DIR / "settings.csv"
-UNITS_CSV = CONFIG_DIR / "units.csv"
+CONFIG_FILES = ("plan.csv", "settings.csv", "units.csv")
+PLAN_CSV, SETTINGS_CSV, UNITS_CSV = (CONFIG_DIR / name for name in CONFIG_FILES)
 INBOX_DIR = Path("workbooks/inbox")
 TEMPLATES_DIR = Path("workbooks/templates")
 OUTPUTS_DIR = Path("outputs")
+RECEIPTS_DIR = OUTPUTS_DIR / "receipts"
 
 
 class ConfigError(Exception):

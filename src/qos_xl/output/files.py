@@ -8,6 +8,7 @@ reader never sees half a workbook and a failure leaves the previous file intact.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -51,3 +52,15 @@ def write_bytes_atomic(target: Path, content: bytes) -> None:
     """A binary file, written atomically."""
     with atomic_path(target) as tmp:
         tmp.write_bytes(content)
+
+
+_OS_REASONS = {
+    errno.EACCES: "沒有寫入權限", errno.EPERM: "沒有寫入權限", errno.EROFS: "該處是唯讀的",
+    errno.ENOSPC: "磁碟空間不足", errno.ENOTDIR: "路徑中有一段是檔案而不是資料夾",
+    errno.EEXIST: "已有同名的檔案或資料夾", errno.ENAMETOOLONG: "路徑太長", errno.ENOENT: "路徑中的資料夾不存在",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a file or folder could not be written, in zh-TW words (the system's own text when it is a rarer case)."""
+    return _OS_REASONS.get(exc.errno, f"系統回報：{exc.strerror or exc}")
