@@ -87,12 +87,6 @@ def test_templates_one_unit_json(tmp_path):
     assert sorted(p.split("/")[-1] for p in data["files"]) == ["下水道處_工作計畫_102.xlsx", "下水道處_自行檢核表_102-12.xlsx"]
 
 
-def test_bad_period_is_a_usage_error(tmp_path):
-    result = CliRunner().invoke(cli, ["templates", "--config", str(CONFIG), "--out", str(tmp_path), "--period", "102/6"])
-    assert result.exit_code == 2
-    assert "102-06" in result.output
-
-
 def test_unknown_unit_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(cli, ["templates", "--config", str(CONFIG), "--out", str(tmp_path), "--unit", "XYZ"])
     assert result.exit_code == 2
@@ -237,3 +231,18 @@ def test_speaking_zh_tw_leaves_the_process_as_it_was(monkeypatch):
     with zh.speaking_zh_tw():
         assert gettext.gettext("Usage:") == "用法："
     assert os.environ["LANGUAGE"] == "fr" and gettext.textdomain() == before and gettext.gettext("Usage:") == "Usage:"
+
+
+@pytest.mark.parametrize("typed", ["102-6", "102/06", "102年6月", "102-06"])
+def test_periods_as_clerks_type_them(tmp_path, typed):
+    result = invoke("templates", "--config", str(CONFIG), "--out", str(tmp_path), "--unit", "MNT", "--period", typed)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["養工處_工作計畫_102.xlsx", "養工處_自行檢核表_102-06.xlsx"]
+
+
+def test_a_month_that_is_no_checkpoint_is_explained():
+    lines = usage_error(program("templates", "--config", str(CONFIG), "--period", "102-07"),
+                        "錯誤：--period：期別須為 102-06 或 102-12（「102-07」：7 月不是查核月份）")
+    assert lines[0] == "用法： qos-xl templates [選項]"
+    usage_error(program("status", "--config", str(CONFIG), "--period", "102-07"),
+                "錯誤：--period：期別須為 102、102-06、102-08 或 102-12（「102-07」：7 月不是查核月份）")

@@ -344,17 +344,36 @@ def test_parse_period_blank():
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("102-06", Period(102, 6)), ("102-12", Period(102, 12)), ("102", Period(102, None)), (" 99-06 ", Period(99, 6))],
+    [("102-06", Period(102, 6)), ("102-12", Period(102, 12)), ("102", Period(102, None)), (" 99-06 ", Period(99, 6)),
+     ("102-6", Period(102, 6)), ("102/06", Period(102, 6)), ("102年6月", Period(102, 6)), ("民國102年12月", Period(102, 12)),
+     ("102-8", Period(102, 8)), ("102年", Period(102, None))],
 )
 def test_period_parse_strict(raw, expected):
     assert Period.parse(raw) == expected
     assert str(Period.parse(str(expected))) == str(expected)
 
 
-@pytest.mark.parametrize("raw", ["102-6", "102-03", "102/06", "102年6月", "2013-06", "0", "200-06", "", "abc"])
-def test_period_parse_strict_rejects(raw):
-    with pytest.raises(ValueError, match="期別"):
+@pytest.mark.parametrize(("raw", "error"), [
+    ("102-03", "期別須為 102、102-06、102-08 或 102-12（「102-03」：3 月不是查核月份）"),
+    ("2013-06", "期別「2013-06」請以民國年表示，例如 102-06"),
+    ("0", "期別「0」的年份須為民國 1 到 199 年"),
+    ("200-06", "期別「200-06」的年份須為民國 1 到 199 年"),
+    ("102-13", "期別「102-13」的月份必須是 1 到 12"),
+    ("", "期別「」無法辨識，請寫成 102-06（也可寫 102-6、102/06、102年6月）"),
+    ("abc", "期別「abc」無法辨識，請寫成 102-06（也可寫 102-6、102/06、102年6月）"),
+])
+def test_period_parse_strict_rejects(raw, error):
+    with pytest.raises(ValueError) as caught:
         Period.parse(raw)
+    assert str(caught.value) == error
+
+
+def test_period_parse_names_the_checkpoints_it_allows():
+    assert Period.parse("102/12", months=(6, 12)) == Period(102, 12)
+    for raw, why in (("102-07", "7 月不是查核月份"), ("102-08", "8 月不是查核月份"), ("102", "須含月份")):
+        with pytest.raises(ValueError) as caught:
+            Period.parse(raw, months=(6, 12))
+        assert str(caught.value) == f"期別須為 102-06 或 102-12（「{raw}」：{why}）"
 
 
 def test_period_str_and_order():

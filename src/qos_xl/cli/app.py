@@ -20,7 +20,7 @@ import click
 from qos_xl import __version__
 from qos_xl.cli import console, helpformat, render, zh
 from qos_xl.core.config import ConfigError
-from qos_xl.core.vocabulary import SELFCHECK_MONTHS
+from qos_xl.core.vocabulary import CHECKPOINT_MONTHS, SELFCHECK_MONTHS
 from qos_xl.core.workspace import Workspace, open_workspace
 from qos_xl.process import set_up_process
 
@@ -75,15 +75,16 @@ def emit_json(data: dict) -> None:
     click.echo(json.dumps(data, ensure_ascii=not console.writes_unicode(), indent=2, default=str))
 
 
-def parse_period_option(value: str | None):
+def parse_period_option(value: str | None, months: tuple[int | None, ...] = CHECKPOINT_MONTHS):
+    """--period as typed (102-06, 102-6, 102/06, 102年6月), one of ``months``; a zh-TW usage error otherwise."""
     from qos_xl.core.values import Period
 
     if value is None:
         return None
     try:
-        return Period.parse(value)
+        return Period.parse(value, months)
     except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+        raise click.BadParameter(str(exc), param_hint="--period") from None
 
 
 def progress_bar(total: int, label: str):
@@ -172,9 +173,7 @@ def templates(ctx: Context, *, as_json, out_dir, period, unit_codes):
     from qos_xl.core.values import Period
 
     out_dir = out_dir or ctx.workspace.templates
-    chosen = parse_period_option(period) or Period(ctx.plan.year, 6)
-    if chosen.month not in SELFCHECK_MONTHS:
-        raise click.BadParameter(f"自行檢核表的期別須為 {chosen.year}-06 或 {chosen.year}-12。", param_hint="--period")
+    chosen = parse_period_option(period, SELFCHECK_MONTHS) or Period(ctx.plan.year, 6)
     units = []
     for code in unit_codes:
         unit = ctx.registry.by_code(code) or ctx.registry.find(code)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from qos_xl.core.text import key, text
-from qos_xl.core.vocabulary import DOING, DONE, NOT_APPLICABLE, NOT_DONE, STATUSES
+from qos_xl.core.vocabulary import CHECKPOINT_MONTHS, DOING, DONE, NOT_APPLICABLE, NOT_DONE, STATUSES
 
 ROC_OFFSET = 1911
 FIRST_DAY = date(1912, 1, 1)  # ROC year 1
@@ -246,7 +246,6 @@ def parse_status(raw: object) -> Status:
     return Status(None, known=False)
 
 
-_PERIOD_STRICT = re.compile(r"([0-9]{1,3})(?:-(06|08|12))?")  # the plan year's checkpoints
 _PERIOD_MONTH = (
     re.compile(r"([0-9]{1,4})(?:[-/.]|年度?)([0-9]{1,2})(?:月份?)?"),
     re.compile(r"([0-9]{3,4})([0-9]{2})"),  # 10206, 201306
@@ -258,7 +257,7 @@ _YEAR_ONLY = re.compile(r"([0-9]{1,4})(?:年度?)?")
 
 @dataclass(frozen=True, order=True)
 class Period:
-    """A reporting period: ROC year and month (6 or 12), or a plan year (month None)."""
+    """A reporting period: ROC year and month (a checkpoint: 6, 8 or 12), or a plan year (month None)."""
 
     year: int
     month: int | None
@@ -267,12 +266,33 @@ class Period:
         return f"{self.year}" if self.month is None else f"{self.year}-{self.month:02d}"
 
     @classmethod
-    def parse(cls, text: str) -> Period:
-        """Strict command-line form, a checkpoint: "102-06", "102-08", "102-12" or "102"; ValueError otherwise."""
-        m = _PERIOD_STRICT.fullmatch(key(text))
-        if not m or not 1 <= int(m[1]) <= 199:
-            raise ValueError(f"期別「{text}」格式不正確，請寫成 102-06、102-08、102-12 或 102（民國年）")
-        return cls(int(m[1]), int(m[2]) if m[2] else None)
+    def parse(cls, text: str, months: tuple[int | None, ...] = CHECKPOINT_MONTHS) -> Period:
+        """A period as typed on the command line, one of ``months`` (None: the plan year itself).
+
+        "102-06", "102-6", "102/06", "102.6", "102年6月", "民國102年6月"; "102" or "102年" for the
+        plan year. ValueError with the zh-TW reason otherwise: unreadable, a Gregorian year, a
+        month outside 1-12, or a month that is no checkpoint ("期別須為 102-06 或 102-12").
+        """
+        era, s = _split_era(key(text))
+        if m := _PERIOD_MONTH[0].fullmatch(s):
+            digits, month = m[1], int(m[2])
+        elif m := _YEAR_ONLY.fullmatch(s):
+            digits, month = m[1], None
+        else:
+            raise ValueError(f"期別「{text}」無法辨識，請寫成 102-06（也可寫 102-6、102/06、102年6月）")
+        if len(digits) == 4 or era == "western":
+            raise ValueError(f"期別「{text}」請以民國年表示，例如 102-06")
+        year = int(digits)
+        if not 1 <= year <= 199:
+            raise ValueError(f"期別「{text}」的年份須為民國 1 到 199 年")
+        if month is not None and not 1 <= month <= 12:
+            raise ValueError(f"期別「{text}」的{BAD_MONTH}")
+        if month not in months:
+            named = [str(cls(year, m)) for m in months]
+            listing = "、".join(named[:-1]) + f" 或 {named[-1]}" if len(named) > 1 else named[0]
+            why = f"{month} 月不是查核月份" if month is not None else "須含月份"
+            raise ValueError(f"期別須為 {listing}（「{text}」：{why}）")
+        return cls(year, month)
 
 
 def _cell_key(raw: object, bad_number: str) -> str:
