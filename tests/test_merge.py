@@ -231,12 +231,20 @@ def test_bulk_validation_equals_validating_each_file_alone(tmp_path, plan, regis
 
 
 def test_two_merges_at_once_into_one_folder(small_inbox, tmp_path):
-    """Each run writes its own temporary file and renames it: the result is always one whole workbook."""
+    """One run writes the folder at a time: the second waits for it, or says another merge is running (exit 2).
+
+    Either way the result is one whole workbook and nothing else in the folder.
+    """
     out = tmp_path / "out"
     command = [sys.executable, "-m", "qos_xl", "merge", "--config", str(CONFIG), "--inbox", str(small_inbox),
                "--out", str(out), "--period", "102-06", "--no-feedback"]
     runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
-    assert [run.wait(timeout=300) for run in runs] == [0, 0]
+    codes = [run.wait(timeout=300) for run in runs]
+    assert sorted(codes) in ([0, 0], [0, 2])
+    for run, code in zip(runs, codes):
+        if code == 2:
+            said = run.stderr.read().decode()
+            assert "另一個 qos-xl" in said and "正在寫入" in said and "請等它結束後再執行一次" in said, said
     assert sorted(p.name for p in out.iterdir()) == ["102年度提升服務品質彙整_102-06.xlsx"]
     workbook = load_workbook(out / "102年度提升服務品質彙整_102-06.xlsx", read_only=True)
     assert "摘要" in workbook.sheetnames

@@ -18,10 +18,11 @@ from pathlib import Path
 import click
 
 from qos_xl import __version__
-from qos_xl.cli import console, helpformat, render, zh
+from qos_xl.cli import console, ending, helpformat, render, zh
 from qos_xl.core.config import ConfigError
 from qos_xl.core.vocabulary import CHECKPOINT_MONTHS, SELFCHECK_MONTHS
 from qos_xl.core.workspace import Workspace, open_workspace
+from qos_xl.output import files
 from qos_xl.process import set_up_process
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -207,15 +208,24 @@ def validate(ctx: Context, *, as_json, paths, feedback, out_dir):
     targets = list(paths) or [ctx.workspace.inbox]
     with progress_bar(len(list_inbox(targets)), "檢核中") as bar:
         checked = validate_paths(targets, ctx.plan, ctx.registry, progress=bar.update)
-    written = run_feedback(checked.files, out_dir, targets) if feedback else []
+    written, failure = [], None
+    if feedback:
+        try:
+            with files.folder_lock(out_dir):
+                written = run_feedback(checked.files, out_dir, targets)
+        except files.OutputError as exc:     # the report is still printed, then what could not be written
+            written, failure = exc.written, exc
     result = checked.to_dict()
     result["feedback"] = [str(p) for p in written]
-    if as_json:
+    if as_json and failure is None:
         emit_json(result)
-    else:
+    elif not as_json:
         render.files(checked.files)
         if written:
             click.echo(f"\n已為 {len(written) // 2} 個有問題的檔案產生標註副本與回覆文字：{out_dir / 'feedback'}/")
+    if failure is not None:
+        ending.write_failed(failure, as_json=as_json, data=result)
+        sys.exit(EXIT_USAGE)
     sys.exit(EXIT_OK if result["valid"] else EXIT_PROBLEMS)
 
 
@@ -264,21 +274,37 @@ def run_merge(ctx: Context, inbox: Path | None, period: str | None):
 @common_options
 def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feedback):
     """檢核並彙整收件匣中的檔案，產生全局彙整活頁簿。"""
-    result = run_merge(ctx, inbox, period)
-    from qos_xl.output.consolidated import output_path, write_consolidated  # after the merge: reading starts before heavy imports
-
     inbox, out_dir = inbox or ctx.workspace.inbox, out_dir or ctx.workspace.outputs
+    with files.folder_lock(out_dir):          # one run writes an output folder at a time
+        result = run_merge(ctx, inbox, period)
+        from qos_xl.output.consolidated import output_path, write_consolidated  # after the merge: reading starts before heavy imports
 
-    result.output = write_consolidated(result, output_path(result, out_dir))
-    written = run_feedback(result.files, out_dir, [inbox]) if feedback else []
+        written, failures = [], []
+        try:
+            result.output = write_consolidated(result, output_path(result, out_dir))
+        except files.OutputError as exc:
+            if exc.folder_wide:               # a full disk, a read-only folder: nothing else could be written
+                raise
+            failures.append(exc)              # open in Excel, say: the feedback is still written
+        if feedback:
+            try:
+                written = run_feedback(result.files, out_dir, [inbox])
+            except files.OutputError as exc:  # whatever was written stays; say what could not be
+                written = exc.written
+                failures.append(exc)
     data = result.to_dict()
     data["feedback"] = [str(p) for p in written]
-    if as_json:
+    if as_json and not failures:
         emit_json(data)
-    else:
-        render.merge(result)
+    elif not as_json:
+        if result.output:
+            render.merge(result)
         if written:
             click.echo(f"有問題檔案的標註副本與回覆文字（{len(written) // 2} 個檔案）：{out_dir / 'feedback'}/")
+    if failures:
+        failures[0].others += sum(1 + f.others for f in failures[1:])
+        ending.write_failed(failures[0], as_json=as_json, data=data)
+        sys.exit(EXIT_USAGE)
     failed = result.has_problems or (strict and result.waiting)
     sys.exit(EXIT_PROBLEMS if failed else EXIT_OK)
 
@@ -331,16 +357,8 @@ def main():
     """
     set_up_process()
     console.make_output_safe()
-    try:
-        cli(prog_name="qos-xl")
-        code = EXIT_OK
-    except SystemExit as exc:
-        code = exc.code
-        if code is None:
-            code = EXIT_OK
-        elif not isinstance(code, int):
-            click.echo(code, err=True)
-            code = 1
+    # signals, and outputs that cannot be written, end the run in one zh-TW line (cli/ending.py)
+    code = ending.run(lambda: cli(prog_name="qos-xl"), sys.argv[1:])
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):   # a closed pipe: nothing more to say
             stream.flush()

@@ -6,9 +6,13 @@ that it could not, so the caller can fall back to a portable way.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
+import sys
+import threading
+import time
 from pathlib import Path
 
 IS_WINDOWS = os.name == "nt"
@@ -39,3 +43,172 @@ def spawn_context():
     import multiprocessing
 
     return multiprocessing.get_context("spawn")
+
+
+# ---------------------------------------------------------------------------------------
+# Processes: who is alive, workers that end with their parent, the signals that end a run
+
+PARENT_WATCH_SECONDS = 0.5      # how often a watching thread checks the parent (where no kernel help exists)
+_PR_SET_PDEATHSIG = 1           # <linux/prctl.h>
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (a run that may still be writing)."""
+    if pid <= 0:
+        return False
+    if IS_WINDOWS:
+        return _windows_pid_alive(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:      # alive, someone else's
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """End this (worker) process as soon as ``parent_pid`` ends, however it ends (even SIGKILL).
+
+    Linux: the kernel's parent-death signal (``prctl(PR_SET_PDEATHSIG, SIGKILL)``).
+    Windows: a thread waiting on the parent's process handle.  Elsewhere: a thread that
+    notices the parent change (``os.getppid()``).  Either way the worker ends within a
+    second and releases every pipe it inherited.
+    """
+    if sys.platform.startswith("linux") and _linux_parent_death_signal():
+        if os.getppid() != parent_pid:       # the parent ended before the signal was armed
+            os._exit(1)
+        return
+    if IS_WINDOWS:
+        handle = _windows_open_process(parent_pid)
+        if not handle:
+            os._exit(1)
+        threading.Thread(target=_windows_wait_and_exit, args=(handle,), daemon=True, name="qos-xl-parent").start()
+        return
+    watch_parent(parent_pid)
+
+
+def watch_parent(parent_pid: int, interval: float = PARENT_WATCH_SECONDS) -> threading.Thread:
+    """The portable way: a thread that ends the process once its parent is no longer ``parent_pid``."""
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(interval)
+        os._exit(1)
+
+    thread = threading.Thread(target=watch, daemon=True, name="qos-xl-parent")
+    thread.start()
+    return thread
+
+
+def _linux_parent_death_signal() -> bool:
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def termination_signals() -> list[int]:
+    """The signals that ask a run to stop: Ctrl-C, SIGTERM, a closed terminal (SIGHUP), Ctrl-Break."""
+    names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK")
+    return [getattr(signal, name) for name in names if hasattr(signal, name)]
+
+
+def quiet_worker_signals() -> None:
+    """In a worker: what a terminal sends the whole process group (Ctrl-C, a closed window, Ctrl-Break)
+    is for the main process to act on; SIGTERM sent to the worker itself ends it."""
+    for name in ("SIGINT", "SIGHUP", "SIGBREAK"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+# ---------------------------------------------------------------------------------------
+# A lock the operating system releases when its process ends
+
+_LOCK_OFFSET = 1 << 20           # Windows locks a byte range: one far past the pid written at the start
+
+
+def try_lock(fd: int) -> bool:
+    """Take an exclusive lock on the open file ``fd`` without waiting; False when another process holds it."""
+    if IS_WINDOWS:
+        import msvcrt
+
+        os.lseek(fd, _LOCK_OFFSET, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except (BlockingIOError, PermissionError):
+        return False
+    return True
+
+
+def unlock(fd: int) -> None:
+    """Release a lock taken by ``try_lock``."""
+    if IS_WINDOWS:
+        import msvcrt
+
+        os.lseek(fd, _LOCK_OFFSET, os.SEEK_SET)
+        with contextlib.suppress(OSError):
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        return
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+# ---------------------------------------------------------------------------------------
+# Windows process handles (ctypes, kernel32)
+
+_SYNCHRONIZE = 0x00100000
+_PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+_STILL_ACTIVE = 259
+_INFINITE = 0xFFFFFFFF
+
+
+def _kernel32():
+    import ctypes
+    from ctypes import wintypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.OpenProcess.restype = wintypes.HANDLE
+    kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+    kernel32.WaitForSingleObject.argtypes = (wintypes.HANDLE, wintypes.DWORD)
+    kernel32.GetExitCodeProcess.argtypes = (wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD))
+    kernel32.CloseHandle.argtypes = (wintypes.HANDLE,)
+    return kernel32
+
+
+def _windows_open_process(pid: int):
+    return _kernel32().OpenProcess(_SYNCHRONIZE, False, pid)
+
+
+def _windows_wait_and_exit(handle) -> None:
+    _kernel32().WaitForSingleObject(handle, _INFINITE)
+    os._exit(1)
+
+
+def _windows_pid_alive(pid: int) -> bool:
+    import ctypes
+    from ctypes import wintypes
+
+    kernel32 = _kernel32()
+    handle = kernel32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+    if not handle:
+        return ctypes.get_last_error() == 5     # ERROR_ACCESS_DENIED: it exists
+    try:
+        code = wintypes.DWORD()
+        return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == _STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)

@@ -24,6 +24,7 @@ from qos_xl.core import platform
 from qos_xl.core.names import safe_filename
 from qos_xl.core.report import FileReport
 from qos_xl.core.vocabulary import IGNORED
+from qos_xl.output import files
 from qos_xl.output.reply import file_reply
 
 ANNOTATED_SUFFIX = "_問題標註.xlsx"
@@ -119,39 +120,86 @@ def write_feedback(reports: list[FileReport], out_dir: Path, sources: list[Path]
         jobs.append((report, targets))
     if not jobs:
         return []
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with files.reported(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
+    return _write_all(jobs, out_dir)
+
+
+def _write_all(jobs: list, out_dir: Path) -> list[Path]:
+    """Every job's pair, in worker processes when there are many; write failures end as one ``OutputError``.
+
+    A file that cannot be written (open in Excel, say) does not stop the others; a failure
+    every further file would meet too (a full disk, a read-only folder) stops the rest.
+    """
+    pairs: list[tuple[Path, Path] | None] = [None] * len(jobs)      # in the order of the jobs
+    failures: list[files.OutputError] = []
+
+    def settle(index: int, value=None, error: BaseException | None = None, crashed: bool = False) -> bool:
+        """Take one job's outcome; False when nothing more should be tried."""
+        if crashed:              # the worker died on this unit's workbook: the list alone, written here
+            try:
+                value = _write_one(jobs[index], annotate_original=False)
+            except files.OutputError as exc:
+                error = exc
+        if error is not None:
+            if not isinstance(error, files.OutputError):
+                raise error
+            failures.append(error)
+            return not error.folder_wide
+        pairs[index] = value
+        files.record_written(value)
+        return True
+
     workers = min(os.cpu_count() or 1, 4)
     if workers > 1 and len(jobs) >= PARALLEL_FEEDBACK:
-        from concurrent.futures import ProcessPoolExecutor
+        from qos_xl.pipeline.workers import WorkerPool
 
         # openpyxl costs ~0.1 s a workbook.  Fresh ("spawn") workers: forked from a city-scale
         # merge they would each start as big as it is.
-        with ProcessPoolExecutor(max_workers=workers, mp_context=platform.spawn_context()) as pool:
-            done = list(pool.map(_write_one, jobs, chunksize=2))
+        try:
+            with WorkerPool(_write_one, jobs, workers, context=platform.spawn_context()) as pool:
+                for outcome in pool.outcomes():
+                    if not settle(outcome.index, outcome.value, outcome.error, outcome.crashed):
+                        break
+        finally:
+            files.sweep(out_dir)       # what workers ended mid-write left behind
     else:
-        done = [_write_one(job) for job in jobs]
-    return [path for pair in done for path in pair]
+        for index, job in enumerate(jobs):
+            try:
+                going_on = settle(index, _write_one(job))
+            except files.OutputError as exc:
+                going_on = settle(index, error=exc)
+            if not going_on:
+                break
+    written = [path for pair in pairs if pair is not None for path in pair]
+    if failures:
+        first = failures[0]
+        first.written, first.others = written, len(failures) - 1
+        raise first
+    return written
 
 
-def _write_one(job: tuple[FileReport, tuple[Path, Path, Path]]) -> tuple[Path, Path]:
-    """One file's feedback workbook and reply; the two paths written."""
+def _write_one(job: tuple[FileReport, tuple[Path, Path, Path]], annotate_original: bool = True) -> tuple[Path, Path]:
+    """One file's feedback workbook and reply, put in place together; the two paths written."""
     from qos_xl.output.annotate import annotate, write_standalone  # openpyxl and xlsxwriter: only when there is feedback to write
-    from qos_xl.output.files import write_text_atomic
 
     report, (annotated, standalone, receipt) = job
-    data, note = _original(report)
-    made = None
-    if data is not None:
-        try:
-            annotate(report, data, annotated)
-            made = annotated
-        except Exception:  # noqa: BLE001 - any workbook openpyxl cannot round-trip gets the standalone list
-            note = "原檔案無法由系統開啟加註"
-    if made is None:
-        write_standalone(report, standalone, f"{note}，因此未產生標註副本，僅列出問題清單。")
-        made = standalone
-        text = file_reply(report, problem_list=standalone.name, note=note)
-    else:
-        text = file_reply(report, annotated=annotated.name)
-    write_text_atomic(receipt, text)
+    data, note = _original(report) if annotate_original else (None, "原檔案無法由系統開啟加註")
+    with files.together():          # the copy and its reply appear together or not at all
+        made = None
+        if data is not None:
+            try:
+                annotate(report, data, annotated)
+                made = annotated
+            except files.OutputError:
+                raise           # our own write failed: not the unit's file
+            except Exception:  # noqa: BLE001 - any workbook openpyxl cannot round-trip gets the standalone list
+                note = "原檔案無法由系統開啟加註"
+        if made is None:
+            write_standalone(report, standalone, f"{note}，因此未產生標註副本，僅列出問題清單。")
+            made = standalone
+            text = file_reply(report, problem_list=standalone.name, note=note)
+        else:
+            text = file_reply(report, annotated=annotated.name)
+        files.write_text_atomic(receipt, text)
     return made, receipt

@@ -104,23 +104,44 @@ class Loading:
         self.entries, self.progress = entries, progress
         self.pool = None
         if jobs > 1 and len(entries) >= PARALLEL_THRESHOLD:
-            from concurrent.futures import ProcessPoolExecutor  # multiprocessing: only when it is used
+            from qos_xl.pipeline.workers import WorkerPool  # multiprocessing: only when it is used
 
-            self.pool = ProcessPoolExecutor(max_workers=jobs)
-        self.pending = self.pool.map(load_file, entries, chunksize=8) if self.pool else None
+            self.pool = WorkerPool(load_file, entries, jobs)
 
     def results(self) -> list[Loaded]:
         """Every file's ``Loaded``, in the order given (waits for the workers)."""
-        loaded = []
-        try:
-            for item in self.pending if self.pool else map(load_file, self.entries):
-                loaded.append(item)
+        if self.pool is None:
+            loaded = []
+            for entry in self.entries:
+                loaded.append(load_file(entry))
                 if self.progress:
                     self.progress(1)
-        finally:
-            if self.pool:
-                self.pool.shutdown(cancel_futures=True)
-        return loaded
+            return loaded
+        found: list[Loaded | None] = [None] * len(self.entries)
+        with self.pool:
+            for outcome in self.pool.outcomes():
+                if outcome.error is not None:
+                    raise outcome.error
+                entry = self.entries[outcome.index]
+                found[outcome.index] = crashed_reader(entry) if outcome.crashed else outcome.value
+                if self.progress:
+                    self.progress(1)
+        return found  # type: ignore[return-value]
+
+
+def crashed_reader(entry: Entry) -> Loaded:
+    """The report on a file whose reading ended the worker process (twice): rejected as unreadable."""
+    report = FileReport(id=entry.id, file=entry.file, path=entry.path)
+    try:
+        stat = entry.path.stat()
+        with open(entry.path, "rb") as handle:
+            report = replace(report, size=stat.st_size, mtime=stat.st_mtime,
+                             sha256=hashlib.file_digest(handle, "sha256").hexdigest())
+    except OSError:
+        pass
+    label = entry.path.suffix.lstrip(".").upper() or "未知"
+    return Loaded(report.with_problems(report.problem("format-unreadable", format=label,
+                                                      detail="讀取時程式異常中止，檔案可能已損毀或含有異常內容")))
 
 
 def load_files(entries: list[Entry], jobs: int | None = None,

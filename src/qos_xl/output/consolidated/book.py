@@ -11,13 +11,12 @@ and never becomes a formula or a link.  The file appears atomically.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from qos_xl.output import xlsxout
 from qos_xl.output.consolidated import comparison, details, intake_log, summary, units, workplans
 from qos_xl.output.consolidated.sheet import Book
-from qos_xl.output.files import atomic_path
+from qos_xl.output.files import atomic_path, scratch_folder
 from qos_xl.pipeline.merge import MergeResult, output_name
 from qos_xl.process import paused_gc
 
@@ -37,8 +36,7 @@ def write_consolidated(result: MergeResult, path: Path) -> Path:
     path = Path(path)
     # Millions of short-lived lists and tuples, no reference cycles: the cyclic GC would only
     # rescan the merge's big heap over and over (a third of the time at 1,000 units).
-    with paused_gc(), tempfile.TemporaryDirectory(prefix="qos-xl-", ignore_cleanup_errors=True) as scratch, \
-            atomic_path(path) as tmp:
+    with paused_gc(), scratch_folder(path) as scratch, atomic_path(path) as tmp:
         wb = xlsxout.new_workbook(tmp, tmpdir=scratch, fast_save=True)
         book = Book(wb, result)
         for write in SHEETS:
