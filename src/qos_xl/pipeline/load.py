@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from qos_xl.core.names import display_name
 from qos_xl.core.problems import FileProblem
 from qos_xl.core.report import FileReport
 from qos_xl.core.text import key
@@ -55,9 +56,9 @@ def list_inbox(paths: list[Path]) -> list[Entry]:
         base = Path(base)
         if base.is_dir():
             for path in sorted(p for p in base.rglob("*") if p.is_file() and not p.name.startswith(OWN_FILES_PREFIX)):
-                found.append((path, path.relative_to(base).as_posix()))
+                found.append((path, display_name(path.relative_to(base).as_posix())))
         else:
-            found.append((base, base.name))
+            found.append((base, display_name(base.name)))
     return [Entry(number, path, shown) for number, (path, shown) in enumerate(found)]
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qos_xl.core.catalogue import Plan
+from qos_xl.core.names import safe_filename
 from qos_xl.core.registry import Registry, Unit
 from qos_xl.core.report import FileReport
 from qos_xl.core.values import Period
@@ -203,4 +204,5 @@ def submissions(files: list[FileReport], registry: Registry,
 
 
 def output_name(plan: Plan, period: Period) -> str:
-    return f"{plan.year}年度提升服務品質彙整_{period}.xlsx"
+    """The consolidated workbook's file name (through safe_filename, as every name qos-xl makes)."""
+    return safe_filename(f"{plan.year}年度提升服務品質彙整_{period}.xlsx")
