@@ -16,7 +16,7 @@ the way the mailers units use really write them:
   without the UTF-8 flag, as Windows writes them, and ``../`` members);
 * ``outlook_msg``: a real Outlook ``.msg`` (OLE compound file), written with
   extract-msg's own ``OleWriter``: property streams, string streams
-  ``__substg1.0_0037001F`` (subject), ``0C1A001F``/``0C1F001F`` (sender), attachment
+  ``__substg1.0_0037001F`` (subject), ``0C1A001F``/``0C1F001F``/``5D01001F`` (sender), attachment
   storages ``__attach_version1.0_#0000000N`` with ``3707001F`` (long file name) and
   ``37010102`` (data), or an embedded message in ``3701000D``.
 """
@@ -49,9 +49,10 @@ def b_word(text: str, charset: str = "big5") -> str:
     return f"=?{charset}?B?{base64.b64encode(text.encode(codec)).decode()}?="
 
 
-def _headers(msg, sender: str, subject: str | None, date: dt.datetime | None, message_id: str | None,
+def _headers(msg, sender: str | None, subject: str | None, date: dt.datetime | None, message_id: str | None,
              to: str = "sec@pwb.kcg.gov.tw") -> None:
-    msg["From"] = sender
+    if sender is not None:
+        msg["From"] = sender
     msg["To"] = to
     if subject is not None:
         msg["Subject"] = subject
@@ -124,6 +125,18 @@ def raw_big5(payload: bytes, filename: str, *, address="sewer@pwb.kcg.gov.tw", s
          _date_line(date), b"Message-ID: " + message_id.encode()],
         [([b"Content-Type: text/plain; charset=big5"], "請查收。".encode("cp950")),
          ([b'Content-Type: application/vnd.ms-excel; name="' + name + b'"', b"Content-Transfer-Encoding: base64",
+           b'Content-Disposition: attachment; filename="' + name + b'"'], _b64(payload))])
+
+
+def raw_filename(payload: bytes, name: bytes, *, address="mnt@pwb.kcg.gov.tw", subject="檢核表",
+                 text_charset: str | None = None, date=DEFAULT_DATE, message_id="<raw-name@mnt>") -> bytes:
+    """A file name in raw 8-bit bytes (no charset of its own); the text part may declare one."""
+    declared = b"; charset=" + text_charset.encode() if text_charset else b""
+    return _raw_message(
+        [b"From: " + address.encode(), b"To: sec@pwb.kcg.gov.tw", b"Subject: " + b_word(subject, "UTF-8").encode(),
+         _date_line(date), b"Message-ID: " + message_id.encode()],
+        [([b"Content-Type: text/plain" + declared], b"see attached"),
+         ([b'Content-Type: application/octet-stream; name="' + name + b'"', b"Content-Transfer-Encoding: base64",
            b'Content-Disposition: attachment; filename="' + name + b'"'], _b64(payload))])
 
 
@@ -201,6 +214,19 @@ def with_attachment(data: bytes, filename: str, content_type: str = "application
     part = MIMEApplication(data, _subtype=content_type.split("/")[1])
     part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", filename))
     msg.attach(part)
+    return msg.as_bytes()
+
+
+def zip_pair(first: bytes, second: bytes, *, sender="mnt@pwb.kcg.gov.tw", date=DEFAULT_DATE,
+             message_id="<zips@mnt>") -> bytes:
+    """A message with two zip attachments, a.zip and b.zip."""
+    msg = MIMEMultipart()
+    _headers(msg, sender, "兩個壓縮檔", date, message_id)
+    msg.attach(MIMEText("see attached", "plain", "utf-8"))
+    for name, data in (("a.zip", first), ("b.zip", second)):
+        part = MIMEApplication(data, _subtype="zip")
+        part.add_header("Content-Disposition", "attachment", filename=name)
+        msg.attach(part)
     return msg.as_bytes()
 
 
@@ -283,7 +309,9 @@ def outlook_msg(path: Path, *, subject: str, sender_name: str, address: str, dat
         string(prefix, entries, 0x001A, "IPM.Note")
         string(prefix, entries, 0x0037, spec["subject"])
         string(prefix, entries, 0x0C1A, spec["sender_name"])
-        string(prefix, entries, 0x0C1F, spec["address"])
+        if spec["address"]:
+            string(prefix, entries, 0x0C1F, spec["address"])
+            string(prefix, entries, 0x5D01, spec["address"])   # PR_SENDER_SMTP_ADDRESS, as Outlook 2010+ writes it
         if spec.get("date"):
             entries.append((0x00390040, struct.pack("<Q", _filetime(spec["date"]))))
         for number, (name, data) in enumerate(spec["attachments"]):

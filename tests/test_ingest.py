@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 import datetime as dt
 import io
+import os
+import stat
 import sys
 import zipfile
 from pathlib import Path
@@ -16,9 +17,10 @@ import builders
 import mail_fixtures as mf
 from qos_xl.core.names import safe_filename
 from qos_xl.core.values import format_roc
+from qos_xl.intake import zipguard
 from qos_xl.intake.ledger import LEDGER_NAME
 from qos_xl.intake.ledger import read as read_ledger
-from qos_xl.intake.mail import ZipLimits, classify, decode_text, ingest
+from qos_xl.intake.mail import ingest
 from qos_xl.pipeline.provenance import with_provenance
 from qos_xl.pipeline.load import is_clutter
 from qos_xl.pipeline.validate import validate_paths
@@ -57,8 +59,11 @@ class Run:
         path.write_bytes(data)
         return path
 
-    def __call__(self, *sources, **kwargs):
-        return ingest([Path(s) for s in sources], self.inbox, self.receipts, self.plan, self.registry, now=NOW, **kwargs)
+    def __call__(self, *sources, now=NOW, **kwargs):
+        return ingest([Path(s) for s in sources], self.inbox, self.receipts, self.plan, self.registry, now=now, **kwargs)
+
+    def receipts_bytes(self) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in self.receipts.iterdir()}
 
     def inbox_names(self) -> list[str]:
         return sorted(p.name for p in self.inbox.iterdir() if not p.name.startswith("."))
@@ -121,8 +126,8 @@ def test_webmail_rfc2231_name_is_saved_with_ledger_and_receipt(run, books):
     data = result.to_dict()
     assert data["saved"] == 1
     assert data["messages"][0]["attachments"][0] | {"validation": None} == {
-        "name": "養工處_自行檢核表.xlsx", "saved_as": att.saved_as, "sha256": att.sha256, "state": "saved",
-        "reason": None, "validation": None}
+        "name": "養工處_自行檢核表.xlsx", "kind": "spreadsheet", "saved_as": att.saved_as, "sha256": att.sha256,
+        "state": "saved", "reason": None, "validation": None}
     assert data["messages"][0]["receipt"] == message.receipt and data["messages"][0]["unit"] == "養工處"
 
 
@@ -220,14 +225,27 @@ def test_zip_with_two_workbooks_and_a_traversal_member(run, books):
         "1020628_養工處_企劃科_工作計畫.xlsx", "1020628_養工處_養工處_自行檢核表.xlsx"]
     (bad,) = by_state["rejected"]
     assert bad.name == "繳交資料.zip／../../evil.xlsx" and "上層資料夾" in bad.reason and bad.saved_as is None
-    assert message.others == ["繳交資料.zip／說明.txt"]
+    assert message.others == ["繳交資料.zip／說明.txt：純文字檔"]
     assert run.inbox_names() == ["1020628_養工處_企劃科_工作計畫.xlsx", "1020628_養工處_養工處_自行檢核表.xlsx"]
     assert not list(run.tmp.rglob("evil.xlsx"))
     text = receipt(message)
-    assert "未存檔" in text and "另有 1 個非試算表附件未處理：繳交資料.zip／說明.txt" in text
+    assert "未存檔" in text
+    assert "其他附件（1 個，不是試算表或參獎申請書，未存入收件匣）：\n- 繳交資料.zip／說明.txt：純文字檔\n" in text
+
+
+def _encrypted(data: bytes) -> bytes:
+    """A zip with the "encrypted" flag set on its members (local and central headers), as a password zip has."""
+    out = bytearray(data)
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = out.find(signature)
+        while at >= 0:
+            out[at + offset] |= 0x1
+            at = out.find(signature, at + 4)
+    return bytes(out)
 
 
 def test_zip_bounds(run, books):
+    """ZIP attachments go through the one ZIP guard (intake.zipguard): an archive beyond a bound is refused whole."""
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("big.xlsx", b"\0" * (3 * 2**20))
@@ -235,20 +253,33 @@ def test_zip_bounds(run, books):
     inner = mf.zip_bytes({"in.xlsx": books["SEW"]})
     middle = mf.zip_bytes({"inner.zip": inner})
     deep = mf.zip_bytes({"middle.zip": middle})
-    limits = ZipLimits(members=3, member_size=2 * 2**20, total_size=10 * 2**20, ratio=100)
+    limits = zipguard.Limits(max_members=3, max_part_bytes=2 * 2**20, max_total_bytes=10 * 2**20, max_ratio=100)
     many = mf.zip_bytes({f"f{i}.xlsx": b"x" for i in range(5)})
+    locked = _encrypted(mf.zip_bytes({"a.xlsx": books["NCE"]}))
     result = run(run.write(mf.with_attachment(bomb.getvalue(), "bomb.zip")),
                  run.write(mf.with_attachment(middle, "one-level.zip", message_id="<z2@mnt>")),
                  run.write(mf.with_attachment(deep, "two-levels.zip", message_id="<z3@mnt>")),
-                 run.write(mf.with_attachment(many, "many.zip", message_id="<z4@mnt>")), limits=limits)
-    bomb_msg, one, two, lots = result.messages
-    states = {a.name: (a.state, a.reason or "") for a in bomb_msg.attachments}
-    assert states["bomb.zip／ok.xlsx"][0] == "saved"
-    assert states["bomb.zip／big.xlsx"][0] == "rejected" and "異常龐大" in states["bomb.zip／big.xlsx"][1]
+                 run.write(mf.with_attachment(many, "many.zip", message_id="<z4@mnt>")),
+                 run.write(mf.with_attachment(locked, "locked.zip", message_id="<z5@mnt>")), limits=limits)
+    bomb_msg, one, two, lots, password = result.messages
+    (refused,) = bomb_msg.attachments
+    assert (refused.name, refused.state) == ("bomb.zip", "rejected")
+    assert refused.reason.startswith("壓縮檔超過安全上限（big.xlsx 解壓後 3 MB，上限 2 MB）") and "請直接附上試算表檔案" in refused.reason
     assert [(a.name, a.state) for a in one.attachments] == [("one-level.zip／inner.zip／in.xlsx", "saved")]
     assert [(a.name, a.state) for a in two.attachments] == [("two-levels.zip／middle.zip／inner.zip", "rejected")]
     assert "多層壓縮檔" in two.attachments[0].reason
-    assert [a.state for a in lots.attachments] == ["rejected"] and "超過上限 3 個" in lots.attachments[0].reason
+    assert [a.state for a in lots.attachments] == ["rejected"] and "內含 5 個檔案，上限 3 個" in lots.attachments[0].reason
+    assert [a.state for a in password.attachments] == ["rejected"] and "壓縮檔設有密碼" in password.attachments[0].reason
+    assert result.has_problems and run.inbox_names() == ["1020628_養工處_in.xlsx"]
+
+
+def test_zip_inflation_is_bounded_per_message(run, books):
+    """What all the zips of one message inflate shares one budget."""
+    limits = zipguard.Limits(max_total_bytes=len(books["MNT"]) + len(books["SEW"]) // 2)
+    message = only(run(run.write(mf.zip_pair(mf.zip_bytes({"a.xlsx": books["MNT"]}), mf.zip_bytes({"b.xlsx": books["SEW"]}))),
+                       limits=limits))
+    assert [(a.name, a.state) for a in message.attachments] == [("a.zip／a.xlsx", "saved"), ("b.zip／b.xlsx", "rejected")]
+    assert "總量超過上限" in message.attachments[1].reason
 
 
 def test_duplicate_attachment_is_saved_once(run, books):
@@ -305,16 +336,17 @@ def test_folder_of_eml_files(run, books):
 def test_message_without_spreadsheet_is_listed(run):
     result = run(run.write(mf.plain()))
     message = only(result)
-    assert message.attachments == [] and message.reason is None and message.others == ["公文.pdf"]
+    assert message.attachments == [] and message.reason is None and message.others == ["公文.pdf：PDF 文件"]
     assert not result.has_problems and run.inbox_names() == []
     text = receipt(message)
-    assert "沒有試算表附件" in text and "公文.pdf" in text
+    assert "郵件中沒有試算表（.xlsx、.xlsm、.xls 或 .ods）或參獎申請書附件" in text
+    assert "請附上填寫完成的自行檢核表、工作計畫或參獎申請書後重新寄送" in text and "- 公文.pdf：PDF 文件" in text
     assert message.to_dict()["attachments"] == []
 
 
 def test_csv_sent_as_excel_type_is_not_a_spreadsheet(run):
     message = only(run(run.write(mf.with_attachment(b"a,b\n1,2\n", "資料.csv", "application/vnd.ms-excel"))))
-    assert message.attachments == [] and message.others == ["資料.csv"]
+    assert message.attachments == [] and message.others == ["資料.csv：CSV 文字檔"]
 
 
 def test_malformed_messages_never_crash(run, books):
@@ -328,11 +360,12 @@ def test_malformed_messages_never_crash(run, books):
     result = run(garbage, empty, broken, empty_box, bad_msg, run.tmp / "missing.eml")
     reasons = [m.reason for m in result.messages]
     assert reasons[0].startswith("無法辨識為電子郵件") and reasons[1] == "郵件檔是空的。"
-    assert reasons[3] == "信箱中沒有任何郵件。" and "Outlook" in reasons[4] and reasons[5] == "找不到這個檔案或資料夾。"
+    assert reasons[3] == "信箱中沒有任何郵件。" and "Outlook" in reasons[4]
+    assert result.missing == [str(run.tmp / "missing.eml")]   # not a message: one line of the summary
     broken_msg = result.messages[2]
     assert broken_msg.reason is None and broken_msg.sender == "mnt@pwb.kcg.gov.tw"
-    assert broken_msg.notes  # the multipart has no boundary: said so in the receipt
-    assert result.has_problems and result.to_dict()["unreadable"] == 5
+    assert broken_msg.notes == ["郵件的 MIME 結構異常（找不到分隔線），可能有附件無法取出。"]
+    assert result.has_problems and result.to_dict()["unreadable"] == 4
     assert all(m.receipt is None for m in result.messages if m.reason)
 
 
@@ -350,7 +383,7 @@ def test_outlook_msg_with_embedded_message(run, books):
     assert message.date.startswith("2013-06-28T10:15:00+08:00")
     assert sorted(a.saved_as for a in message.attachments) == [
         "1020628_養工處_企劃科_工作計畫.xlsx", "1020628_養工處_養工處_自行檢核表.xlsx"]
-    assert message.others == ["image001.png"]
+    assert message.others == ["image001.png：圖片檔"]
     plan_report = next(a.report for a in message.attachments if "企劃科" in a.saved_as)
     assert "sender-unit-mismatch" in {p.code for p in plan_report.problems}
 
@@ -404,23 +437,203 @@ def test_apply_provenance_for_merge(run, books):
     assert by_name["手動存入.xlsx"].provenance is None and by_name["手動存入.xlsx"].problems == ()
 
 
-# -- pieces --------------------------------------------------------------------------------
+# -- real mail: sources, content, documents, receipts ------------------------------------------
+
+XLSX = mf.XLSX_TYPE
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-@pytest.mark.parametrize("raw, expected", [
-    (mf.b_word("養工處自行檢核表"), "養工處自行檢核表"),
-    ("=?big5?B?" + base64.b64encode("碁銹".encode("cp950")).decode() + "?=", "碁銹"),  # cp950-only
-    ("=?cp950?Q?" + "".join(f"={b:02X}" for b in "檢核".encode("cp950")) + "?=", "檢核"),
-    ("=?UTF-8?B?" + base64.b64encode("養工".encode()).decode() + "?= =?UTF-8?B?"
-     + base64.b64encode("處".encode()).decode() + "?=", "養工處"),
-    ("=?big5?B?" + base64.b64encode("養".encode("cp950")[:1]).decode() + "?==?big5?B?"
-     + base64.b64encode("養".encode("cp950")[1:] + "工".encode("cp950")).decode() + "?=", "養工"),
-    ("FW: 進度\r\n\t報告", "FW: 進度 報告"),
-    ("=?big5?B?!!!?=", ""),  # broken base64: nothing readable, and no crash
-    ("=?no-such-charset?Q?abc?=", "abc"),
+def _package(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+DOCX = _package({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"})
+ODT = _package({"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>"})
+
+
+def test_rerun_rewrites_every_receipt_byte_for_byte(run, books):
+    """A receipt is a function of the message and the inbox before it, whatever day ingest runs again."""
+    no_id = run.write(mf.with_attachment(books["MNT"], "養工處.xlsx", XLSX, message_id=None))
+    same_file = run.write(mf.webmail(books["MNT"], "養工處(再寄).xlsx", message_id="<again@mnt>"))
+    undated = run.write(mf.with_attachment(books["SEW"], "b.xlsx", XLSX, sender="sewer@pwb.kcg.gov.tw", date=None,
+                                           message_id=None))
+    question = run.write(mf.plain(message_id=None))
+    first = run(no_id, same_file, undated, question)
+    assert [a.state for m in first.messages for a in m.attachments] == ["saved", "already-in-inbox", "saved"]
+    assert "先前已收到" not in receipt(first.messages[0])
+    assert "（先前已收到相同檔案，未重複存檔）" in receipt(first.messages[1])
+    assert Path(first.messages[2].receipt).name.startswith("未註明日期_下水道處_")
+    receipts, ledger_bytes = run.receipts_bytes(), (run.inbox / LEDGER_NAME).read_bytes()
+    assert len(receipts) == 4
+
+    again = run(question, undated, same_file, no_id, now=NOW + dt.timedelta(days=40))   # another day, another order
+    assert again.saved == 0 and all(a.state == "already-in-inbox" for m in again.messages for a in m.attachments)
+    assert run.receipts_bytes() == receipts
+    assert (run.inbox / LEDGER_NAME).read_bytes() == ledger_bytes
+
+
+@pytest.mark.parametrize("sender, greeting", [
+    ("秘書室 張小姐 <sec@pwb.kcg.gov.tw>", "秘書室 張小姐 您好："),          # the unit once
+    ("養工處-王小明 <mnt@pwb.kcg.gov.tw>", "養護工程處 王小明 您好："),
+    ("王小明（秘書室） <sec@pwb.kcg.gov.tw>", "王小明（秘書室） 您好："),
+    ("秘書室 <sec@pwb.kcg.gov.tw>", "秘書室 您好："),
+    ("someone@gmail.com", "您好："),                                          # no name, no unit: 您好 alone
+    ("Wang Zhuo <zhuo@example.com>", "Wang Zhuo 您好："),
+    (None, "您好："),
 ])
-def test_decode_text(raw, expected):
-    assert decode_text(raw) == expected
+def test_greeting_names_the_sender_and_the_unit_once(run, sender, greeting):
+    message = only(run(run.write(mf.plain(sender=sender))))
+    assert receipt(message).splitlines()[0] == greeting
+
+
+def test_a_note_is_said_once(run, books):
+    raw = (b"From: mnt@pwb.kcg.gov.tw\r\nSubject: x\r\nMessage-ID: <notes@mnt>\r\nContent-Type: multipart/mixed; "
+           b"boundary=outer\r\n\r\n--outer\r\nContent-Type: multipart/mixed\r\n\r\na\r\n--outer\r\n"
+           b"Content-Type: multipart/related\r\n\r\nb\r\n--outer--\r\n")
+    text = receipt(only(run(run.write(raw))))
+    assert text.count("郵件的 MIME 結構異常（找不到分隔線），可能有附件無法取出。") == 1
+
+
+def test_folders_are_searched_recursively(run, books):
+    root = run.tmp / "郵件備份"
+    (root / "六月" / "養工處").mkdir(parents=True)
+    (root / "六月" / "養工處" / "a.eml").write_bytes(mf.webmail(books["MNT"], "養工處.xlsx"))
+    mf.outlook_msg(root / "六月" / "下水道處.msg", subject="自行檢核表", sender_name="陳小華", address="sewer@pwb.kcg.gov.tw",
+                   attachments=[("下水道處.xlsx", books["SEW"])])
+    mf.write_mbox(root / "七月" / "收件匣.mbox", [mf.webmail(books["NCE"], "新工處.xlsx", sender="nce@pwb.kcg.gov.tw",
+                                                           message_id="<nce@x>")])
+    mf.write_maildir(root / "七月" / "Maildir", [mf.no_type(books["PLN"])])
+    (root / "說明.txt").write_text("not mail", encoding="utf-8")
+    result = run(root)
+    assert sorted(a.saved_as for m in result.messages for a in m.attachments) == [
+        "1020628_下水道處_下水道處.xlsx", "1020628_企劃科_workplan.xlsx", "1020628_新工處_新工處.xlsx",
+        "1020628_養工處_養工處.xlsx"]
+    assert not result.has_problems and len(result.messages) == 4
+
+
+def test_missing_source_is_one_line_and_the_rest_is_ingested(tmp_path, books):
+    from click.testing import CliRunner
+
+    from conftest import CONFIG
+    from qos_xl.cli import cli
+
+    mail = tmp_path / "a.eml"
+    mail.write_bytes(mf.webmail(books["MNT"], "養工處.xlsx"))
+    args = ["ingest", "--config", str(CONFIG), "--inbox", str(tmp_path / "inbox"), "--receipts", str(tmp_path / "r"),
+            str(tmp_path / "沒有這封.eml"), str(mail)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert "✔ 已存入 養工處.xlsx" in result.output
+    lines = [line for line in result.output.splitlines() if "沒有這封.eml" in line]
+    assert lines == [f"找不到 1 個來源，未處理（請確認路徑是否正確）：{tmp_path / '沒有這封.eml'}"]
+
+
+def test_content_decides_the_format_of_a_source(run, books):
+    as_msg = run.write(mf.webmail(books["MNT"], "養工處.xlsx"), "原信.msg")                 # RFC 822 named .msg
+    with_bom = run.write(b"\xef\xbb\xbf" + mf.webmail(books["SEW"], "下水道處.xlsx", message_id="<bom@x>"), "b.eml")
+    box = mf.write_mbox(run.tmp / "box" / "匯出.txt", [mf.webmail(books["NCE"], "新工處.xlsx", message_id="<m1@x>"),
+                                                       mf.plain(message_id="<m2@x>")])
+    bom_box = run.write(b"\xef\xbb\xbf" + box.read_bytes(), "bom.mbox")
+    outlook = mf.outlook_msg(run.tmp / "outlook.eml", subject="s", sender_name="王小明", address="mnt@pwb.kcg.gov.tw",
+                             attachments=[("PLN.xlsx", books["PLN"])])                       # a .msg named .eml
+    workbook = run.write(books["BLD"], "建管處.eml")
+    result = run(as_msg, with_bom, box, bom_box, outlook, workbook)
+    saved = [[a.name for a in m.attachments] for m in result.messages]
+    assert saved == [["養工處.xlsx"], ["下水道處.xlsx"], ["新工處.xlsx"], [], ["新工處.xlsx"], [], ["PLN.xlsx"], []]
+    assert [m.source for m in result.messages][2:6] == [f"{box}#1", f"{box}#2", f"{bom_box}#1", f"{bom_box}#2"]
+    assert result.messages[-1].reason.startswith("無法辨識為電子郵件：這是 ZIP 格式的檔案")
+
+
+def test_award_applications_and_word_work_plans_are_saved(run, books):
+    """Documents that are submissions are saved like spreadsheets; other documents are listed once."""
+    award_pdf = run.write(mf.with_attachment(PDF, "養工處_服務品質獎參獎申請書.pdf", "application/pdf", message_id="<a1@x>"))
+    by_subject = run.write(mf.with_attachment(DOCX, "附件一.docx", "application/octet-stream",
+                                              subject="102年度政府服務品質獎申請資料", message_id="<a2@x>"))
+    word_plan = run.write(mf.with_attachment(ODT, "企劃科工作計畫.odt", "application/vnd.oasis.opendocument.text",
+                                             sender="planning@pwb.kcg.gov.tw", message_id="<a3@x>"))
+    minutes = run.write(mf.with_attachment(DOCX, "會議紀錄.docx", "application/octet-stream", message_id="<a4@x>"))
+    result = run(award_pdf, by_subject, word_plan, minutes)
+    kept = [[(a.kind, a.state, a.saved_as) for a in m.attachments] for m in result.messages]
+    assert kept == [[("document", "saved", "1020628_養工處_養工處_服務品質獎參獎申請書.pdf")],
+                    [("document", "saved", "1020628_養工處_附件一.docx")],
+                    [("document", "saved", "1020628_企劃科_企劃科工作計畫.odt")], []]
+    assert (run.inbox / "1020628_養工處_附件一.docx").read_bytes() == DOCX
+    assert result.messages[3].others == ["會議紀錄.docx：Word 文件（.docx）"]
+    rows = {row.saved_as: row for row in read_ledger(run.inbox).values()}
+    assert rows["1020628_養工處_附件一.docx"].subject == "102年度政府服務品質獎申請資料"   # the pipeline recognises it by this
+    text = receipt(result.messages[1])
+    assert "共 1 個檔案，處理結果如下。" in text and "存檔名稱：1020628_養工處_附件一.docx" in text
+
+
+def test_other_archives_are_one_line_each_and_not_a_failure(tmp_path, books):
+    from click.testing import CliRunner
+
+    from conftest import CONFIG
+    from qos_xl.cli import cli
+
+    forty_one = mf.zip_bytes({f"照片{i:02d}.txt": b"x" for i in range(41)})
+    mixed = mf.zip_bytes({"養工處.xlsx": books["MNT"], **{f"附件{i}.txt": b"y" for i in range(5)}})
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    (mail / "a.eml").write_bytes(mf.with_attachment(b"BZh91AY&SY" + bytes(40), "foo.txt.bz2", "application/octet-stream"))
+    (mail / "b.eml").write_bytes(mf.with_attachment(b"\x1f\x8b\x08\x00" + bytes(20), "blah.gz", "application/x-gzip",
+                                                    message_id="<b@x>"))
+    (mail / "c.eml").write_bytes(mf.with_attachment(b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(30), "資料.zip", message_id="<c@x>"))
+    (mail / "d.eml").write_bytes(mf.with_attachment(forty_one, "照片.zip", message_id="<d@x>"))
+    (mail / "e.eml").write_bytes(mf.with_attachment(mixed, "繳交.zip", message_id="<e@x>"))
+    receipts = tmp_path / "receipts"
+    args = ["ingest", "--config", str(CONFIG), "--inbox", str(tmp_path / "inbox"), "--receipts", str(receipts),
+            "--json", str(mail)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    import json
+
+    others = [m["other_attachments"] for m in json.loads(result.output)["messages"]]
+    assert others == [
+        ["foo.txt.bz2：bzip2 壓縮檔（.bz2），本室無法開啟；如內含自行檢核表或工作計畫，請直接附上檔案，或改用 .zip 壓縮後重新寄送"],
+        ["blah.gz：gzip 壓縮檔（.gz），本室無法開啟；如內含自行檢核表或工作計畫，請直接附上檔案，或改用 .zip 壓縮後重新寄送"],
+        ["資料.zip：7-Zip 壓縮檔（.7z），本室無法開啟；如內含自行檢核表或工作計畫，請直接附上檔案，或改用 .zip 壓縮後重新寄送"],
+        ["照片.zip：ZIP 壓縮檔，內含 41 個檔案，沒有試算表或申請文件"],
+        ["繳交.zip 內另有 5 個其他檔案：附件0.txt、附件1.txt、附件2.txt 等"]]
+    (forty,) = [p for p in receipts.iterdir() if "照片.zip" in p.read_text(encoding="utf-8")]
+    text = forty.read_text(encoding="utf-8")
+    assert "其他附件（1 個，不是試算表或參獎申請書，未存入收件匣）：\n- 照片.zip：ZIP 壓縮檔，內含 41 個檔案" in text
+    assert "照片00.txt" not in text and "郵件中沒有試算表" in text.splitlines()[2]
+
+
+def test_undecodable_name_becomes_the_unit_and_a_short_hash(run, books):
+    message = only(run(run.write(mf.raw_filename(books["MNT"], b"\xff\xfe\xfd\xfc.xlsx"))))
+    (att,) = message.attachments
+    assert "\ufffd" in att.name and att.saved_as == f"1020628_養工處_{att.sha256[:8]}.xlsx"
+    latin = only(run(run.write(mf.raw_filename(books["SEW"], "Übersicht_Prüfung.xlsx".encode("latin-1"),
+                                               text_charset="iso-8859-1", message_id="<latin@x>"))))
+    assert [a.saved_as for a in latin.attachments] == ["1020628_養工處_Übersicht_Prüfung.xlsx"]
+    cut = only(run(run.write(mf.raw_filename(books["NCE"], "下水道處自行檢核表".encode()[:-2], message_id="<cut@x>"))))
+    assert [a.saved_as for a in cut.attachments] == ["1020628_養工處_下水道處自行檢核.xlsx"]
+    assert not any("\ufffd" in p.name for p in run.inbox.iterdir())
+
+
+def test_outlook_display_name_with_a_comma_is_kept_whole(run, books):
+    path = mf.outlook_msg(run.tmp / "a.msg", subject="Report", sender_name="Wang, Zhuo D.", address="",
+                          attachments=[("a.xlsx", books["MNT"])])
+    message = only(run(path))
+    assert message.sender == "Wang, Zhuo D." and message.unit == "未知寄件者"
+    assert receipt(message).startswith("Wang, Zhuo D. 您好：\n")
+
+
+def test_files_are_written_with_the_users_umask(run, books):
+    mask = os.umask(0o022)
+    os.umask(mask)
+    message = only(run(run.write(mf.webmail(books["MNT"], "養工處.xlsx"))))
+    for path in (run.inbox / message.attachments[0].saved_as, Path(message.receipt)):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+
+
+# -- pieces --------------------------------------------------------------------------------
 
 
 def test_safe_filename():
@@ -429,27 +642,6 @@ def test_safe_filename():
     assert long.endswith(".xlsx") and len(long) <= 150 and len(long.encode()) <= 180
     assert safe_filename("a\u202egpj.xlsx") == "a_gpj.xlsx"
     assert format_roc(dt.date(2013, 6, 28), compact=True) == "1020628"
-
-
-def test_classify_by_content(books):
-    assert classify("", "application/octet-stream", books["MNT"]) == ("sheet", ".xlsx")
-    assert classify("報表.xls", "application/octet-stream", books["MNT"]) == ("sheet", ".xls")
-    ods = io.BytesIO()
-    with zipfile.ZipFile(ods, "w") as zf:
-        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
-        zf.writestr("content.xml", "<x/>")
-    assert classify("data", "application/octet-stream", ods.getvalue()) == ("sheet", ".ods")
-    assert classify("x.zip", "application/octet-stream", mf.zip_bytes({"a.txt": b"a"})) == ("archive", ".zip")
-    assert classify("report.docx", "application/octet-stream", _docx()) == ("other", ".docx")
-    assert classify("a.rar", "application/octet-stream", b"Rar!\x1a\x07\x00") == ("bad-archive", ".rar")
-
-
-def _docx() -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as zf:
-        zf.writestr("[Content_Types].xml", "<Types/>")
-        zf.writestr("word/document.xml", "<w/>")
-    return out.getvalue()
 
 
 def test_ledger_cells_never_become_formulas(run, books):
@@ -484,7 +676,7 @@ def test_ingest_command_then_merge_shows_sender(tmp_path, books, plan, registry)
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "✔ 已存入 養工處_自行檢核表.xlsx" in result.output
-    assert "沒有試算表附件" in result.output
+    assert "沒有試算表或參獎申請書附件" in result.output
     assert len(list(receipts.glob("*.txt"))) == 3
     again = CliRunner().invoke(cli, [*args, "--json"])
     assert json.loads(again.output)["saved"] == 0

@@ -327,13 +327,13 @@ def status(ctx: Context, *, as_json, inbox, period, strict):
 
 
 @cli.command("ingest", epilog=example("qos-xl ingest 郵件/*.msg", "qos-xl ingest 匯出的郵件.mbox"))
-@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path), metavar="郵件...")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="郵件...")
 @click.option("--inbox", "inbox", default=None, **FOLDER, help="收件匣資料夾：附件存放於此（預設：工作區的 workbooks/inbox/）。")
 @click.option("--receipts", "receipts_dir", default=None, **FOLDER,
               help="每封郵件的回覆文字輸出資料夾（預設：工作區的 outputs/receipts/）。")
 @common_options
 def ingest_command(ctx: Context, *, as_json, sources, inbox, receipts_dir):
-    """從郵件（.eml、.mbox、Maildir 資料夾、Outlook .msg）取出試算表附件，存入收件匣並產生回覆文字。"""
+    """從郵件（.eml、.mbox、Maildir、Outlook .msg，或含這些郵件的資料夾）取出試算表與參獎申請書等附件，存入收件匣並產生回覆文字。"""
     from qos_xl.intake.mail import ingest
 
     inbox, receipts_dir = inbox or ctx.workspace.inbox, receipts_dir or ctx.workspace.receipts

@@ -112,7 +112,7 @@ def ingest(result) -> None:
         if message.reason:
             click.echo(f"    ✘ 無法讀取：{message.reason}")
         elif not message.attachments:
-            click.echo("    · 沒有試算表附件")
+            click.echo("    · 沒有試算表或參獎申請書附件")
         for att in message.attachments:
             line = f"    {INGEST_WORDS.get(att.state, att.state)} {att.name}"
             if att.saved_as and att.saved_as != att.name:
@@ -124,11 +124,15 @@ def ingest(result) -> None:
             if att.reason:
                 line += f"：{att.reason}"
             click.echo(line)
+        for other in message.others:
+            click.echo(f"    · 其他附件 {other}")
         if message.receipt:
             click.echo(f"    回覆文字：{message.receipt}")
     data = result.to_dict()
     click.echo(f"\n共 {len(result.messages)} 封郵件：存入 {data['saved']} 個檔案，已在收件匣 {data['already_in_inbox']} 個，"
                f"未存檔 {data['rejected']} 個，無法讀取的郵件 {data['unreadable']} 封。收件匣：{result.inbox}")
+    if result.missing:
+        click.echo(f"找不到 {len(result.missing)} 個來源，未處理（請確認路徑是否正確）：" + "、".join(result.missing))
 
 
 def init(made) -> None:

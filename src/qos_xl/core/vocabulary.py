@@ -13,6 +13,9 @@ WORKPLAN = "workplan"
 AWARD = "award"
 FORMS = (WORKPLAN, SELFCHECK, AWARD)
 FORM_NAMES = {SELFCHECK: "自行檢核表", WORKPLAN: "工作計畫", AWARD: "參獎申請書"}
+# words by which a document's file name (or the subject of the e-mail it came with) says what it is
+AWARD_WORDS = ("參獎", "申請書", "服務品質獎")
+WORKPLAN_WORDS = ("工作計畫", "工作計劃")
 
 # -- the data sheets and their labels (field name -> label as printed) --------------------
 SELFCHECK_SHEET = FORM_NAMES[SELFCHECK]

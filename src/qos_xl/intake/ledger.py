@@ -67,6 +67,11 @@ def _uncell(value: str) -> str:
     return value[1:] if value.startswith("'") and value[1:2] in _FORMULA_START else value
 
 
+def as_read(value: object) -> str:
+    """``value`` as ``read`` gives it back once ``append`` has written it (on one line, bounded by nothing)."""
+    return _uncell(_cell(value))
+
+
 def _when(value: str) -> dt.datetime | None:
     try:
         when = dt.datetime.fromisoformat(value.strip())

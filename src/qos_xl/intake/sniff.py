@@ -101,3 +101,97 @@ def detected_noun(kind: str, head: bytes) -> str:
     return "無法辨識的資料"
 
 
+
+
+# What a container holds.  Small functions shared by the spreadsheet reader, the document
+# reader and mail intake: each decides from content only (names of members or streams,
+# the ODF ``mimetype`` member, magic bytes), never from a file name.
+
+KIND_NOUNS = {
+    "xlsx": "Excel 活頁簿（.xlsx）", "xlsm": "含巨集的 Excel 活頁簿（.xlsm）", "xlsb": "Excel 二進位活頁簿（.xlsb）",
+    "xls": "Excel 97-2003 活頁簿（.xls）", "ods": "OpenDocument 試算表（.ods）",
+    "docx": "Word 文件（.docx）", "docm": "含巨集的 Word 文件（.docm）", "doc": "Word 97-2003 文件（.doc）",
+    "odt": "OpenDocument 文字文件（.odt）", "pdf": "PDF 文件",
+    "pptx": "PowerPoint 簡報（.pptx）", "ppt": "PowerPoint 97-2003 簡報（.ppt）", "odp": "OpenDocument 簡報（.odp）",
+    "odf": "OpenDocument 文件", "msg": "Outlook 郵件（.msg）", "encrypted": "加密的 Office 文件", "ole": "Office 檔案",
+    "zip": "ZIP 壓縮檔", "gzip": "gzip 壓縮檔（.gz）", "bzip2": "bzip2 壓縮檔（.bz2）", "7z": "7-Zip 壓縮檔（.7z）",
+    "rar": "RAR 壓縮檔（.rar）", "xz": "xz 壓縮檔（.xz）", "zstd": "Zstandard 壓縮檔（.zst）", "tar": "tar 封存檔（.tar）",
+    "image": "圖片檔", "html": "HTML 網頁", "csv": "CSV 文字檔", "text": "純文字檔",
+}
+SPREADSHEET_KINDS = frozenset({"xlsx", "xlsm", "xlsb", "xls", "ods"})
+DOCUMENT_KINDS = frozenset({"pdf", "docx", "docm", "doc", "odt"})
+_ARCHIVE_MAGICS = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"7z\xbc\xaf\x27\x1c", "7z"), (b"Rar!\x1a\x07", "rar"),
+                   (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"))
+_IMAGE_MAGICS = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
+_ODF_KINDS = {b"application/vnd.oasis.opendocument.spreadsheet": "ods",
+              b"application/vnd.oasis.opendocument.text": "odt",
+              b"application/vnd.oasis.opendocument.presentation": "odp"}
+
+
+def archive_kind(head: bytes) -> str | None:
+    """The compressed archive a file's first bytes announce (other than ZIP): "gzip", "bzip2", "7z", "rar",
+    "xz", "zstd", "tar", or None."""
+    for magic, kind in _ARCHIVE_MAGICS:
+        if head.startswith(magic):
+            return kind
+    if head[257:262] == b"ustar":
+        return "tar"
+    return None
+
+
+def is_image(head: bytes) -> bool:
+    return head.startswith(_IMAGE_MAGICS)
+
+
+def package_kind(names, mimetype: bytes = b"") -> str:
+    """What a ZIP package is, from its member names and its ODF ``mimetype`` member: "xlsx", "xlsm", "xlsb",
+    "ods", "docx", "docm", "odt", "pptx", "odp", "odf" (another OpenDocument) or "zip" (a plain archive)."""
+    mimetype = mimetype.strip()
+    for prefix, kind in _ODF_KINDS.items():
+        if mimetype.startswith(prefix) and mimetype[len(prefix):len(prefix) + 1] in (b"", b"-"):
+            return kind
+    if mimetype.startswith(b"application/vnd.oasis.opendocument"):
+        return "odf"
+    lowered = {name.replace("\\", "/").lower() for name in names}
+    if "[content_types].xml" in lowered:
+        if "xl/workbook.bin" in lowered:
+            return "xlsb"
+        if any(name.startswith("xl/") for name in lowered):
+            return "xlsm" if "xl/vbaproject.bin" in lowered else "xlsx"
+        if any(name.startswith("word/") for name in lowered):
+            return "docm" if "word/vbaproject.bin" in lowered else "docx"
+        if any(name.startswith("ppt/") for name in lowered):
+            return "pptx"
+    return "zip"
+
+
+def ole_kind(source) -> str | None:
+    """What an OLE compound file is, from its stream names: "msg" (Outlook), "xls", "doc", "ppt",
+    "encrypted" (a password-protected OOXML file) or "ole"; None when it cannot be parsed.
+
+    ``source`` is the file's bytes or a path."""
+    import io
+
+    import olefile
+
+    try:
+        ole = olefile.OleFileIO(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source)
+    except Exception:           # olefile raises many kinds for damaged input
+        return None
+    try:
+        entries = {"/".join(e).lower() for e in ole.listdir(streams=True, storages=True)}
+    except Exception:
+        return None
+    finally:
+        ole.close()
+    if any(e.startswith(("__substg1.0_", "__properties_version1.0", "__nameid_version1.0")) for e in entries):
+        return "msg"
+    if "encryptedpackage" in entries:
+        return "encrypted"
+    if entries & {"workbook", "book"}:
+        return "xls"
+    if "worddocument" in entries:
+        return "doc"
+    if "powerpoint document" in entries:
+        return "ppt"
+    return "ole"

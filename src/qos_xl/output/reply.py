@@ -1,7 +1,7 @@
 """Reply texts to units, in zh-TW, ready to paste into an e-mail: about one file, or about one message.
 
 ``file_reply`` answers one validated file (written beside its feedback workbook);
-``mail_receipt`` answers one e-mail, listing each spreadsheet it brought.  Both are built
+``mail_receipt`` answers one e-mail, listing each file it brought and its other attachments.  Both are built
 from the same pieces, so a verdict, a problem and the closing request read the same in both.
 Everything that came from outside is cleaned (no control or direction-override characters)
 and bounded.
@@ -143,25 +143,37 @@ def file_reply(report: FileReport, *, annotated: str | None = None, problem_list
     return "\n".join(lines)
 
 
+def _mail_greeting(message: MailMessage) -> str:
+    """「養護工程處 王小明 您好：」: the unit once, the sender's name once; 「您好：」 alone without either."""
+    display = clean(message.display, 40, one_line=True)
+    names = sorted((n for n in message.unit_names if n), key=len, reverse=True)
+    for name in names:   # 「秘書室 張小姐」, 「養工處-王小明」: the unit is said once, by its full name
+        if display.startswith(name):
+            display = display[len(name):].lstrip(" -_－—/／、,，:：()（）")
+            break
+    unit = message.unit_name or ""
+    if unit and any(name in display for name in names):
+        unit = ""        # 「王小明（秘書室）」 already names the unit
+    greeting = " ".join(x for x in (unit, display) if x)
+    return f"{greeting} 您好：" if greeting else "您好："
+
+
 def mail_receipt(message: MailMessage) -> str:
-    """The reply to one message: which spreadsheets arrived and each one's verdict."""
+    """The reply to one message: which files arrived and each one's verdict, then its other attachments."""
     from qos_xl.intake.mail import ALREADY, REJECTED  # the attachment states of ingest
 
-    display = clean(message.display, 40, one_line=True)
-    if message.unit_name and display in (message.unit_name, message.unit):
-        display = ""
-    greeting = " ".join(x for x in (message.unit_name, display) if x)
-    lines = [f"{greeting or clean(message.address, one_line=True) or '您'} 您好：", ""]
+    lines = [_mail_greeting(message), ""]
     when = f"於 {format_roc(message.received)} " if message.received else ""
     subject = f"（主旨：「{clean(message.subject, 200, one_line=True)}」）" if message.subject else ""
-    sheets = message.attachments
-    if not sheets:
-        lines.append(f"本室已收到您{when}寄來的郵件{subject}，但郵件中沒有試算表附件（.xlsx、.xlsm、.xls 或 .ods）。")
-        lines.append("請附上填寫完成的自行檢核表或工作計畫後重新寄送。")
+    files = message.attachments
+    if not files:
+        lines.append(f"本室已收到您{when}寄來的郵件{subject}，但郵件中沒有試算表（.xlsx、.xlsm、.xls 或 .ods）"
+                     "或參獎申請書附件。")
+        lines.append("請附上填寫完成的自行檢核表、工作計畫或參獎申請書後重新寄送。")
     else:
-        lines.append(f"本室已收到您{when}寄來的郵件{subject}，共 {len(sheets)} 個試算表檔案，處理結果如下。")
+        lines.append(f"本室已收到您{when}寄來的郵件{subject}，共 {len(files)} 個檔案，處理結果如下。")
     any_errors = any_warnings = False
-    for number, att in enumerate(sheets, start=1):
+    for number, att in enumerate(files, start=1):
         lines += ["", f"{number}. {clean(att.name, 200, one_line=True)}"]
         if att.state == REJECTED:
             any_errors = True
@@ -180,12 +192,14 @@ def mail_receipt(message: MailMessage) -> str:
         any_warnings |= bool(report.warnings)
         lines += problem_lines(report.problems, indent="   ", number="({}) ", message_chars=400)
     if message.others:
-        lines += ["", f"另有 {len(message.others)} 個非試算表附件未處理："
-                  + "、".join(clean(o, 80, one_line=True) for o in message.others[:10])
-                  + ("…" if len(message.others) > 10 else "") + "。"]
-    for note in [*message.notes, *([f"郵件讀取時發生問題：{message.reason}"] if message.reason else [])]:
-        lines += ["", clean(note, 400, one_line=True)]
-    if sheets:
+        lines += ["", f"其他附件（{len(message.others)} 個，不是試算表或參獎申請書，未存入收件匣）："]
+        lines += [f"- {clean(other, 200, one_line=True)}" for other in message.others[:20]]
+        if len(message.others) > 20:
+            lines.append(f"- 另有 {len(message.others) - 20} 個，未逐一列出")
+    notes = [*message.notes, *([f"郵件讀取時發生問題：{message.reason}"] if message.reason else [])]
+    for note in dict.fromkeys(clean(note, 400, one_line=True) for note in notes):
+        lines += ["", note]
+    if files:
         lines += ["", closing(any_errors, any_warnings, original_name=False)]
     lines += ["", f"{SIGNATURE} 敬上", ""]
     return "\n".join(lines)

@@ -1,0 +1,206 @@
+"""Where messages come from: files and folders given to ``ingest``, each message's bytes, and what
+format it is by its content.
+
+A file's content decides its format, whatever its name: an OLE compound file is an Outlook
+``.msg``; text whose first line is ``From `` is an mbox; text that starts with mail headers
+(after an optional UTF-8 byte-order mark) is one RFC 822 message.  Folders are searched
+recursively for ``.eml``, ``.msg`` and ``.mbox`` files and for Maildirs (a folder with
+``cur`` and ``new``).  Every message is bounded in size.
+"""
+
+from __future__ import annotations
+
+import codecs
+import mailbox
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from qos_xl.core.text import strip_controls
+from qos_xl.intake.sniff import KIND_NOUNS, OLE_MAGIC, SNIFF_BYTES, archive_kind, sniff_head
+
+MAX_MESSAGE_BYTES = 64 * 2**20        # one message (Exchange and Gmail refuse mail over 25-50 MB)
+MAX_FOLDER_DEPTH = 32
+MAIL_SUFFIXES = (".eml", ".msg", ".mbox", ".mbx")
+MAILDIR_PARTS = ("cur", "new", "tmp")
+
+# header names that mark text as a mail message (any one of them in the first header block)
+_MAIL_HEADERS = frozenset({
+    "from", "to", "cc", "subject", "date", "message-id", "received", "return-path", "delivered-to", "reply-to",
+    "sender", "mime-version", "content-type", "content-transfer-encoding", "content-disposition", "in-reply-to",
+    "references", "x-mailer", "thread-topic", "x-sender"})
+_FIELD = re.compile(rb"([!-9;-~]+)[ \t]*:")
+
+
+@dataclass(frozen=True)
+class Raw:
+    """One message as found: where, its bytes and its format ("mime" or "msg"), or why it cannot be read."""
+
+    source: str
+    data: bytes = b""
+    format: str = "mime"
+    reason: str | None = None
+
+
+def message_format(head: bytes) -> str | None:
+    """"msg", "mbox" or "mime" by content (``head``: the first bytes), or None when it is not mail."""
+    if head.startswith(OLE_MAGIC):
+        return "msg"
+    text = head[len(codecs.BOM_UTF8):] if head.startswith(codecs.BOM_UTF8) else head
+    if text.startswith(b"From "):
+        return "mbox"
+    names = []
+    for line in text.lstrip(b" \t\r\n").splitlines()[:200]:
+        if not line.strip():
+            break
+        if line[:1] in (b" ", b"\t"):
+            continue
+        match = _FIELD.match(line)
+        if match is None:
+            return None
+        names.append(match.group(1).decode("ascii").lower())
+    return "mime" if _MAIL_HEADERS.intersection(names) else None
+
+
+def _not_mail(head: bytes, size: int) -> str:
+    """Why a file is not a message, with what it looks like."""
+    kind = sniff_head(head, size)
+    if kind == "zip":
+        return "無法辨識為電子郵件：這是 ZIP 格式的檔案（例如 .xlsx 或 .docx）。試算表請直接存入收件匣；郵件請另存為 .eml 或 .msg。"
+    noun = KIND_NOUNS.get(archive_kind(head) or kind)
+    found = f"（內容看起來是{noun}）" if noun else ""
+    return f"無法辨識為電子郵件{found}：找不到寄件者、主旨、日期等郵件標頭。請在郵件軟體將郵件另存為 .eml 或 .msg 後再匯入。"
+
+
+def _too_large(size: int) -> str:
+    return (f"郵件超過 {MAX_MESSAGE_BYTES // 2**20} MB 上限（{size / 2**20:.0f} MB），未讀取。"
+            "請把附件另存後直接放入收件匣。")
+
+
+def read_file(path: Path, label: str | None = None) -> Iterator[Raw]:
+    """Every message in one file, by its content."""
+    label = label or str(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError as exc:
+        yield Raw(label, reason=f"無法讀取檔案（{exc.strerror or exc}）。")
+        return
+    if not head.strip():
+        empty = "信箱中沒有任何郵件。" if path.suffix.lower() in (".mbox", ".mbx") else "郵件檔是空的。"
+        yield Raw(label, reason=empty)
+        return
+    kind = message_format(head)
+    if kind == "mbox":
+        yield from _read_mbox(path, label, head.startswith(codecs.BOM_UTF8))
+        return
+    if kind is None:
+        yield Raw(label, reason=_not_mail(head, size))
+        return
+    if size > MAX_MESSAGE_BYTES:
+        yield Raw(label, reason=_too_large(size))
+        return
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        yield Raw(label, reason=f"無法讀取檔案（{exc.strerror or exc}）。")
+        return
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    yield Raw(label, data, kind)
+
+
+def _read_mbox(path: Path, label: str, bom: bool) -> Iterator[Raw]:
+    if not bom:
+        yield from _read_mailbox(label, lambda: mailbox.mbox(str(path), factory=None, create=False), numbered=True)
+        return
+    with tempfile.TemporaryDirectory(prefix="qos-mbox-") as folder:   # mailbox reads a file: one without the BOM
+        copy = Path(folder) / "box.mbox"
+        with open(path, "rb") as source, open(copy, "wb") as target:
+            source.read(len(codecs.BOM_UTF8))
+            shutil.copyfileobj(source, target)
+        yield from _read_mailbox(label, lambda: mailbox.mbox(str(copy), factory=None, create=False), numbered=True)
+
+
+def _read_mailbox(label: str, open_box, *, numbered: bool) -> Iterator[Raw]:
+    """Every message of an mbox (labelled ``path#1``…) or a Maildir (``path#key``)."""
+    try:
+        box = open_box()
+        keys = list(box.iterkeys()) if numbered else sorted(box.iterkeys())
+    except Exception as exc:
+        yield Raw(label, reason=f"無法開啟信箱（{detail(exc)}）。")
+        return
+    try:
+        if not keys:
+            yield Raw(label, reason="信箱中沒有任何郵件。")
+        for number, key in enumerate(keys, start=1):
+            where = f"{label}#{number if numbered else key}"
+            try:
+                with box.get_file(key) as handle:
+                    data = handle.read(MAX_MESSAGE_BYTES + 1)
+            except Exception as exc:
+                yield Raw(where, reason=f"無法讀取這封郵件（{detail(exc)}）。")
+                continue
+            if len(data) > MAX_MESSAGE_BYTES:
+                yield Raw(where, reason=_too_large(len(data)))
+                continue
+            if not data.strip():
+                yield Raw(where, reason="郵件是空的。")
+                continue
+            kind = message_format(data[:SNIFF_BYTES])
+            yield Raw(where, data, "msg" if kind == "msg" else "mime")   # a mailbox holds RFC 822 messages
+    finally:
+        try:
+            box.close()
+        except Exception:
+            pass
+
+
+def is_maildir(folder: Path) -> bool:
+    return (folder / "cur").is_dir() and (folder / "new").is_dir()
+
+
+def _mail_in(folder: Path) -> Iterator[Path]:
+    """Maildirs and mail files under ``folder``, in name order, without following links out of it."""
+    for root, dirs, files in os.walk(folder):
+        here = Path(root)
+        if len(here.relative_to(folder).parts) >= MAX_FOLDER_DEPTH:
+            dirs[:] = []
+        if here != folder and is_maildir(here):
+            yield here
+        dirs[:] = sorted(d for d in dirs if not (is_maildir(here) and d in MAILDIR_PARTS))
+        for name in sorted(files):
+            if name.lower().endswith(MAIL_SUFFIXES) and not name.startswith("."):
+                yield here / name
+
+
+def read_source(source: Path) -> Iterator[Raw]:
+    """Every message in one source given to ``ingest``: a file, a Maildir, or a folder searched recursively."""
+    if source.is_dir():
+        found = False
+        if is_maildir(source):
+            found = True
+            yield from _read_maildir(source)
+        for path in _mail_in(source):
+            found = True
+            yield from _read_maildir(path) if path.is_dir() else read_file(path)
+        if not found:
+            yield Raw(str(source), reason="這個資料夾（含子資料夾）中沒有 .eml、.msg、.mbox 郵件檔，也不是 Maildir 信箱。")
+        return
+    yield from read_file(source)
+
+
+def _read_maildir(folder: Path) -> Iterator[Raw]:
+    yield from _read_mailbox(str(folder), lambda: mailbox.Maildir(str(folder), factory=None, create=False),
+                             numbered=False)
+
+
+def detail(exc: BaseException) -> str:
+    """An exception as a short line for a message: its type and the start of its text."""
+    text = strip_controls(str(exc)).strip()
+    return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
