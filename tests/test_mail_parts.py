@@ -52,6 +52,8 @@ LATIN1 = b"Content-Type: text/plain; charset=iso-8859-1\r\n"
     ("下水道處自行檢核表".encode("cp950"), "下水道處自行檢核表", b"Content-Type: text/plain; charset=big5\r\n"),
     ("Die Hasen und die Frösche".encode("latin-1"), "Die Hasen und die Frösche", LATIN1),
     ("Formação".encode("latin-1"), "Formação", b"From: =?Windows-1252?B?Rm9ybWHn428=?= <info@x.example>\r\n"),
+    # a declared charset that cannot read raw bytes (stateful, not ASCII-based) is passed over
+    ("下水道處".encode("cp950"), "下水道處", b"Content-Type: text/plain; charset=iso-2022-jp\r\n"),
     ("下水道處".encode()[:-1], "下水道", b""),                  # UTF-8 cut mid-character: the cut one dropped
     ("Юникод запрещен".encode() + b"\xf1", "Юникод запрещен", b""),   # a bad last byte: Cyrillic stays
     ("Юникод".encode() + b"\xf1" + "запрещен".encode(), "Юникод\ufffdзапрещен", b""),   # in the middle: replaced

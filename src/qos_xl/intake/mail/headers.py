@@ -47,7 +47,7 @@ CHARSET_ALIASES = {
     "iso-2022-jp": ISO_2022_JP_NEC, "csiso2022jp": ISO_2022_JP_NEC,
 }
 # codecs that cannot read a run of raw header bytes (not ASCII-compatible, or stateful)
-_NOT_FOR_RAW = ("utf_16", "utf_32", "utf_7", "iso2022", "hz", ISO_2022_JP_NEC.replace("-", "_"))
+_NOT_FOR_RAW = ("utf_16", "utf_32", "utf_7", "iso2022", "hz", ISO_2022_JP_NEC)
 _PLAIN = ("ascii", "utf_8")
 
 _EW = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
