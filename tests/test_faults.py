@@ -101,12 +101,29 @@ def _all_pids() -> list[int]:
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]
 
 
+def _sigint(pid: int) -> tuple[bool, bool]:
+    """Whether the process is a started Python that catches SIGINT and nothing else yet (past exec and
+    interpreter start, not yet running qos-xl code), and whether SIGINT is blocked: one snapshot."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False, False
+    masks = {line.split(":")[0]: int(line.split()[1], 16) for line in status.splitlines()
+             if line.startswith(("SigCgt:", "SigBlk:"))}
+    bit = 1 << (signal.SIGINT - 1)
+    return masks.get("SigCgt") == bit, bool(masks.get("SigBlk", 0) & bit)
+
+
 def _group(pgid: int) -> list[int]:
     return _live(pid for pid in _all_pids() if (fields := _stat(pid)) is not None and int(fields[2]) == pgid)
 
 
 def _children(pid: int) -> list[int]:
-    return _live(p for p in _all_pids() if (fields := _stat(p)) is not None and int(fields[1]) == pid)
+    try:
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:          # a kernel without that file: scan every process
+        return _live(p for p in _all_pids() if (fields := _stat(p)) is not None and int(fields[1]) == pid)
+    return _live(int(child) for child in listed)
 
 
 def _wait_for(condition, timeout: float = TIMEOUT, what: str = "") -> None:
@@ -306,6 +323,30 @@ def test_ctrl_c_while_writing_cleans_up_and_exits_130(city, tmp_path):
     assert json.loads(stdout)["error"] == {"code": "interrupted", "message": line}
     _group_ends(proc.pid)
     assert _temps(out) == [] and list((tmp_path / "tmp").iterdir()) == []
+
+
+@needs_proc
+def test_ctrl_c_while_feedback_workers_start_is_still_one_line(city, tmp_path):
+    """Workers start with Ctrl-C held back and then ignore it: none prints a KeyboardInterrupt of its own."""
+    out = tmp_path / "out"
+    proc = _start(_merge_command(city, out), tmp_path / "tmp")
+    # a feedback worker's Python is up (it has a Ctrl-C handler) and has not yet come to ignore Ctrl-C
+    starting = []
+
+    def a_worker_starting() -> bool:
+        if (out / WORKBOOK).exists():
+            starting.extend(masks for masks in map(_sigint, _children(proc.pid)) if masks[0])
+        return bool(starting) or proc.poll() is not None
+
+    _wait_for(a_worker_starting, what="a feedback worker starting")
+    assert starting == [(True, True)] * len(starting), "a starting worker must hold Ctrl-C back"
+    os.killpg(proc.pid, signal.SIGINT)
+    code, _, err = _ended(proc)
+    assert code == 130
+    assert err.strip() == f"已中斷：已完整寫入 {WORKBOOK}，其餘未完成的檔案未寫入；先前的檔案保持不變。"
+    _group_ends(proc.pid)
+    load_workbook(out / WORKBOOK, read_only=True).close()
+    assert _temps(out) == []
 
 
 # ---------------------------------------------------------------------------------------

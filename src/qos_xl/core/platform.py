@@ -118,14 +118,36 @@ def termination_signals() -> list[int]:
     return [getattr(signal, name) for name in names if hasattr(signal, name)]
 
 
+_GROUP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGHUP", "SIGBREAK") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def group_signals_held():
+    """While a worker is started: what a terminal sends the whole group waits, here and in the new worker.
+
+    The worker starts with those signals blocked (across exec too), so no Ctrl-C can reach it
+    before ``quiet_worker_signals`` ignores them; here they are delivered when the block ends.
+    Windows has no signal masks: there a worker still starting may print a KeyboardInterrupt.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _GROUP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 def quiet_worker_signals() -> None:
     """In a worker: what a terminal sends the whole process group (Ctrl-C, a closed window, Ctrl-Break)
     is for the main process to act on; SIGTERM sent to the worker itself ends it."""
-    for name in ("SIGINT", "SIGHUP", "SIGBREAK"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    for signum in _GROUP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _GROUP_SIGNALS)
 
 
 # ---------------------------------------------------------------------------------------

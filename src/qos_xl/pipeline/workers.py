@@ -159,7 +159,14 @@ class WorkerPool:
         mine, theirs = context.Pipe()
         process = context.Process(target=_serve, args=(theirs, self._func, self._parent), daemon=True,
                                   name="qos-xl-worker")
-        process.start()
+        if os.name == "posix" and context.get_start_method() != "fork":
+            # a fresh worker brings up multiprocessing's resource tracker once, which unblocks Ctrl-C
+            # as it starts: have it running before Ctrl-C is held back for the worker
+            from multiprocessing import resource_tracker
+
+            resource_tracker.ensure_running()
+        with platform.group_signals_held():      # no Ctrl-C reaches it before it ignores Ctrl-C
+            process.start()
         theirs.close()          # only the worker holds its end: its death reads as end-of-file here
         return _Worker(process, mine)
 
