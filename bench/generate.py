@@ -193,6 +193,7 @@ class Template:
     slots: list[tuple[str, int | None, str]]       # (cell ref, style, original XML) between the pieces
     first_row: int
     steps: list                                    # catalogue steps, in row order
+    cells: dict[str, str]                          # header field -> its value cell ("I2"), as the template places it
 
 
 def build_template(config: Path) -> Template:
@@ -200,7 +201,7 @@ def build_template(config: Path) -> Template:
     sys.path.insert(0, str(ROOT / "src"))
     from qos_xl.core.catalogue import load_plan
     from qos_xl.core.registry import Registry, Unit
-    from qos_xl.output.templates import selfcheck_filename, write_templates
+    from qos_xl.output.templates import SC_FIRST_ROW, SC_HEADER_CELLS, selfcheck_filename, write_templates
     from qos_xl.core.values import Period
 
     plan = load_plan(config / "plan.csv", config / "settings.csv")
@@ -217,9 +218,10 @@ def build_template(config: Path) -> Template:
     target = re.search(rf'<Relationship Id="{rid}" Type="[^"]+" Target="([^"]+)"', rels).group(1)
     sheet_name = "xl/" + target.lstrip("/").removeprefix("xl/")
     xml = next(b for i, b in members if i.filename == sheet_name).decode()
-    first_row = 8
+    first_row = SC_FIRST_ROW + 1
     last_row = first_row + len(plan.steps) - 1
-    wanted = {"C3", "C4", "G4", "C5"} | {f"{c}{r}" for r in range(first_row, last_row + 1) for c in "FGHIJ"}
+    cells = {name: value for name, (_, value) in SC_HEADER_CELLS.items() if name != "period"}
+    wanted = set(cells.values()) | {f"{c}{r}" for r in range(first_row, last_row + 1) for c in "FGHIJ"}
     pieces, slots, pos = [], [], 0
     for m in _CELL.finditer(xml):
         ref = m.group(1) + m.group(2)
@@ -232,7 +234,7 @@ def build_template(config: Path) -> Template:
     if found != wanted:
         raise SystemExit(f"template layout changed: cells not found {sorted(wanted - found)[:5]}")
     return Template([(i, b) for i, b in members if i.filename != sheet_name], sheet_name, pieces, slots, first_row,
-                    list(plan.steps))
+                    list(plan.steps), cells)
 
 
 # --------------------------------------------------------------------------------------
@@ -275,12 +277,12 @@ def answers(template: Template, unit: BenchUnit, rng: random.Random, trouble: st
     month = int(PERIOD[-2:])
     report = dt.date(2013, 6, rng.randint(10, 30))
     values: dict[str, object] = {
-        "C4": rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2)),
-        "G4": rng.choice(PHONES).format(x=rng.randint(0, 99), e=rng.randint(100, 9999)),
-        "C5": _roc_date(report, rng),
+        template.cells["filler"]: rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2)),
+        template.cells["phone"]: rng.choice(PHONES).format(x=rng.randint(0, 99), e=rng.randint(100, 9999)),
+        template.cells["report_date"]: _roc_date(report, rng),
     }
     if rng.random() < 0.10:
-        values["C3"] = unit.short  # retyped the name as the short name
+        values[template.cells["unit"]] = unit.short  # retyped the name as the short name
     statuses, weights = zip(*STATUS_WEIGHTS)
     skew = rng.uniform(0.5, 1.5)  # some units are further along than others
     weights = (weights[0] * skew, *weights[1:])
@@ -321,7 +323,7 @@ def answers(template: Template, unit: BenchUnit, rng: random.Random, trouble: st
     elif trouble == "done-date-before-plan-year" and done_rows:
         values[f"H{rng.choice(done_rows)}"] = _roc_date(dt.date(2012, rng.randint(1, 12), rng.randint(1, 28)), rng, numeric_ok=False)
     elif trouble == "filler-missing":
-        values["C4"] = ""
+        values[template.cells["filler"]] = ""
     elif trouble == "status-synonym" and done_rows:
         values[f"F{rng.choice(done_rows)}"] = SYNONYMS["已完成"]
     return {k: v for k, v in values.items() if v != ""}
@@ -461,19 +463,23 @@ def check_sample(bench: BenchSet, count: int = 5, seed: int = 1) -> None:
     """Open a sample in openpyxl, and run ``qos-xl validate`` on it: clean files exit 0."""
     from openpyxl import load_workbook
 
+    sys.path.insert(0, str(ROOT / "src"))
+    from qos_xl.output.templates import SC_HEADER_CELLS
+
+    label, value = SC_HEADER_CELLS["unit"]
     files = bench.files()
     sample = random.Random(seed).sample(files, min(count, len(files)))
     exe = ROOT / ".venv" / "bin" / "qos-xl"
     for path in sample:
         ws = load_workbook(path)["自行檢核表"]
-        assert ws["B3"].value == "機關(單位)名稱" and ws["C3"].value, path
+        assert ws[label].value == "機關(單位)名稱" and ws[value].value, path
         proc = subprocess.run([str(exe), "validate", "--config", str(bench.config), "--no-feedback", "--json", str(path)],
                               capture_output=True, text=True)
         result = json.loads(proc.stdout)
         problems = result["files"][0]["problems"]
         codes = sorted({p["code"] for p in problems})
         expect = 0 if not any(p["severity"] == "error" for p in problems) else 1
-        print(f"  {path.name}: openpyxl ok, C3={ws['C3'].value!r}, validate exit {proc.returncode}"
+        print(f"  {path.name}: openpyxl ok, {value}={ws[value].value!r}, validate exit {proc.returncode}"
               f"{' ' + ','.join(codes) if codes else ''}", file=sys.stderr)
         if proc.returncode != expect:
             raise SystemExit(f"unexpected validate exit {proc.returncode} for {path}: {proc.stderr}")

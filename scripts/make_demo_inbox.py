@@ -20,11 +20,12 @@ from openpyxl import load_workbook
 
 from qos_xl.core.catalogue import load_plan
 from qos_xl.core.registry import load_registry
-from qos_xl.output.templates import write_templates
+from qos_xl.output.templates import SC_FIRST_ROW, SC_HEADER_CELLS, write_templates
 from qos_xl.core.values import Period
 
 PERIOD = Period(102, 6)
-FIRST_ROW = 8
+FIRST_ROW = SC_FIRST_ROW + 1
+CELL = {name: value for name, (_, value) in SC_HEADER_CELLS.items()}
 NARRATIVES = {
     "已完成": ["已於局務會議通過並公布於機關網站。", "已完成年度辦理並留存簽陳及照片。", "已依計畫辦理完竣，成果詳如附件。",
              "已辦理 2 場次，參與人數共 85 人。", "已完成檢討修正並函送各單位。"],
@@ -48,8 +49,8 @@ def fill_selfcheck(path: Path, plan, rng: random.Random, *, report_date: dt.date
                    synonym: bool = False, broken: bool = False, insert_row: bool = False) -> None:
     wb = load_workbook(path)
     ws = wb["自行檢核表"]
-    ws["C4"], ws["G4"] = filler, f"07-33{rng.randint(10000, 99999)}"
-    ws["C5"] = roc(report_date, date_style)
+    ws[CELL["filler"]], ws[CELL["phone"]] = filler, f"07-33{rng.randint(10000, 99999)}"
+    ws[CELL["report_date"]] = roc(report_date, date_style)
     for i, step in enumerate(plan.steps):
         row = FIRST_ROW + i
         if not step.due_at(PERIOD.month):

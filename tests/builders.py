@@ -9,10 +9,11 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from qos_xl.output.templates import write_templates
+from qos_xl.output.templates import SC_FIRST_ROW, SC_HEADER_CELLS, write_templates
 from qos_xl.core.values import Period
 
-FIRST_ROW = 8  # the template's first step row
+FIRST_ROW = SC_FIRST_ROW + 1  # the template's first step row, 1-based
+CELL = {name: value for name, (_, value) in SC_HEADER_CELLS.items()}  # header field -> its value cell ("I2")
 _CACHE = Path(tempfile.mkdtemp(prefix="qos-templates-"))
 
 
@@ -40,7 +41,7 @@ def selfcheck(folder: Path, plan, registry, *, unit="MNT", period="102-06", name
     target.parent.mkdir(parents=True, exist_ok=True)
     wb = load_workbook(source)
     ws = wb["自行檢核表"]
-    ws["C4"], ws["G4"], ws["C5"] = "王小明", "07-3368333", report_date
+    ws[CELL["filler"]], ws[CELL["phone"]], ws[CELL["report_date"]] = "王小明", "07-3368333", report_date
     month = Period.parse(period).month
     for i, step in enumerate(plan.steps):
         if step.due_at(month):
@@ -76,3 +77,39 @@ def workplan(folder: Path, plan, registry, *, unit="MNT", name=None, edit=None) 
 def copy(path: Path, target: Path) -> Path:
     shutil.copy(path, target)
     return target
+
+
+# -- what LibreOffice stores for typed dates -----------------------------------------------
+
+# CSV read with the zh-TW locale (language 1028): each field is parsed as if typed into a cell
+ZH_TW_CSV = "Text - txt - csv (StarCalc):44,34,76,1,,1028"
+
+
+def libreoffice_typed(texts: list[str], folder: Path) -> dict[str, tuple[object, str | None]]:
+    """Each text as LibreOffice (zh-TW) stores it when typed into a cell of a date format.
+
+    (the .xlsx serial, the .ods date-value) for what LibreOffice takes as a date, (the text,
+    None) for what it keeps as text.  The texts are typed by reading them as a CSV with the
+    zh-TW locale, then saved as .xlsx and .ods by LibreOffice itself: nothing here is our own
+    model of LibreOffice.
+    """
+    import re
+    import zipfile
+
+    from office import convert
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / "typed.csv"
+    source.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    xlsx = convert(source, "xlsx", folder / "xlsx", infilter=ZH_TW_CSV)
+    ods = convert(source, "ods", folder / "ods", infilter=ZH_TW_CSV)
+    with zipfile.ZipFile(xlsx) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    cells = re.findall(r'<c r="A[0-9]+"([^>]*)><v>([^<]*)</v>', sheet)
+    with zipfile.ZipFile(ods) as z:
+        content = z.read("content.xml").decode()
+    dates = iter(re.findall(r'office:date-value="([^"]+)"', content))
+    assert len(cells) == len(texts), cells
+    return {text: (text, None) if 't="s"' in attrs else (int(value), next(dates))
+            for text, (attrs, value) in zip(texts, cells)}

@@ -15,13 +15,16 @@ CSV_UTF8 = "csv:Text - txt - csv (StarCalc):44,34,76,1"
 CSV_ALL_SHEETS = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1"
 
 
-def convert(source: Path, fmt: str, outdir: Path, *, timeout: int = 180) -> Path:
-    """``soffice --headless --convert-to FMT``; the converted file (for CSV of all sheets, the folder)."""
+def convert(source: Path, fmt: str, outdir: Path, *, timeout: int = 180, infilter: str | None = None) -> Path:
+    """``soffice --headless --convert-to FMT``; the converted file (for CSV of all sheets, the folder).
+
+    ``infilter``: how to read the source (``--infilter``), e.g. a CSV read with the zh-TW locale."""
     soffice = need_tool("soffice")
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HOME": str(outdir / ".home")}
-    subprocess.run([soffice, f"-env:UserInstallation=file://{outdir / '.profile'}", "--headless", "--convert-to", fmt,
+    options = [f"--infilter={infilter}"] if infilter else []
+    subprocess.run([soffice, f"-env:UserInstallation=file://{outdir / '.profile'}", "--headless", *options, "--convert-to", fmt,
                     "--outdir", str(outdir), str(source)], check=True, env=env, capture_output=True, timeout=timeout)
     if fmt == CSV_ALL_SHEETS:
         return outdir

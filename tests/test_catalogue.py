@@ -8,6 +8,8 @@ from qos_xl.core.catalogue import load_plan
 from qos_xl.core.config import ConfigError
 from qos_xl.core.registry import load_registry
 
+from conftest import CONFIG as REPO_CONFIG
+
 
 DEADLINES = {  # every step of the 102 plan and its 查核期限 months
     **{code: (6, 12) for code in (
@@ -103,3 +105,42 @@ def test_broken_registry(tmp_path):
         load_registry(path)
     text = "\n".join(caught.value.messages)
     assert "第 3 列" in text and "代碼「A 2」" in text and "類別「三級機關」" in text and "已用於 A1" in text
+
+
+def test_duplicated_unit_code_is_a_line_numbered_error(tmp_path):
+    """Two lines with one code would make one unit of two, credited with the other's files."""
+    path = write(tmp_path / "units.csv", "代碼,機關全銜,簡稱,別名,類別,電子郵件\n"
+                 "MNT,養護工程處,養工處,,所屬機關,mnt@pwb.kcg.gov.tw\n"
+                 "NEW,新建工程處,新工處,,所屬機關,\n"
+                 "mnt,下水道工程處,下水道處,,所屬機關,\n")
+    with pytest.raises(ConfigError) as caught:
+        load_registry(path)
+    assert caught.value.messages == [f"{path} 第 4 列：代碼「mnt」與第 2 列重複，每個單位的代碼只能出現一次。"]
+
+
+def test_duplicated_unit_code_exits_2(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from qos_xl.cli.app import cli
+
+    config = tmp_path / "workbooks" / "config"
+    config.mkdir(parents=True)
+    for name in ("plan.csv", "settings.csv"):
+        (config / name).write_bytes((REPO_CONFIG / name).read_bytes())
+    units = (REPO_CONFIG / "units.csv").read_text(encoding="utf-8-sig")
+    first = units.splitlines()[1]
+    write(config / "units.csv", units.rstrip("\n") + "\n" + first.replace("秘書室", "秘書處") + "\n")
+    monkeypatch.chdir(tmp_path)   # the workspace: its workbooks/config is found from here
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 2
+    assert "代碼「SEC」與第 2 列重複" in result.output
+
+
+def test_resend_deadline_must_be_a_date(tmp_path):
+    settings = (REPO_CONFIG / "settings.csv").read_text(encoding="utf-8-sig").replace("補件期限,", "補件期限,七月十日前")
+    write(tmp_path / "settings.csv", settings)
+    with pytest.raises(ConfigError) as caught:
+        load_plan(REPO_CONFIG / "plan.csv", tmp_path / "settings.csv")
+    [message] = caught.value.messages
+    assert "「補件期限」的「七月十日前」不是日期" in message and "102/7/10" in message
+    assert load_plan(REPO_CONFIG / "plan.csv", REPO_CONFIG / "settings.csv").settings["補件期限"] == ""

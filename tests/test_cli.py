@@ -116,14 +116,16 @@ def test_validate_command_verdicts_and_exit_codes(tmp_path, plan, registry):
     result = CliRunner().invoke(cli, ["validate", "--config", str(CONFIG), "--out", str(out), str(good), str(bad)])
     assert result.exit_code == 1
     assert "✘ 下水道處.xlsx　退回：1 個錯誤（下水道工程處，自行檢核表，102-06）" in result.output
-    assert "錯誤 「自行檢核表」F12 [status-not-allowed] 執行狀態須為 已完成/辦理中/未辦理/不適用" in result.output
+    step = plan.steps[12 - builders.FIRST_ROW].code
+    assert f"錯誤 「自行檢核表」F12 [status-not-allowed] 項次 {step} 的執行狀態須為 已完成/辦理中/未辦理/不適用" in result.output
     assert "（填寫內容：「做完了」）" in result.output
     assert (out / "feedback" / "下水道處_問題標註.xlsx").exists() and (out / "feedback" / "下水道處_回覆.txt").exists()
     data = json.loads(CliRunner().invoke(cli, ["validate", "--config", str(CONFIG), "--no-feedback", "--json", str(bad)]).output)
     assert data["valid"] is False
     [problem] = data["files"][0]["problems"]
     assert problem == {"severity": "error", "code": "status-not-allowed", "file": "下水道處.xlsx", "sheet": "自行檢核表",
-                       "cell": "F12", "value": "做完了", "message": "執行狀態須為 已完成/辦理中/未辦理/不適用，請從下拉選單選擇。"}
+                       "cell": "F12", "value": "做完了", "step": step,
+                       "message": f"項次 {step} 的執行狀態須為 已完成/辦理中/未辦理/不適用，請從下拉選單選擇。"}
 
 
 # -- the command line in zh-TW ----------------------------------------------------------------------

@@ -104,7 +104,7 @@ def _files(registry) -> list[FileReport]:
                             unit=unit(code).name, unit_code=code, form="selfcheck", period="102-06",
                             report_date=dt.date(2013, 6, 28))
         if code == "MNT":
-            report = replace(report.with_problems(make_problem("status-synonym", file=name, sheet="自行檢核表", cell="F12",
+            report = replace(report.with_problems(make_problem("status-synonym", file=name, sheet="自行檢核表", cell="F12", step="1-2-3",
                                                                value="完成", status="已完成")),
                              provenance=Provenance(sender="mnt@pwb.kcg.gov.tw", received=dt.datetime(2013, 6, 28, 14, 5)))
         files.append(report)
@@ -121,7 +121,7 @@ def _files(registry) -> list[FileReport]:
                      provenance=Provenance(sender="someone@example.com", received=dt.datetime(2013, 6, 27, 9, 30)))
     bad = bad.with_problems(
         make_problem("unit-unknown", file=bad.file, sheet="自行檢核表", cell="C3", value="@SUM(A1)", example="養護工程處"),
-        make_problem("status-not-allowed", file=bad.file, sheet="自行檢核表", cell="F12", value='=HYPERLINK("http://x","y")'),
+        make_problem("status-not-allowed", file=bad.file, sheet="自行檢核表", cell="F12", step="1-2-3", value='=HYPERLINK("http://x","y")'),
         make_problem("narrative-missing", file=bad.file, sheet="=cmd|' /C calc'!A0", cell="G13", step="1-1-2", status="辦理中"),
     )
     clutter = FileReport(len(files) + 3, "~$養工處_自行檢核表.xlsx", sha256="c" * 64, size=165, state="ignored")

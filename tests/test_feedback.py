@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import shutil
 import zipfile
 from dataclasses import dataclass
@@ -14,16 +15,25 @@ import pytest
 
 from qos_xl.core.problems import make_problem
 from qos_xl.core.report import FileReport
+from qos_xl.core.messages import MESSAGES
 from qos_xl.output.annotate import ERROR_FILL, LIST_SHEET, WARNING_FILL
 from qos_xl.output.feedback import FeedbackError, write_feedback
+from qos_xl.output.reply import Sender
 from qos_xl.output.reply import file_reply as receipt_text
 from qos_xl.output.templates import write_templates
 from qos_xl.pipeline.validate import validate_paths
 from qos_xl.core.values import Period
 
+from builders import CELL, FIRST_ROW
+from office import convert, pdf_pages
+
 SHEET = "自行檢核表"
 EVIL = '=HYPERLINK("http://evil","x")'
-LIST_HEADER = ["嚴重度", "工作表", "儲存格", "問題代碼", "說明", "填寫內容"]
+LIST_HEADER = ["嚴重度", "工作表", "儲存格", "項次", "說明", "填寫內容"]
+# the secretariat's settings.csv rows for replies, as a clerk fills them
+SETTINGS = {"回覆署名": "工務局秘書室", "補件期限": "102/7/10", "聯絡人": "陳小華", "聯絡電話": "07-3368333 轉 2231"}
+SENDER = Sender.from_settings(SETTINGS)
+ISO_DATE = re.compile(r"\b(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}\b")
 
 
 @dataclass
@@ -52,9 +62,9 @@ def _fill_selfcheck(path: Path, plan) -> tuple[dict[str, int], set[tuple[str, st
     """A realistic submission: every due step done, except for five planted problems."""
     wb = openpyxl.load_workbook(path)
     ws = wb[SHEET]
-    ws["C4"] = "王小明"
-    ws["G4"] = "07-1234567 轉 123"
-    ws["C5"] = "102/6/28"
+    ws[CELL["filler"]] = "王小明"
+    ws[CELL["phone"]] = "07-1234567 轉 123"
+    ws[CELL["report_date"]] = "102/6/28"
     rows = _step_rows(ws)
     due = [s.code for s in plan.steps if s.due_at(6)]
     for code in due:
@@ -96,7 +106,7 @@ def fed(tmp_path_factory, plan, registry) -> Fixture:
     source_bytes, source_mtime = source.read_bytes(), source.stat().st_mtime_ns
     checked = validate_paths([inbox], plan, registry, jobs=1)
     out = base / "out" / "feedback"
-    paths = write_feedback(checked.files, out, [inbox])
+    paths = write_feedback(checked.files, out, [inbox], SENDER)
     report = next(r for r in checked.files if r.file == source.name)
     return Fixture(inbox, source, out, report, paths, source_bytes, source_mtime, rows, expected)
 
@@ -141,12 +151,25 @@ def test_problem_list_is_first_active_and_exact(fed):
     assert "錯誤 3 項" in ws["A1"].value and "警告 1 項" in ws["A1"].value
     assert [c.value for c in ws[3]][:6] == LIST_HEADER
     rows = _list_rows(ws)
-    assert [(r[3], r[2]) for r in rows] == [(p.code, p.cell) for p in fed.report.problems]
-    assert {(r[3], r[2]) for r in rows} == fed.expected
-    assert [r[0] for r in rows] == ["錯誤" if p.severity == "error" else "警告" for p in fed.report.problems]
+    assert [(r[2], r[3]) for r in rows] == [(p.cell, p.step) for p in fed.report.problems]
+    assert {r[2] for r in rows} == {cell for _, cell in fed.expected}
+    # a text mark beside the colour: it survives printing in greyscale
+    assert [r[0] for r in rows] == ["✖ 錯誤" if p.severity == "error" else "△ 警告" for p in fed.report.problems]
     assert [r[4] for r in rows] == [p.message for p in fed.report.problems]
-    bad = next(r for r in rows if r[3] == "status-not-allowed")
+    assert all(f"項次 {r[3]}" in r[4] for r in rows)
+    bad = next(r for r in rows if r[4].endswith("請從下拉選單選擇。") and "須為" in r[4])
     assert bad[5] == "做完了"
+
+
+def test_units_read_no_problem_codes(fed):
+    """Codes are for JSON and the secretariat: not in 問題清單, the comments or the reply."""
+    wb = _annotated(fed)
+    shown = [str(c.value) for c in wb[LIST_SHEET]._cells.values() if c.value is not None]
+    shown += [c.comment.text for c in wb[SHEET]._cells.values() if c.comment is not None]
+    shown.append((fed.out / f"{fed.source.stem}_回覆.txt").read_text(encoding="utf-8"))
+    text = "\n".join(shown)
+    assert not [code for code in MESSAGES if code in text]
+    assert "問題代碼" not in text and "qos-xl" not in text
 
 
 def test_problem_list_links_stay_inside_the_workbook(fed):
@@ -183,7 +206,10 @@ def test_problem_cells_filled_and_commented(fed):
         assert cell.fill.fgColor.rgb.endswith(colour)
         assert cell.comment is not None
         assert problem.message in cell.comment.text
-        assert cell.comment.author == "qos-xl"
+        assert cell.comment.author == "工務局秘書室" and cell.comment.text.startswith("工務局秘書室檢核意見：")
+        # a border that survives greyscale printing: thick for an error, dashed for a warning
+        style = "thick" if problem.severity == "error" else "dashed"
+        assert {cell.border.left.style, cell.border.right.style, cell.border.top.style, cell.border.bottom.style} == {style}
 
 
 def test_other_cells_untouched(fed):
@@ -198,7 +224,7 @@ def test_other_cells_untouched(fed):
             assert ws[ref].comment is None, ref
             assert _fill_key(ws[ref]) == _fill_key(original[ref]), ref
             assert ws[ref].value == original[ref].value, ref
-    for ref in ("C3", "G3", "C4", "G4", "C5"):
+    for ref in CELL.values():
         assert ws[ref].value == original[ref].value
 
 
@@ -214,7 +240,7 @@ def test_unit_text_stays_text(fed):
 
 def test_formula_like_values_in_list_are_strings(tmp_path):
     report = FileReport(0, file="u.xlsx", sha256="0" * 64, state="rejected").with_problems(
-        make_problem("status-not-allowed", file="u.xlsx", sheet=SHEET, cell="F8", value=EVIL),
+        make_problem("status-not-allowed", file="u.xlsx", sheet=SHEET, cell="F8", value=EVIL, step="1-1-1"),
         make_problem("cell-outside-table", file="u.xlsx", sheet=SHEET, cell="Z99", value="+1+1"))
     from qos_xl.output import annotate
 
@@ -245,7 +271,7 @@ def test_unit_workbook_features_survive(fed):
     assert wb.sheetnames[1:] == original.sheetnames
     assert ws.merged_cells.ranges == original[SHEET].merged_cells.ranges
     assert ws.column_dimensions["G"].width == original[SHEET].column_dimensions["G"].width
-    assert ws.row_dimensions[8].height == original[SHEET].row_dimensions[8].height
+    assert ws.row_dimensions[FIRST_ROW].height == original[SHEET].row_dimensions[FIRST_ROW].height
 
 
 def test_annotated_copy_reads_back_the_same(fed, plan, registry, tmp_path):
@@ -278,8 +304,9 @@ def test_unreadable_file_gets_standalone_list_and_receipt(fed):
     ws = wb[LIST_SHEET]
     assert [c.value for c in ws[3]][:6] == LIST_HEADER
     report_rows = _list_rows(ws)
-    assert report_rows and report_rows[0][0] == "錯誤"
-    assert report_rows[0][3].startswith("file-")
+    assert report_rows and report_rows[0][0] == "✖ 錯誤"
+    assert not report_rows[0][3]                         # no step: the file as a whole
+    assert not [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("file-")]
     assert "未產生標註副本" in ws["A2"].value
     assert ws.page_setup.paperSize == 9 and ws.page_setup.orientation == "landscape"
     text = (fed.out / "x_回覆.txt").read_text(encoding="utf-8")
@@ -339,7 +366,7 @@ def test_receipt_for_valid_and_warning_reports():
     assert "養工處.xlsx" in text and "sub/" not in text
     assert "abcdef012345" in text and "102/12/20" in text and "年度執行成果" in text
     assert "問題明細" not in text
-    ok = ok.with_problems(make_problem("status-synonym", sheet=SHEET, cell="F9", value="完成", status="已完成"))
+    ok = ok.with_problems(make_problem("status-synonym", sheet=SHEET, cell="F9", value="完成", status="已完成", step="1-2-1"))
     text = receipt_text(ok)
     assert "檢核通過" in text and "1 項提醒" in text and "無須重新寄送" in text
     assert "1. 【警告】工作表「自行檢核表」儲存格 F9：" in text
@@ -370,7 +397,7 @@ def test_xlsm_is_annotated_as_plain_xlsx(fed, tmp_path):
     before = source.read_bytes()
     report = FileReport(0, file=source.name, path=source, sha256=hashlib.sha256(before).hexdigest(), state="rejected")
     report = report.with_problems(make_problem("macro-ignored", file=source.name),
-                                  make_problem("status-not-allowed", file=source.name, sheet=SHEET, cell="F9", value="x"))
+                                  make_problem("status-not-allowed", file=source.name, sheet=SHEET, cell="F9", value="x", step="1-1-2"))
     paths = write_feedback([report], tmp_path / "out", [inbox])
     assert [p.name for p in paths] == ["巨集_問題標註.xlsx", "巨集_回覆.txt"]
     with zipfile.ZipFile(paths[0]) as z:
@@ -388,7 +415,7 @@ def test_changed_source_is_not_annotated(fed, tmp_path):
     source = inbox / "u.xlsx"
     shutil.copy(fed.source, source)
     report = FileReport(0, file=source.name, path=source, sha256="f" * 64, state="rejected").with_problems(
-        make_problem("status-not-allowed", file=source.name, sheet=SHEET, cell="F9", value="x"))
+        make_problem("status-not-allowed", file=source.name, sheet=SHEET, cell="F9", value="x", step="1-1-2"))
     paths = write_feedback([report], tmp_path / "out", [inbox])
     assert sorted(p.name for p in paths) == ["u_問題清單.xlsx", "u_回覆.txt"]
     assert "已變更" in (tmp_path / "out" / "u_回覆.txt").read_text(encoding="utf-8")
@@ -416,3 +443,78 @@ def test_feedback_written_in_parallel_equals_one_at_a_time(fed, tmp_path, plan, 
             for ws_a, ws_b in zip(openpyxl.load_workbook(a).worksheets, openpyxl.load_workbook(b).worksheets):
                 assert [[(c.value, c.comment and c.comment.text) for c in r] for r in ws_a.iter_rows()] == \
                        [[(c.value, c.comment and c.comment.text) for c in r] for r in ws_b.iter_rows()]
+
+
+def test_reply_is_written_for_clerks(fed):
+    """Each row's 項次, dates as ROC, the resend deadline and contact from settings.csv, signed by the secretariat."""
+    text = (fed.out / f"{fed.source.stem}_回覆.txt").read_text(encoding="utf-8")
+    for problem in fed.report.problems:
+        assert problem.step and f"項次 {problem.step}" in problem.message
+    assert "完成日期 102/07/15 晚於填報日期 102/06/28" in text
+    assert not ISO_DATE.search(text)
+    assert "請於 102/07/10 前依上列說明修正後重新寄送" in text
+    assert f"可以直接在附件「{fed.source.stem}_問題標註.xlsx」上修正後寄回" in text
+    assert "如有疑問，請洽工務局秘書室 陳小華（07-3368333 轉 2231）。" in text
+    assert text.rstrip().endswith("工務局秘書室 敬上")
+
+
+def test_reply_without_the_optional_settings():
+    sender = Sender.from_settings({"補件期限": "", "聯絡人": "", "聯絡電話": ""})
+    assert sender == Sender() and sender.signature == "秘書室"
+    report = FileReport(0, file="a.xlsx", state="rejected").with_problems(
+        make_problem("status-not-allowed", sheet=SHEET, cell="F9", value="x", step="1-1-2"))
+    text = receipt_text(report, sender=sender)
+    assert "請依上列說明修正" in text and "前依上列" not in text and "如有疑問" not in text
+    assert text.rstrip().endswith("秘書室 敬上")
+
+
+def test_corrected_annotated_copy_is_accepted(fed, plan, registry, tmp_path):
+    """The reply offers the annotated copy as the file to correct and send back: corrected, it is accepted."""
+    wb = _annotated(fed)
+    ws = wb[SHEET]
+    for problem in fed.report.problems:
+        row = int(problem.cell[1:])
+        ws.cell(row, 6, "已完成")
+        ws.cell(row, 7, "依計畫辦理完成")
+        ws.cell(row, 8, "102/6/1")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    resent = inbox / f"{fed.source.stem}_問題標註.xlsx"
+    wb.save(resent)
+    [report] = validate_paths([inbox], plan, registry, jobs=1).files
+    assert (report.state, report.problems, report.unit_code, report.period) == ("accepted", (), "MNT", "102-06")
+
+
+def test_problem_list_prints(fed, tmp_path):
+    """The 問題清單 is the printable part: on paper it names cell, 項次 and severity in words, with ROC dates and no codes."""
+    pdf = convert(fed.out / f"{fed.source.stem}_問題標註.xlsx", "pdf", tmp_path)
+    pages = [p for p in pdf_pages(pdf) if "檢核問題" in p]
+    assert pages
+    text = "".join(pages)
+    for problem in fed.report.problems:
+        assert problem.cell in text and problem.step in text
+    assert "錯誤" in text and "警告" in text and "102/07/15" in text
+    assert not [code for code in MESSAGES if code in text]
+
+
+def test_the_secretariats_settings_reach_the_reply(fed, tmp_path, monkeypatch):
+    """qos-xl validate signs and dates replies from settings.csv (回覆署名, 補件期限, 聯絡人, 聯絡電話)."""
+    from click.testing import CliRunner
+
+    from conftest import CONFIG
+    from qos_xl.cli.app import cli
+
+    config = tmp_path / "workbooks" / "config"
+    config.mkdir(parents=True)
+    for name in ("plan.csv", "units.csv"):
+        (config / name).write_bytes((CONFIG / name).read_bytes())
+    settings = (CONFIG / "settings.csv").read_text(encoding="utf-8-sig")
+    for key, value in SETTINGS.items():
+        settings = re.sub(rf"^{key},.*$", f"{key},{value}", settings, flags=re.M)
+    (config / "settings.csv").write_text(settings, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)   # the workspace: its workbooks/config is found from here
+    result = CliRunner().invoke(cli, ["validate", "--out", str(tmp_path / "out"), str(fed.source)])
+    assert result.exit_code == 1, result.output
+    reply = (tmp_path / "out" / "feedback" / f"{fed.source.stem}_回覆.txt").read_text(encoding="utf-8")
+    assert "請於 102/07/10 前" in reply and "請洽工務局秘書室 陳小華（07-3368333 轉 2231）" in reply
+    assert reply.rstrip().endswith("工務局秘書室 敬上")

@@ -18,7 +18,7 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 import builders
 import hostile
-from builders import step_row
+from builders import CELL, FIRST_ROW, step_row
 from conftest import CONFIG, REPO
 
 VALID = "養工處_正確檔案.xlsx"
@@ -63,30 +63,30 @@ def _epoch_1904(folder, plan, registry):
 
     def edit(ws):
         ws.parent.epoch = CALENDAR_MAC_1904
-        ws["C5"] = dt.datetime(2013, 6, 28)
+        ws[CELL["report_date"]] = dt.datetime(2013, 6, 28)
         ws[f"H{step_row(plan, '1-1-1')}"] = dt.datetime(2013, 4, 1)
     return builders.selfcheck(folder, plan, registry, unit="ACC", name="會計室_1904.xlsx", edit=edit)
 
 
 def _hidden(ws):
-    ws.row_dimensions[12].hidden = True
+    ws.row_dimensions[FIRST_ROW + 4].hidden = True
     ws.column_dimensions["I"].hidden = True
-    ws["I12"] = "藏起來的佐證"
+    ws[f"I{FIRST_ROW + 4}"] = "藏起來的佐證"
     secret = ws.parent.create_sheet("草稿")
     secret["A1"] = "隱藏工作表的資料"
     secret.sheet_state = "hidden"
 
 
 def _text_edge_cases(ws):
-    ws["G8"] = "長" * 32_767
-    ws["G9"] = "含控制字元CTRL結束"  # becomes control characters below: openpyxl refuses to write them
-    ws["G10"] = "表情😀與罕用字𠀀𪚥"
-    ws["G11"] = '=HYPERLINK("http://evil.example/","點我")'
-    ws["I11"] = "@SUM(A1:A9)"
-    ws["J11"] = "+886-7-1234567"
-    ws["I12"] = "-1"
-    ws["J12"] = "http://evil.example/track"
-    for ref in ("G11", "I11", "J11", "I12"):
+    ws[f"G{FIRST_ROW}"] = "長" * 32_767
+    ws[f"G{FIRST_ROW + 1}"] = "含控制字元CTRL結束"  # becomes control characters below: openpyxl refuses to write them
+    ws[f"G{FIRST_ROW + 2}"] = "表情😀與罕用字𠀀𪚥"
+    ws[f"G{FIRST_ROW + 3}"] = '=HYPERLINK("http://evil.example/","點我")'
+    ws[f"I{FIRST_ROW + 3}"] = "@SUM(A1:A9)"
+    ws[f"J{FIRST_ROW + 3}"] = "+886-7-1234567"
+    ws[f"I{FIRST_ROW + 4}"] = "-1"
+    ws[f"J{FIRST_ROW + 4}"] = "http://evil.example/track"
+    for ref in (f"G{FIRST_ROW + 3}", f"I{FIRST_ROW + 3}", f"J{FIRST_ROW + 3}", f"I{FIRST_ROW + 4}"):
         ws[ref].data_type = "s"  # typed as text ('=...), as a unit's cell would hold it
 
 
@@ -116,29 +116,29 @@ CASES = {
     "far-corner": (_raw(hostile.far_corner, "遠角.xlsx"), "rejected", {("form-unknown", None)}),
     "lying-dimension": (_raw(hostile.lying_dimension, "說謊.xlsx"), "rejected", {("form-unknown", None)}),
     "macros": (_with_macros, "accepted", {("macro-ignored", None)}),
-    "uncached-formula": (_form("秘書室_公式.xlsx", edit=lambda ws: ws.__setitem__("G8", "=CONCAT(\"已\",\"辦\")")),
-                         "rejected", {("cell-formula-uncached", "G8")}),
-    "merged-cells": (_form("秘書室_合併.xlsx", unit="ETH", edit=lambda ws: ws.merge_cells("G20:G22")),
-                     "rejected", {("merged-cells", "G20")}),
-    "hidden-data": (_form("企劃科_隱藏.xlsx", unit="PLN", edit=_hidden), "accepted", {("hidden-data", "A12"), ("hidden-data", None)}),
+    "uncached-formula": (_form("秘書室_公式.xlsx", edit=lambda ws: ws.__setitem__(f"G{FIRST_ROW}", "=CONCAT(\"已\",\"辦\")")),
+                         "rejected", {("cell-formula-uncached", f"G{FIRST_ROW}")}),
+    "merged-cells": (_form("秘書室_合併.xlsx", unit="ETH", edit=lambda ws: ws.merge_cells(f"G{FIRST_ROW + 12}:G{FIRST_ROW + 14}")),
+                     "rejected", {("merged-cells", f"G{FIRST_ROW + 12}")}),
+    "hidden-data": (_form("企劃科_隱藏.xlsx", unit="PLN", edit=_hidden), "accepted", {("hidden-data", f"A{FIRST_ROW + 4}"), ("hidden-data", None)}),
     "1904": (_epoch_1904, "accepted", set()),
-    "serial-60": (_form("工管科_序號60.xlsx", unit="MGT", edit=lambda ws: ws.__setitem__("H8", 60)),
-                  "rejected", {("date-invalid", "H8")}),
+    "serial-60": (_form("工管科_序號60.xlsx", unit="MGT", edit=lambda ws: ws.__setitem__(f"H{FIRST_ROW}", 60)),
+                  "rejected", {("date-invalid", f"H{FIRST_ROW}")}),
     "text-edge-cases": (_text_file, "accepted", set()),
     "same-date-a": (_form("新工處_A.xlsx", unit="NCE"), "superseded", {("same-report-date", None)}),
-    "same-date-b": (_form("新工處_B.xlsx", unit="NCE", edit=lambda ws: ws.__setitem__("G8", "另一版本")),  # written later
+    "same-date-b": (_form("新工處_B.xlsx", unit="NCE", edit=lambda ws: ws.__setitem__(f"G{FIRST_ROW}", "另一版本")),  # written later
                     "accepted", {("same-report-date", None)}),
     "other-period": (_form("下水道處_年度.xlsx", unit="SEW", period="102-12", report_date="102/12/20"),
                      "other-period", set()),
-    "last-year": (_form("下水道處_去年.xlsx", unit="SEW", edit=lambda ws: ws.__setitem__("G3", "101-06")),
-                  "rejected", {("plan-year-mismatch", "G3")}),
+    "last-year": (_form("下水道處_去年.xlsx", unit="SEW", edit=lambda ws: ws.__setitem__(CELL["period"], "101-06")),
+                  "rejected", {("plan-year-mismatch", CELL["period"])}),
     "lock-excel": (_bytes("~$養工處_正確檔案.xlsx", b"owner"), "ignored", set()),
     "lock-libreoffice": (_bytes(".~lock.養工處_正確檔案.xlsx#", b"lock"), "ignored", set()),
     "thumbs": (_bytes("Thumbs.db", b"\0" * 64), "ignored", set()),
     "ds-store": (_bytes("子資料夾/.DS_Store", b"\0\0\0\1Bud1"), "ignored", set()),
     "long-name": (_form("子資料夾/" + "高雄市政府工務局秘書室一百零二年度提升服務品質執行計畫期中自行檢核表修正版第三次" * 2 + ".xlsx",
-                        unit="SEC", edit=lambda ws: ws.__setitem__("F9", "做完了")),
-                  "rejected", {("status-not-allowed", "F9")}),
+                        unit="SEC", edit=lambda ws: ws.__setitem__(f"F{FIRST_ROW + 1}", "做完了")),
+                  "rejected", {("status-not-allowed", f"F{FIRST_ROW + 1}")}),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,13 +16,17 @@ from conftest import need_tool
 from openpyxl.utils import range_boundaries
 
 from qos_xl import TEMPLATE_VERSION
-from qos_xl.output.templates import FILL_NOT_DUE, write_templates
+from qos_xl.output.templates import FILL_NOT_DUE, SC_HEADER_CELLS, write_templates
 from qos_xl.output.xlsxout import display_width, row_height
+
+from builders import CELL
+from office import convert, pdf_pages
 
 SC_HEADER = ["項次", "實施要項", "執行重點", "執行步驟", "查核期限", "執行狀態", "辦理情形", "完成日期", "佐證資料", "備註"]
 WP_HEADER = ["實施要項", "工作重點", "工作(推動)方法", "備註"]
 STATUSES = ["已完成", "辦理中", "未辦理", "不適用"]
-FIRST, LAST = 8, 57
+FIRST, LAST = 6, 55      # the step rows
+HEADER = FIRST - 1        # the table's header row
 
 
 @dataclass(frozen=True)
@@ -110,32 +115,32 @@ def test_selfcheck_sheets(sc_wb):
 
 def test_selfcheck_title_and_header_block(sc_wb, mnt, plan):
     ws = sc_wb["自行檢核表"]
-    assert ws["A1"].value == f"{plan.organisation}{plan.year}年度提升服務品質自行檢核表"
+    assert ws["A1"].value == f"{plan.organisation}{plan.year}年度提升服務品質自行檢核表　期中自行檢核（{plan.year}-06）"
     assert ws["A1"].font.b and ws["A1"].font.sz > 11
     assert "A1:J1" in {str(r) for r in ws.merged_cells.ranges}
-    assert ws["A2"].value == f"期中自行檢核（{plan.year}-06）"
-    labels = {"B3": "機關(單位)名稱", "F3": "填報期別", "B4": "填表人", "F4": "聯絡電話", "B5": "填報日期"}
-    for ref, text in labels.items():
-        assert ws[ref].value == text
-        assert ws[ref].protection.locked
-    assert ws["C3"].value == mnt.name and not ws["C3"].protection.locked
-    assert ws["G3"].value == f"{plan.year}-06"
-    for ref in ("C4", "G4", "C5"):
-        assert ws[ref].value is None and not ws[ref].protection.locked
-    assert "y" in ws["C5"].number_format and "d" in ws["C5"].number_format
-    assert "102/6/30" in _validation_for(ws, "C5").prompt
+    labels = {label: name for name, (label, _) in SC_HEADER_CELLS.items()}
+    assert {ref: ws[ref].value for ref in labels} == {
+        "B2": "機關(單位)名稱", "E2": "填報期別", "H2": "填報日期", "B3": "填表人", "E3": "聯絡電話"}
+    assert all(ws[ref].protection.locked for ref in labels)
+    assert ws[CELL["unit"]].value == mnt.name and not ws[CELL["unit"]].protection.locked
+    assert ws[CELL["period"]].value == f"{plan.year}-06" and ws[CELL["period"]].protection.locked
+    for name in ("filler", "phone", "report_date"):
+        assert ws[CELL[name]].value is None and not ws[CELL[name]].protection.locked
+    assert ws[CELL["report_date"]].number_format == "@"   # text: a typed 102/6/30 stays as typed
+    assert "102/6/30" in _validation_for(ws, CELL["report_date"]).prompt
+    assert {"C2:D2", "C3:D3", "F3:G3"} <= {str(r) for r in ws.merged_cells.ranges}
 
 
-def test_selfcheck_december_subtitle(december, mnt, plan):
+def test_selfcheck_december_title(december, mnt, plan):
     ws = _open(december[0], f"{mnt.short_name}_自行檢核表_{plan.year}-12.xlsx")["自行檢核表"]
-    assert ws["A2"].value == f"年度執行成果（{plan.year}-12）"
-    assert ws["G3"].value == f"{plan.year}-12"
+    assert ws["A1"].value.endswith(f"年度執行成果（{plan.year}-12）")
+    assert ws[CELL["period"]].value == f"{plan.year}-12"
 
 
 def test_selfcheck_table_header(sc_wb):
     ws = sc_wb["自行檢核表"]
-    assert [c.value for c in ws[7][:10]] == SC_HEADER
-    for cell in ws[7][:10]:
+    assert [c.value for c in ws[HEADER][:10]] == SC_HEADER
+    for cell in ws[HEADER][:10]:
         assert cell.font.b and cell.alignment.wrap_text and cell.alignment.horizontal == "center"
         assert _fill(cell) and cell.border.left.style
 
@@ -153,7 +158,7 @@ def test_selfcheck_rows_match_catalogue(sc_wb, plan):
         assert deadline.split("\n")[0] == step.deadline
         assert all(ws.cell(r, c).value is None for c in range(6, 11))
     assert all(ws.cell(LAST + 1, c).value is None for c in range(1, 11))
-    assert ws["B8"].value == "一、提升服務品質，深化服務績效"
+    assert ws[f"B{FIRST}"].value == "一、提升服務品質，深化服務績效"
 
 
 def test_not_due_rows_marked_and_shaded_in_june(sc_wb, plan):
@@ -171,8 +176,9 @@ def test_not_due_rows_marked_and_shaded_in_june(sc_wb, plan):
         else:
             assert FILL_NOT_DUE.lstrip("#").upper() not in fills
     assert marked == only_december
-    dv = _validation_for(ws, "F12")  # 1-2-3 keeps its dropdown
-    assert ws["A12"].value == "1-2-3" and dv.type == "list"
+    row = FIRST + [s.code for s in plan.steps].index("1-2-3")
+    dv = _validation_for(ws, f"F{row}")  # 1-2-3 keeps its dropdown
+    assert ws[f"A{row}"].value == "1-2-3" and dv.type == "list"
 
 
 def test_nothing_marked_in_december(december, mnt, plan):
@@ -184,22 +190,28 @@ def test_nothing_marked_in_december(december, mnt, plan):
 
 def test_status_dropdown(sc_wb):
     ws = sc_wb["自行檢核表"]
-    dv = _validation_for(ws, "F8")
-    assert str(dv.sqref) == "F8:F57"
+    dv = _validation_for(ws, f"F{FIRST}")
+    assert str(dv.sqref) == f"F{FIRST}:F{LAST}"
     assert dv.type == "list"
     assert dv.formula1 == '"' + ",".join(STATUSES) + '"'
     assert dv.showErrorMessage and dv.errorStyle in (None, "stop")
     assert dv.error and dv.errorTitle and dv.showInputMessage and dv.prompt
 
 
-def test_completion_date_column(sc_wb):
+def test_completion_date_column_is_text(sc_wb):
+    """A date typed into a date-formatted cell becomes the year 102 in LibreOffice: the column is text (@)."""
     ws = sc_wb["自行檢核表"]
-    for r in range(FIRST, LAST + 1):
-        fmt = ws.cell(r, 8).number_format
-        assert "y" in fmt and "m" in fmt and "d" in fmt
-    dv = _validation_for(ws, "H8")
-    assert str(dv.sqref) == "H8:H57"
-    assert "102/6/30" in dv.prompt and len(dv.prompt) <= 255 and len(dv.promptTitle) <= 32
+    assert {ws.cell(r, 8).number_format for r in range(FIRST, LAST + 1)} == {"@"}
+    dv = _validation_for(ws, f"H{FIRST}")
+    assert str(dv.sqref) == f"H{FIRST}:H{LAST}"
+    assert "102/6/30" in dv.prompt and "文字格式" in dv.prompt and len(dv.prompt) <= 255 and len(dv.promptTitle) <= 32
+
+
+def test_no_date_formatted_cell_in_either_template(sc_wb, wp_wb):
+    for wb in (sc_wb, wp_wb):
+        for ws in wb.worksheets:
+            formats = {c.number_format for row in ws.iter_rows() for c in row}
+            assert not {f for f in formats if "y" in f.lower() or "d" in f.lower().replace("general", "")}, ws.title
 
 
 def test_selfcheck_protection(sc_wb):
@@ -211,7 +223,7 @@ def test_selfcheck_protection(sc_wb):
     for r in (FIRST, 12, LAST):
         assert all(ws.cell(r, c).protection.locked for c in range(1, 6))
         assert not any(ws.cell(r, c).protection.locked for c in range(6, 11))
-    assert ws["A7"].protection.locked
+    assert ws[f"A{HEADER}"].protection.locked
 
 
 def test_selfcheck_layout_fits_chinese_text(sc_wb, plan):
@@ -219,12 +231,31 @@ def test_selfcheck_layout_fits_chinese_text(sc_wb, plan):
     widths = {c: ws.column_dimensions[c].width for c in "ABCDEFGHIJ"}
     for letter, name in zip("ABCDEFGHIJ", SC_HEADER):
         assert display_width(name) <= widths[letter]
-    assert widths["D"] >= 36 and widths["G"] >= 30
+    inputs = "FGHIJ"
+    assert max(inputs, key=widths.get) == "G" and widths["G"] >= max(widths.values())   # 辦理情形 the widest
     for r in range(FIRST, LAST + 1):
         texts = [(ws.cell(r, c).value, widths[letter]) for c, letter in enumerate("ABCDE", start=1)]
-        assert ws.row_dimensions[r].height >= row_height(texts) - 1  # xlsxwriter rounds to whole pixels
+        # the height to open with shows the plan's texts whole, and at least two lines
+        assert ws.row_dimensions[r].height >= max(row_height(texts), row_height([], min_lines=2)) - 1
         assert ws.cell(r, 4).alignment.wrap_text and ws.cell(r, 4).alignment.vertical == "top"
-    assert ws.freeze_panes == "B8"
+        assert ws.cell(r, 7).alignment.wrap_text
+    assert ws.freeze_panes == f"B{FIRST}"
+
+
+def test_step_rows_grow_with_what_is_typed(june, mnt, plan):
+    """No step row is sized by hand (customHeight), so Excel and LibreOffice re-fit it as text is typed."""
+    with zipfile.ZipFile(june[0] / f"{mnt.short_name}_自行檢核表_{plan.year}-06.xlsx") as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode()
+    rows = {int(m[1]): m[0] for m in re.finditer(r'<row r="([0-9]+)"[^>]*>', xml)}
+    assert all("customHeight" not in rows[r] and ' ht="' in rows[r] for r in range(FIRST, LAST + 1))
+    assert all('customHeight="1"' in rows[r] for r in range(1, FIRST))
+
+
+def test_frozen_block_is_short(sc_wb):
+    """Rows 1-5 stay on screen: under 100 pt (it was 159), so a 1366x768 laptop shows steps below it."""
+    ws = sc_wb["自行檢核表"]
+    frozen = sum(ws.row_dimensions[r].height for r in range(1, FIRST))
+    assert frozen <= 100
 
 
 def test_selfcheck_print_setup(sc_wb):
@@ -234,9 +265,9 @@ def test_selfcheck_print_setup(sc_wb):
     assert ws.sheet_properties.pageSetUpPr.fitToPage
     assert ws.page_setup.fitToWidth in (None, 1, "1")  # 1 is the default and may be omitted
     assert int(ws.page_setup.fitToHeight) == 0
-    assert ws.print_title_rows.replace("$", "") == "7:7"
+    assert ws.print_title_rows.replace("$", "") == f"{HEADER}:{HEADER}"
     assert "&P" in ws.oddFooter.center.text
-    assert ws.print_area.replace("$", "").endswith("A1:J57")
+    assert ws.print_area.replace("$", "").endswith(f"A1:J{LAST}")
 
 
 def test_metadata(sc_wb, wp_wb, mnt, plan):
@@ -377,7 +408,52 @@ def test_metadata_and_dropdowns_survive_a_libreoffice_save(tmp_path, june, mnt, 
         assert wb["qos_meta"].sheet_state in ("hidden", "veryHidden")  # LibreOffice has no "very hidden"
         assert wb.worksheets[0].protection.sheet
     ws = sc["自行檢核表"]
-    assert [c.value for c in ws[7][:10]] == SC_HEADER and ws["C3"].value == mnt.name
-    assert _validation_for(ws, "F8").formula1 == '"' + ",".join(STATUSES) + '"'
+    assert [c.value for c in ws[HEADER][:10]] == SC_HEADER and ws[CELL["unit"]].value == mnt.name
+    assert _validation_for(ws, f"F{FIRST}").formula1 == '"' + ",".join(STATUSES) + '"'
     dv = _validation_for(wp["工作計畫"], "A12")
     assert dv.type == "list" and "qos_meta" in dv.formula1
+
+
+def _typed_into(template: Path, target: Path, ref: str, text: str, *, sized_by_hand: bool = False) -> Path:
+    """The template with ``text`` typed into cell ``ref`` (stored as Excel and LibreOffice store a typed entry), nothing else changed.
+
+    openpyxl would rewrite every row it saves as sized by hand, so the cell is written into the sheet XML as is.
+    ``sized_by_hand`` marks the cell's row the way the old templates marked every step row.
+    """
+    from xml.sax.saxutils import escape
+
+    row = int(re.sub(r"[A-Z]", "", ref))
+    with zipfile.ZipFile(template) as z:
+        members = [(info, z.read(info)) for info in z.infolist()]
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in members:
+            if info.filename == "xl/worksheets/sheet1.xml":
+                xml, n = re.subn(rf'<c r="{ref}" s="([0-9]+)"/>',
+                                 lambda m: f'<c r="{ref}" s="{m[1]}" t="inlineStr"><is><t>{escape(text)}</t></is></c>', data.decode())
+                assert n == 1
+                if sized_by_hand:
+                    xml = re.sub(rf'(<row r="{row}"[^>]*?)>', r'\1 customHeight="1">', xml, count=1)
+                data = xml.encode()
+            z.writestr(info, data)
+    return target
+
+
+LONG_NARRATIVE = ("本處於102年3月起依計畫推動服務品質提升工作，辦理櫃台服務流程簡化、線上申辦系統擴充、民眾滿意度調查，"
+                  "並召開檢討改善會議，追蹤各課室改善情形，按月提報局務會議列管。") * 4 + "\n全案辦理完竣（完）"
+
+
+@pytest.mark.parametrize("sized_by_hand", [False, True], ids=["template", "a row sized by hand, as before"])
+def test_long_narrative_prints_uncut(tmp_path, june, mnt, plan, sized_by_hand):
+    """A long 辦理情形 typed in LibreOffice prints whole: the row grows (and would not, had it been sized by hand).
+
+    Typing re-fits a row; LibreOffice does the same when it loads the saved .ods (rows not
+    sized by hand are "optimal height" there), so the typed template goes .xlsx -> .ods -> PDF.
+    """
+    source = june[0] / f"{mnt.short_name}_自行檢核表_{plan.year}-06.xlsx"
+    row = FIRST + [s.code for s in plan.steps].index("2-3-2")   # the shortest step text: the narrative is the tallest cell
+    typed = _typed_into(source, tmp_path / "typed.xlsx", f"G{row}", LONG_NARRATIVE, sized_by_hand=sized_by_hand)
+    ods = convert(typed, "ods", tmp_path / "ods")
+    pages = pdf_pages(convert(ods, "pdf", tmp_path / "pdf"))
+    text = "".join(pages)
+    assert "本處於102年3月起" in text
+    assert ("全案辦理完竣（完）" in text) is not sized_by_hand

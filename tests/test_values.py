@@ -21,6 +21,7 @@ from qos_xl.core.values import (
     parse_period,
     parse_roc_year,
     parse_status,
+    shown_date,
 )
 
 D = date(2013, 6, 30)
@@ -58,11 +59,11 @@ VALID_DATES = [
     ("102年6月30日 星期日", D),
     ("102/6-30", D),
     ("102年6/30", D),
-    ("99/6/30", date(2010, 6, 30)),
     ("099/06/30", date(2010, 6, 30)),
-    ("990630", date(2010, 6, 30)),
+    ("民國99年6月30日", date(2010, 6, 30)),
     ("0990630", date(2010, 6, 30)),
-    ("1/1/1", date(1912, 1, 1)),
+    ("001/1/1", date(1912, 1, 1)),
+    ("0102/6/30", D),  # how LibreOffice shows a date of the year 102 AD, copied as text
     ("199/12/31", date(2110, 12, 31)),
     ("101/2/29", date(2012, 2, 29)),
     # Gregorian text
@@ -94,7 +95,6 @@ VALID_DATES = [
     # numbers: compact ROC / Gregorian, Excel serials
     (1020630, D),
     (1020630.0, D),
-    (990630, date(2010, 6, 30)),
     (20130630, D),
     (41455, D),
     (41455.75, D),
@@ -139,6 +139,12 @@ INVALID_DATES = [
     ("102/2/29", "日期不存在（民國 102 年不是閏年，2 月沒有 29 日）"),
     ("1021301", "月份必須是 1 到 12"),
     ("0/6/30", "民國年份必須是 1 到 199"),
+    ("13/6/1", "年份「13」只有兩位數，無法判斷是民國 13 年還是西元 2013 年：民國 13 年請寫 013/6/1，西元 2013 年請寫 102/6/1"),
+    ("99/6/30", "年份「99」只有兩位數，無法判斷是民國 99 年還是西元 1999 年：民國 99 年請寫 099/6/30，西元 1999 年請寫 088/6/30"),
+    ("1/1/1", "年份「1」只有一位數，無法判斷是民國 1 年還是西元 2001 年：民國 1 年請寫 001/1/1，西元 2001 年請寫 090/1/1"),
+    ("130601", "年份「13」只有兩位數，無法判斷是民國 13 年還是西元 2013 年：民國 13 年請寫 013/6/1，西元 2013 年請寫 102/6/1"),
+    (990630, "年份「99」只有兩位數，無法判斷是民國 99 年還是西元 1999 年：民國 99 年請寫 099/6/30，西元 1999 年請寫 088/6/30"),
+    ("2013-06-31", "日期不存在（6 月沒有 31 日）"),
     ("200/6/30", "民國年份必須是 1 到 199"),
     ("民國2013年6月30日", "民國年份必須是 1 到 199"),
     ("1900/1/1", "西元年份必須在 1912 到 2110 之間"),
@@ -186,7 +192,7 @@ def test_parse_date_blank(raw):
 
 @pytest.mark.parametrize(
     ("d", "expected"),
-    [(D, "102/06/30"), (date(1912, 1, 1), "1/01/01"), (date(2010, 12, 5), "99/12/05")],
+    [(D, "102/06/30"), (date(1912, 1, 1), "001/01/01"), (date(2010, 12, 5), "099/12/05")],
 )
 def test_format_roc(d, expected):
     assert format_roc(d) == expected
@@ -207,7 +213,7 @@ def test_format_roc_takes_what_reports_hold(value, kwargs, expected):
 
 
 def roc_forms(d: date) -> list[str]:
-    y, m, dd = d.year - 1911, d.month, d.day
+    y, m, dd = f"{d.year - 1911:03d}", d.month, d.day
     forms = [
         f"{y}/{m}/{dd}",
         f"{y}/{m:02d}/{dd:02d}",
@@ -217,8 +223,7 @@ def roc_forms(d: date) -> list[str]:
         f"民國{y}年{m:02d}月{dd:02d}號",
         format_roc(d),
     ]
-    if y >= 100:
-        forms.append(f"{y}{m:02d}{dd:02d}")
+    forms.append(f"{y}{m:02d}{dd:02d}")
     return forms + [full_width(f) for f in forms]
 
 
@@ -419,7 +424,48 @@ def test_parse_roc_year_blank():
     assert parse_roc_year(None).blank and parse_roc_year(" ").blank
 
 
-def test_roc_year_typed_into_a_date_cell():
-    """LibreOffice stores 102/6/30 typed into a yyyy/m/d cell as the year 0102."""
-    assert parse_date(datetime(102, 6, 30)).value == date(2013, 6, 30)
-    assert parse_date(date(102, 2, 28)).value == date(2013, 2, 28)
+# What LibreOffice 7.4 (zh-TW) stores for dates typed into a date-formatted cell: measured by
+# importing the typed text with the zh-TW locale and saving as .xlsx (serial) and .ods (ISO date).
+LIBREOFFICE_TYPED = [
+    # typed, .xlsx serial, .ods date-value, the ROC date meant
+    ("102/6/30", -656525, date(102, 6, 29), D),
+    ("102.6.20", -656535, date(102, 6, 19), date(2013, 6, 20)),
+    ("102年6月15日", -656540, date(102, 6, 14), date(2013, 6, 15)),
+    ("102/6/1", -656554, date(102, 5, 31), date(2013, 6, 1)),
+]
+
+
+@pytest.mark.parametrize(("typed", "serial", "odf", "meant"), LIBREOFFICE_TYPED)
+def test_roc_date_typed_into_a_libreoffice_date_cell(typed, serial, odf, meant):
+    """The year 102 AD, shown in the Julian calendar and stored proleptic Gregorian: read as typed."""
+    shown = f"102/{meant.month}/{meant.day}"
+    for raw in (serial, float(serial), odf, datetime(odf.year, odf.month, odf.day), pd.Timestamp(odf).to_pydatetime()):
+        assert parse_date(raw) == Parsed(meant, typed=shown), raw
+        assert shown_date(raw) == shown
+    assert parse_date(typed) == Parsed(meant)           # the same typing into a text cell: no note
+    assert parse_date(serial - 1462, date1904=True) == Parsed(meant, typed=shown)
+
+
+def test_early_dates_that_are_no_roc_date():
+    assert parse_date(date(500, 1, 1)).error == "日期必須在民國 1 年到 199 年之間"
+    assert parse_date(-(10**9)).error == "這個數字不是有效的日期"
+    assert parse_date(-1).error == "這個數字不是有效的日期"              # 1899-12-29: not before the year 1000
+    # 104/2/29 exists in the Julian year 104, not in 2015
+    assert parse_date(date(104, 2, 28)).error == "日期不存在（民國 104 年不是閏年，2 月沒有 29 日）"
+
+
+@pytest.mark.parametrize(("raw", "shown"), [
+    (datetime(2013, 6, 27), "102/06/27"), (date(2013, 6, 27), "102/06/27"), (pd.Timestamp("2013-06-27"), "102/06/27"),
+    ("2013-06-27", "2013-06-27"), ("102/6/30", "102/6/30"), (1020630, "1020630"), (41455, "41455"),
+    (date(1900, 1, 1), "1900/1/1"), (None, ""), (pd.NaT, ""),
+])
+def test_shown_date_quotes_the_cell_as_it_shows(raw, shown):
+    assert shown_date(raw) == shown
+
+
+def test_libreoffice_stores_typed_roc_dates_as_measured(tmp_path):
+    """LIBREOFFICE_TYPED is what LibreOffice itself stores: typing simulated by a zh-TW CSV import."""
+    from builders import libreoffice_typed
+
+    stored = libreoffice_typed([typed for typed, *_ in LIBREOFFICE_TYPED], tmp_path)
+    assert stored == {typed: (serial, odf.isoformat()) for typed, serial, odf, _ in LIBREOFFICE_TYPED}

@@ -212,7 +212,7 @@ def validate(ctx: Context, *, as_json, paths, feedback, out_dir):
     if feedback:
         try:
             with files.folder_lock(out_dir):
-                written = run_feedback(checked.files, out_dir, targets)
+                written = run_feedback(ctx, checked.files, out_dir, targets)
         except files.OutputError as exc:     # the report is still printed, then what could not be written
             written, failure = exc.written, exc
     result = checked.to_dict()
@@ -229,12 +229,13 @@ def validate(ctx: Context, *, as_json, paths, feedback, out_dir):
     sys.exit(EXIT_OK if result["valid"] else EXIT_PROBLEMS)
 
 
-def run_feedback(reports, out_dir: Path, sources: list[Path]) -> list[Path]:
+def run_feedback(ctx: Context, reports, out_dir: Path, sources: list[Path]) -> list[Path]:
     """Annotated copies and reply texts under OUT/feedback; a misplaced folder is a usage error."""
     from qos_xl.output.feedback import FeedbackError, write_feedback
+    from qos_xl.output.reply import Sender
 
     try:
-        return write_feedback(reports, out_dir / "feedback", sources)
+        return write_feedback(reports, out_dir / "feedback", sources, Sender.from_settings(ctx.plan.settings))
     except FeedbackError as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_USAGE)
@@ -288,7 +289,7 @@ def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feed
             failures.append(exc)              # open in Excel, say: the feedback is still written
         if feedback:
             try:
-                written = run_feedback(result.files, out_dir, [inbox])
+                written = run_feedback(ctx, result.files, out_dir, [inbox])
             except files.OutputError as exc:  # whatever was written stays; say what could not be
                 written = exc.written
                 failures.append(exc)

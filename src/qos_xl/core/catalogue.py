@@ -15,11 +15,24 @@ from types import MappingProxyType
 
 from qos_xl.core.config import PLAN_CSV, SETTINGS_CSV, ConfigError, read_csv_rows
 from qos_xl.core.text import key
+from qos_xl.core.values import parse_date
 
 NUMERALS = "一二三四五六七八九十"
 PLAN_COLUMNS = ("項次", "實施要項", "執行重點", "執行步驟", "查核期限")
 _CODE = re.compile(r"^(\d+)-(\d+)-(\d+)$")
 _MONTH = re.compile(r"^(\d{1,2})月$")
+
+
+# an area's number at the start of what a unit wrote: (二) / (2) or 二 / 2 before a separator or text
+_LEADING_NUMBER = re.compile(r"\(([一二三四五六七八九十]+|[0-9]+)\)[、.,:;]?|([一二三四五六七八九十]+|[0-9]+)(?:[、.,:;]|(?![0-9]))")
+_CLAUSES = re.compile(r"[,;、]")
+
+
+def _number(text: str) -> int | None:
+    """一…十 or Arabic digits -> int; None for anything else (一二, 十一)."""
+    if text.isdigit():
+        return int(text)
+    return NUMERALS.index(text) + 1 if len(text) == 1 else None
 
 
 def numeral(number: int) -> str:
@@ -89,13 +102,52 @@ class Plan:
 
     @cached_property
     def area_by_key(self) -> dict[str, Area]:
-        """Every way a unit may write an area: 一, 1, the title, 一、title."""
+        """Every way the template writes an area, by key(): 一, 1, the title, 一、title."""
         lookup: dict[str, Area] = {}
         for area in self.areas:
             for name in (numeral(area.number), str(area.number), area.title, area.label,
                          f"{numeral(area.number)}{area.title}", f"{area.number}.{area.title}"):
                 lookup[key(name)] = area
         return lookup
+
+    @cached_property
+    def _area_names(self) -> dict[str, set[int]]:
+        """key() of each area's title and of each of its clauses (便捷服務程序) -> the areas so named."""
+        names: dict[str, set[int]] = {}
+        for area in self.areas:
+            title = key(area.title)
+            for name in {title, *(c for c in _CLAUSES.split(title) if len(c) >= 2)}:
+                names.setdefault(name, set()).add(area.number)
+        return names
+
+    def _area_named(self, name: str) -> Area | None:
+        """The one area a name (its title, a clause of it, or the start of it) stands for; None if none or several."""
+        numbers = self._area_names.get(name)
+        if numbers is None and len(name) >= 4:
+            numbers = {a.number for a in self.areas if key(a.title).startswith(name)}
+        return self.areas[next(iter(numbers)) - 1] if numbers and len(numbers) == 1 else None
+
+    def find_area(self, value: object) -> Area | None:
+        """The area a unit wrote: by its leading numeral (二, 2, 二、…, （二）, 2.…) or by its name.
+
+        A numeral and a name that point at different areas (二、提升服務品質) are no area:
+        which one the unit meant cannot be told.
+        """
+        k = key(value)
+        if not k:
+            return None
+        if k in self.area_by_key:
+            return self.area_by_key[k]
+        m = _LEADING_NUMBER.match(k)
+        if m is None:
+            return self._area_named(k)
+        number = _number(m[1] or m[2])
+        area = self.areas[number - 1] if number and 1 <= number <= len(self.areas) else None
+        rest = k[m.end():]
+        named = self._area_named(rest) if rest else None
+        if area is None or (named is not None and named != area):
+            return None
+        return area
 
     def due_codes(self, month: int | None) -> set[str]:
         return {s.code for s in self.steps if s.due_at(month)}
@@ -117,6 +169,10 @@ def load_plan(plan_csv: Path = PLAN_CSV, settings_csv: Path = SETTINGS_CSV) -> P
     year_text = settings.get("計畫年度", "")
     if not year_text.isdigit():
         errors.append(f"{settings_csv}：「計畫年度」須為民國年數字（例如 102），目前是「{year_text}」。")
+    deadline = parse_date(settings.get("補件期限", ""))
+    if deadline.error:
+        errors.append(f"{settings_csv}：「補件期限」的「{settings['補件期限']}」不是日期（{deadline.error}），"
+                      "請寫成民國日期，例如 102/7/10，或留空。")
     steps: list[Step] = []
     areas: dict[int, str] = {}
     focus_texts: dict[tuple[int, int], str] = {}

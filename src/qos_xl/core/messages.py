@@ -7,6 +7,12 @@ from __future__ import annotations
 
 from qos_xl.core.vocabulary import ERROR, WARNING
 
+# the optional parts of templates, empty unless given: a note for a step not due this period
+# (``not_due``), the count of further cells read the same way (``others``)
+OPTIONAL_PARAMS = {"not_due": "", "others": ""}
+NOT_DUE_NOTE = "（此步驟本期尚未到查核期限，若本期不填報，也可以清除這一列填寫的內容。）"
+OTHERS_NOTE = "（本表另有 {count} 格完成日期也是如此，均已依民國年讀取）"
+
 # code: (severity, message template). Templates name what is wrong and what to do.
 MESSAGES: dict[str, tuple[str, str]] = {
     # -- the file as a whole ------------------------------------------------------------
@@ -37,7 +43,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "period-not-checkpoint": (ERROR, "「填報期別」的「{value}」不是自行檢核的期別。自行檢核只有 {year}-06（6 月期中自行檢核）與 {year}-12（12 月年度執行成果）兩期，請改填其中一期。"),
     "plan-year-mismatch": (ERROR, "這份檔案屬於 {found} 年度，不是本計畫的 {expected} 年度。請使用 {expected} 年度的範本重新填寫。"),
     "report-date-missing": (ERROR, "「填報日期」未填寫。請填入日期，例如 102/6/30。"),
-    "report-date-invalid": (ERROR, "「填報日期」的「{value}」不是有效的日期（{detail}）。請填入例如 102/6/30 的日期。"),
+    "report-date-invalid": (ERROR, "「填報日期」的「{value}」不是有效的日期（{detail}）。請以民國年填寫，例如 102/6/30。"),
     "filler-missing": (WARNING, "「{label}」未填寫。請補上，以便聯繫。"),
     "year-missing": (ERROR, "「年度」未填寫。請填入 {expected}。"),
     "year-invalid": (ERROR, "「年度」的「{value}」無法辨識。請填入民國年，例如 {expected}。"),
@@ -45,22 +51,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # -- self-check rows ----------------------------------------------------------------
     "step-unknown": (ERROR, "項次「{value}」不在本年度計畫中。請勿修改項次欄，使用範本原有的項次。"),
     "step-duplicate": (ERROR, "項次「{value}」重複出現。每個項次只能填一列，請刪除重複的列。"),
-    "step-missing": (ERROR, "缺少項次 {value} 這一列。請勿刪除範本中的任何一列，補回後再寄送。"),
+    "step-missing": (ERROR, "缺少項次 {step} 這一列。請勿刪除範本中的任何一列，補回後再寄送。"),
     "status-missing": (ERROR, "項次 {step} 本期應辦理，「執行狀態」不可空白。請選擇 已完成/辦理中/未辦理/不適用。"),
-    "status-not-allowed": (ERROR, "執行狀態須為 已完成/辦理中/未辦理/不適用，請從下拉選單選擇。"),
-    "status-synonym": (WARNING, "執行狀態「{value}」已視為「{status}」。下次請從下拉選單選擇。"),
-    "narrative-missing": (ERROR, "項次 {step} 的狀態為「{status}」，請在「辦理情形」說明辦理內容。"),
-    "done-date-missing": (ERROR, "項次 {step} 已完成，請填寫「完成日期」，例如 102/6/30。"),
-    "date-invalid": (ERROR, "「完成日期」的「{value}」不是有效的日期（{detail}）。請填入例如 102/6/30 的日期。"),
-    "done-date-after-report": (ERROR, "完成日期 {date} 晚於填報日期 {report_date}。請更正完成日期，或將狀態改為「辦理中」。"),
-    "done-date-before-plan-year": (WARNING, "完成日期 {date} 早於 {year} 年度。請確認日期是否正確。"),
-    "reason-missing": (ERROR, "項次 {step} 為「不適用」，請在「辦理情形」或「備註」說明不適用的理由。"),
+    "status-not-allowed": (ERROR, "項次 {step} 的執行狀態須為 已完成/辦理中/未辦理/不適用，請從下拉選單選擇。{not_due}"),
+    "status-synonym": (WARNING, "項次 {step} 的執行狀態「{value}」已視為「{status}」。下次請從下拉選單選擇。"),
+    "narrative-missing": (ERROR, "項次 {step} 的狀態為「{status}」，請在「辦理情形」說明辦理內容。{not_due}"),
+    "done-date-missing": (ERROR, "項次 {step} 已完成，請填寫「完成日期」，例如 102/6/30。{not_due}"),
+    "date-invalid": (ERROR, "項次 {step} 的「完成日期」「{value}」不是有效的日期（{detail}）。請以民國年填寫，例如 102/6/30。{not_due}"),
+    "done-date-after-report": (ERROR, "項次 {step} 的完成日期 {date} 晚於填報日期 {report_date}。請更正完成日期，或將狀態改為「辦理中」。{not_due}"),
+    "done-date-before-plan-year": (WARNING, "項次 {step} 的完成日期 {date} 早於 {year} 年度。請確認日期是否正確。"),
+    "date-read-as-roc": (WARNING, "{subject}輸入的「{value}」被試算表當成西元 {ad_year} 年的日期存檔，已依民國年讀為 {date}{others}，"
+                                  "無須更正。日後請使用本局新範本（日期欄為文字格式，輸入的內容會照原樣保留）。"),
+    "reason-missing": (ERROR, "項次 {step} 為「不適用」，請在「辦理情形」或「備註」說明不適用的理由。{not_due}"),
     "status-not-due": (WARNING, "項次 {step} 本期尚未到查核期限（{deadline}），已收下您填寫的狀態，但本期不列入計算。"),
     # -- work-plan rows -----------------------------------------------------------------
-    "area-invalid": (ERROR, "實施要項「{value}」不是本計畫的五項之一。請從下拉選單選擇。"),
+    "area-invalid": (ERROR, "實施要項「{value}」不是本計畫的五項之一，或編號與名稱不符。請從下拉選單選擇，或只寫編號，例如「二」。"),
     "area-missing": (ERROR, "這一列有工作內容，但「實施要項」空白。請從下拉選單選擇實施要項。"),
-    "work-item-incomplete": (ERROR, "這一列缺少「{label}」。每一列都要填寫工作重點及工作(推動)方法。"),
-    "area-uncovered": (ERROR, "實施要項「{value}」沒有任何工作項目。每一項實施要項至少要有一列工作重點及工作(推動)方法。"),
+    "work-item-incomplete": (ERROR, "這一列缺少{missing}。每一列都要填寫「工作重點」及「工作(推動)方法」。"),
+    "area-uncovered": (ERROR, "實施要項「{area}」沒有任何工作項目。請在表格中新增一列，選擇此實施要項並填寫工作重點及工作(推動)方法。"),
     # -- across files (merge) -----------------------------------------------------------
     "same-report-date": (WARNING, "「{other}」與本檔案的填報日期同為 {report_date}，內容卻有 {cells} 個儲存格不同；已以較晚收到的「{kept}」為準，另一份不列入彙整。如應以另一份為準，請更新其「填報日期」後重新寄送。"),
     "sender-unit-mismatch": (WARNING, "寄件者 {sender} 屬於「{sender_unit}」，但檔案填的是「{unit}」。請確認是否代為寄送。"),

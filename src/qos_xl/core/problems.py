@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qos_xl.core.messages import MESSAGES
+from qos_xl.core.messages import MESSAGES, OPTIONAL_PARAMS
 from qos_xl.core.vocabulary import ERROR
 
 
@@ -23,6 +23,7 @@ class Problem:
     sheet: str | None = None
     cell: str | None = None
     value: str | None = None
+    step: str | None = None     # the self-check row's 項次, for a problem in one step's row
 
     @property
     def is_error(self) -> bool:
@@ -37,6 +38,7 @@ class Problem:
             "cell": self.cell,
             "value": self.value,
             "message": self.message,
+            "step": self.step,
         }
 
     @property
@@ -53,8 +55,8 @@ def make_problem(code: str, *, file=None, sheet=None, cell=None, value=None, **p
     """Build a problem from its code's template; ``value`` is also available to the template."""
     severity, template = MESSAGES[code]
     shown = "" if value is None else str(value)
-    message = template.format(value=shown, **params)
-    return Problem(code, severity, message, file, sheet, cell, None if value is None else shown)
+    message = template.format(value=shown, **{**OPTIONAL_PARAMS, **params})
+    return Problem(code, severity, message, file, sheet, cell, None if value is None else shown, params.get("step") or None)
 
 
 class FileProblem(Exception):

@@ -71,11 +71,14 @@ def load_registry(path: Path = UNITS_CSV, organisation: str = "") -> Registry:
     errors: list[str] = []
     units: list[Unit] = []
     seen: dict[str, str] = {}
+    codes: dict[str, int] = {}    # code (any case, as by_code finds it) -> the line that has it
     for row in read_csv_rows(path, UNIT_COLUMNS):
         v = row.values
         where = f"{path} 第 {row.line} 列"
         if not _CODE.match(v["代碼"]):
             errors.append(f"{where}：代碼「{v['代碼']}」須為英文字母或數字（例如 SEC）。")
+        elif (first := codes.setdefault(v["代碼"].lower(), row.line)) != row.line:
+            errors.append(f"{where}：代碼「{v['代碼']}」與第 {first} 列重複，每個單位的代碼只能出現一次。")
         if not v["機關全銜"]:
             errors.append(f"{where}：「機關全銜」不可空白。")
         if v["類別"] not in KINDS:

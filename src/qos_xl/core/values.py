@@ -2,8 +2,14 @@
 
 Every parser returns a result instead of raising: a value, a zh-TW reason why the cell
 could not be read, or neither for a blank cell. Ambiguous input is an error, never a
-guess. Years are accepted in the ROC range 1..199, i.e. 1912..2110 in the Gregorian
-calendar, so every parsed date can be written back as an ROC date.
+guess: a year of one or two digits (``13/6/1``) could be ROC or Gregorian and is refused.
+Years are accepted in the ROC range 1..199, i.e. 1912..2110 in the Gregorian calendar, so
+every parsed date can be written back as an ROC date.
+
+A date cell LibreOffice made from a typed ROC date (``102/6/30`` becomes a date in the
+year 102 AD, stored as a negative serial in .xlsx and as ``0102-06-29`` in .ods) is read
+as the ROC date the clerk typed: LibreOffice shows dates before 1582-10-15 in the Julian
+calendar but stores them proleptic Gregorian, so the Julian day is what was typed.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ BAD_DAY = "日必須是 1 到 31"
 BAD_NUMBER = "這個數字不是有效的日期"
 OUT_OF_RANGE = "日期必須在民國 1 年到 199 年之間"
 SERIAL_60 = "Excel 的 1900/2/29 不存在的日期"
+SHORT_YEAR = "年份「{year}」只有{digits}位數，無法判斷是民國 {roc} 年還是西元 {western} 年：民國 {roc} 年請寫 {as_roc}，西元 {western} 年請寫 {as_western}"
+GREGORIAN_START = date(1582, 10, 15)  # LibreOffice shows earlier dates in the Julian calendar
+_DIGIT_WORDS = {1: "一", 2: "兩"}
 
 _ERA = re.compile(r"中華民國|民國|西元|公元")
 _DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"))
@@ -56,10 +65,15 @@ class _Invalid(ValueError):
 
 @dataclass(frozen=True)
 class Parsed:
-    """A parsed cell: a value, or the zh-TW reason it failed; neither for a blank cell."""
+    """A parsed cell: a value, or the zh-TW reason it failed; neither for a blank cell.
+
+    ``typed``: for a date a spreadsheet stored in the year of the ROC number, the date as
+    the clerk typed it and the cell shows it (``102/6/30``); None otherwise.
+    """
 
     value: object | None
     error: str | None = None
+    typed: str | None = None
 
     @property
     def blank(self) -> bool:
@@ -85,6 +99,8 @@ def _split_era(s: str) -> tuple[str | None, str]:
 def _gregorian_year(digits: str, era: str | None) -> int:
     """A year as typed -> Gregorian: 1-3 digits are ROC, 4 digits Gregorian, unless era says."""
     year = int(digits)
+    if era is None and len(digits) == 4 and digits.startswith("0"):  # 0102/6/30: how LibreOffice shows 102 AD
+        digits = digits[1:]
     if (len(digits) <= 3) if era is None else era == "roc":
         if len(digits) > 3 or not 1 <= year <= 199:
             raise _Invalid("民國年份必須是 1 到 199")
@@ -94,7 +110,18 @@ def _gregorian_year(digits: str, era: str | None) -> int:
     return year
 
 
+def _short_year(year_digits: str, month_digits: str, day_digits: str) -> _Invalid:
+    """A date written with a one- or two-digit year: ROC or Gregorian cannot be told apart."""
+    short = int(year_digits)
+    western = (2000 if short < 30 else 1900) + short  # how spreadsheets read a two-digit year
+    rest = f"{int(month_digits)}/{int(day_digits)}"
+    return _Invalid(SHORT_YEAR.format(year=year_digits, digits=_DIGIT_WORDS[len(year_digits)], roc=short, western=western,
+                                      as_roc=f"{short:03d}/{rest}", as_western=f"{western - ROC_OFFSET:03d}/{rest}"))
+
+
 def _build(year_digits: str, month_digits: str, day_digits: str, era: str | None) -> date:
+    if era is None and len(year_digits) <= 2 and int(year_digits):
+        raise _short_year(year_digits, month_digits, day_digits)
     year = _gregorian_year(year_digits, era)
     month, day = int(month_digits), int(day_digits)
     if not 1 <= month <= 12:
@@ -134,6 +161,48 @@ def _from_number(n: numbers.Real, date1904: bool) -> date:
     return day
 
 
+def _epoch(date1904: bool) -> date:
+    """Day 0 of the serials before 1900 (LibreOffice counts them back from Excel's epoch)."""
+    return date(1904, 1, 1) if date1904 else date(1899, 12, 30)
+
+
+def _stored_day(raw: object, date1904: bool) -> date | None:
+    """The calendar day a date cell or a negative (before 1900) serial holds; None for anything else."""
+    if isinstance(raw, date):
+        return None if raw != raw else (raw.date() if isinstance(raw, datetime) else raw)   # raw != raw: NaT
+    if isinstance(raw, numbers.Real) and not isinstance(raw, bool) and math.isfinite(raw) and raw < 0:
+        try:
+            return _epoch(date1904) + timedelta(days=math.floor(raw))
+        except OverflowError:
+            return None
+    return None
+
+
+def _julian(day: date) -> tuple[int, int, int]:
+    """(year, month, day) in the Julian calendar of a proleptic Gregorian date."""
+    c = day.toordinal() + 1721425 + 32082  # the Julian day number, counted from the Julian calendar's epoch
+    d = (4 * c + 3) // 1461
+    e = c - 1461 * d // 4
+    m = (5 * e + 2) // 153
+    return d - 4800 + m // 10, m + 3 - 12 * (m // 10), e - (153 * m + 2) // 5 + 1
+
+
+def _shown_early(day: date) -> tuple[int, int, int]:
+    """The day LibreOffice shows for a stored early date: in the Julian calendar before 1582-10-15."""
+    return _julian(day) if day < GREGORIAN_START else (day.year, day.month, day.day)
+
+
+def _from_early_date(day: date) -> tuple[date, str]:
+    """A stored date before the year 1000: the ROC date that was typed (year 1..199), and its text."""
+    year, month, dom = _shown_early(day)
+    if not 1 <= year <= 199:
+        raise _Invalid(OUT_OF_RANGE)
+    try:
+        return date(year + ROC_OFFSET, month, dom), f"{year}/{month}/{dom}"
+    except ValueError:  # 2/29 of a Julian leap year that is not a leap year once shifted
+        raise _Invalid(f"日期不存在（民國 {year} 年不是閏年，2 月沒有 29 日）") from None
+
+
 def _from_text(raw: object) -> date | None:
     s = unicodedata.normalize("NFKC", text(raw)).translate(_DASHES)
     s = _WEEKDAY.sub("", key(_TIME.sub("", s)))
@@ -153,37 +222,50 @@ def _from_text(raw: object) -> date | None:
     raise _Invalid(NOT_DATE)
 
 
-def _date(raw: object, date1904: bool) -> date | None:
+def _date(raw: object, date1904: bool) -> tuple[date | None, str | None]:
+    """(the date, the ROC date as typed when a spreadsheet stored it in the year of the ROC number)."""
     if raw is None:
-        return None
-    if isinstance(raw, date):
-        if raw != raw:  # pandas.NaT
-            raise _Invalid(NOT_DATE)
-        day = raw.date() if isinstance(raw, datetime) else raw
-        if 1 <= day.year <= 199:  # 102/6/30 typed into a date cell: LibreOffice stores the year 0102
-            day = _roc_to_gregorian(day)
-        if not FIRST_DAY <= day <= LAST_DAY:
-            raise _Invalid(OUT_OF_RANGE)
-        return day
+        return None, None
     if isinstance(raw, time):
         raise _Invalid("只有時間，沒有日期")
-    if isinstance(raw, bool):
+    if isinstance(raw, bool) or (isinstance(raw, date) and raw != raw):  # raw != raw: pandas.NaT
         raise _Invalid(NOT_DATE)
+    if (day := _stored_day(raw, date1904)) is not None:
+        if day.year < 1000:  # 102/6/30 typed into a date cell: LibreOffice stores the year 0102
+            return _from_early_date(day)
+        if isinstance(raw, numbers.Real) or not FIRST_DAY <= day <= LAST_DAY:
+            raise _Invalid(BAD_NUMBER if isinstance(raw, numbers.Real) else OUT_OF_RANGE)
+        return day, None
     if isinstance(raw, numbers.Real):
-        return _from_number(raw, date1904)
-    return _from_text(raw)
-
-
-def _roc_to_gregorian(day: date) -> date:
-    try:
-        return day.replace(year=day.year + ROC_OFFSET)
-    except ValueError:  # 2/29 of a year that is not leap once shifted
-        raise _Invalid(f"日期不存在（民國 {day.year} 年 2 月沒有 29 日）") from None
+        return _from_number(raw, date1904), None
+    return _from_text(raw), None
 
 
 def parse_date(raw: object, *, date1904: bool = False) -> Parsed:
-    """A date cell (date, Excel serial, compact number or text, ROC or Gregorian) -> datetime.date."""
-    return _parsed(_date, raw, date1904)
+    """A date cell (date, Excel serial, compact number or text, ROC or Gregorian) -> datetime.date.
+
+    A date LibreOffice stored in the year of the ROC number comes back with ``typed`` set.
+    """
+    try:
+        day, typed = _date(raw, date1904)
+    except _Invalid as exc:
+        return Parsed(None, str(exc))
+    return Parsed(day, typed=typed)
+
+
+def shown_date(raw: object, *, date1904: bool = False) -> str:
+    """What a date cell shows, to quote it to a unit: ROC where it can be, never a serial or ISO text.
+
+    Text as typed; a date as ``102/06/30``; a date before ROC year 1 as the spreadsheet shows
+    it (``102/6/30`` for what LibreOffice stored in the year 102 AD).
+    """
+    day = _stored_day(raw, date1904)
+    if day is None:
+        return text(raw)
+    if day.year <= ROC_OFFSET:
+        year, month, dom = _shown_early(day)
+        return f"{year}/{month}/{dom}"
+    return format_roc(day)
 
 
 def format_roc(value: object, *, compact: bool = False, with_time: bool = False) -> str:
@@ -206,7 +288,8 @@ def format_roc(value: object, *, compact: bool = False, with_time: bool = False)
     if day.year <= ROC_OFFSET:
         return day.isoformat()
     year = day.year - ROC_OFFSET
-    text = f"{year:03d}{day.month:02d}{day.day:02d}" if compact else f"{year}/{day.month:02d}/{day.day:02d}"
+    # three-digit years, as typed years are read: 99/12/05 could be 1999, 099/12/05 cannot
+    text = f"{year:03d}{day.month:02d}{day.day:02d}" if compact else f"{year:03d}/{day.month:02d}/{day.day:02d}"
     if with_time and isinstance(value, datetime):
         text += f" {value:%H:%M}"
     return text
@@ -308,7 +391,7 @@ def _cell_key(raw: object, bad_number: str) -> str:
 
 def _period(raw: object) -> Period | None:
     if isinstance(raw, date) and raw == raw:  # a cell Excel turned into a date
-        day = _date(raw, False)
+        day = _date(raw, False)[0]
         return Period(day.year - ROC_OFFSET, day.month)
     era, s = _split_era(_cell_key(raw, "期別請以文字填寫，例如 102-06"))
     if not s and not era:

@@ -1,7 +1,10 @@
 """The feedback workbooks: the unit's own workbook annotated (openpyxl), or a standalone 問題清單 (xlsxwriter).
 
 Imported by ``feedback.write_feedback`` only when some file has problems, so that checking
-clean files never pays for loading openpyxl and xlsxwriter.
+clean files never pays for loading openpyxl and xlsxwriter.  What units read carries no
+problem code: the 問題清單 names severity (with a text mark that survives greyscale
+printing), sheet, cell, 項次, what is wrong and what was typed; a problem cell gets a fill
+and a border (errors thick, warnings dashed) and a comment signed by the secretariat.
 """
 
 from __future__ import annotations
@@ -21,20 +24,23 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from qos_xl.core.report import FileReport
 from qos_xl.core.problems import Problem
 from qos_xl.core.text import key
-from qos_xl.core.vocabulary import ERROR, FORM_NAMES, PROBLEM_LIST_SHEET, SEVERITY_NAMES
+from qos_xl.core.vocabulary import ERROR, FORM_NAMES, PROBLEM_LIST_SHEET, SEVERITY_NAMES, WARNING
 from qos_xl.output.files import atomic_path
+from qos_xl.output.reply import SIGNATURE
 from qos_xl.output.xlsxout import display_width, new_workbook, row_height, safe_text, write_string
 
 LIST_SHEET = PROBLEM_LIST_SHEET
-AUTHOR = "qos-xl"
 
 ERROR_FILL = "FFC7CE"
 WARNING_FILL = "FFEB9C"
 HEADER_FILL = "D9E1F2"
 LINK_COLOUR = "0563C1"
+ERROR_BORDER = "C00000"
+# a mark that reads in greyscale too, before the severity's name
+SEVERITY_MARKS = {ERROR: f"✖ {SEVERITY_NAMES[ERROR]}", WARNING: f"△ {SEVERITY_NAMES[WARNING]}"}
 
 # 問題清單 layout: (header, width in Excel character units)
-COLUMNS = (("嚴重度", 8), ("工作表", 14), ("儲存格", 10), ("問題代碼", 26), ("說明", 60), ("填寫內容", 36))
+COLUMNS = (("嚴重度", 9), ("工作表", 14), ("儲存格", 9), ("項次", 9), ("說明", 66), ("填寫內容", 34))
 TITLE_ROW, NOTE_ROW, HEADER_ROW = 1, 2, 3
 FIRST_DATA_ROW = 4
 
@@ -51,14 +57,18 @@ class _Row:
     severity: str
     sheet: str
     cell: str
-    code: str
+    step: str
     message: str
     value: str
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return self.severity, self.sheet, self.cell, self.step, self.message, self.value
 
 
 def _rows(report: FileReport) -> list[_Row]:
     return [
-        _Row(p, SEVERITY_NAMES.get(p.severity, p.severity), p.sheet or "", p.cell or "", p.code, p.message, p.value or "")
+        _Row(p, SEVERITY_MARKS.get(p.severity, p.severity), p.sheet or "", p.cell or "", p.step or "", p.message, p.value or "")
         for p in report.problems
     ]
 
@@ -74,7 +84,8 @@ def _subtitle(report: FileReport, note: str | None) -> str:
     text = "｜".join(parts)
     if note:
         return f"{text}。{note}" if text else note
-    hint = "點選「儲存格」欄可跳到該儲存格；紅色底色為錯誤、黃色底色為警告，滑鼠移到儲存格上可看到說明。"
+    hint = ("點選「儲存格」欄可跳到該儲存格。有問題的儲存格以底色及框線標出（錯誤：紅底粗框；警告：黃底虛線框），"
+            "滑鼠移到儲存格上可看到說明。可以直接在這份檔案上修正後寄回。")
     return f"{text}。{hint}" if text else hint
 
 
@@ -117,21 +128,27 @@ def _anchor(ws, ref: str):
     return ws[ref]
 
 
-def _comment_text(problems: list[Problem]) -> str:
+def _comment_text(problems: list[Problem], signature: str) -> str:
     parts = []
     for n, p in enumerate(problems, start=1):
         level = SEVERITY_NAMES.get(p.severity, p.severity)
         prefix = f"{n}. " if len(problems) > 1 else ""
         parts.append(f"{prefix}【{level}】{safe_text(p.message)}")
-    return "qos-xl 檢核：\n" + "\n".join(parts)
+    return f"{signature}檢核意見：\n" + "\n".join(parts)
 
 
-def _comment(text: str) -> Comment:
+def _comment(text: str, signature: str) -> Comment:
     lines = sum(max(1, -(-display_width(part) // 46)) for part in text.split("\n"))
-    return Comment(text, AUTHOR, width=300, height=max(80, min(600, 15 * lines + 20)))
+    return Comment(text, signature, width=300, height=max(80, min(600, 15 * lines + 20)))
 
 
-def annotate(report: FileReport, data: bytes, target: Path) -> None:
+def _marking_border(severity: str) -> Border:
+    """Thick for an error, dashed for a warning: a mark that survives greyscale printing, unlike a fill."""
+    side = Side(style="thick", color=ERROR_BORDER) if severity == ERROR else Side(style="dashed", color="7F6000")
+    return Border(left=side, right=side, top=side, bottom=side)
+
+
+def annotate(report: FileReport, data: bytes, target: Path, signature: str = SIGNATURE) -> None:
     """Load the unit's workbook from ``data``, mark its problem cells, add 問題清單 and save to ``target``."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -150,12 +167,14 @@ def annotate(report: FileReport, data: bytes, target: Path) -> None:
         links[index] = _location(ws.title, problem.cell)
     for (title, ref), problems in by_cell.items():
         cell = wb[title][ref]
-        colour = ERROR_FILL if any(p.severity == ERROR for p in problems) else WARNING_FILL
+        severity = ERROR if any(p.severity == ERROR for p in problems) else WARNING
+        colour = ERROR_FILL if severity == ERROR else WARNING_FILL
         cell.fill = PatternFill(fill_type="solid", start_color=colour, end_color=colour)
-        text = _comment_text(problems)
+        cell.border = _marking_border(severity)
+        text = _comment_text(problems, signature)
         if cell.comment is not None and cell.comment.text:
             text += "\n\n（原有註解）\n" + cell.comment.text
-        cell.comment = _comment(text)
+        cell.comment = _comment(text, signature)
 
     name = LIST_SHEET
     if name in wb.sheetnames:
@@ -205,7 +224,7 @@ def _fill_list_sheet(ws, report: FileReport, links: dict[int, str]) -> None:
 
     for offset, row in enumerate(_rows(report)):
         r = FIRST_DATA_ROW + offset
-        values = (row.severity, row.sheet, row.cell, row.code, row.message, row.value)
+        values = row.values
         for col, value in enumerate(values, start=1):
             cell = _put(ws, r, col, value)
             cell.border = border
@@ -213,6 +232,7 @@ def _fill_list_sheet(ws, report: FileReport, links: dict[int, str]) -> None:
         severity = ws.cell(row=r, column=1)
         colour = ERROR_FILL if row.problem.severity == ERROR else WARNING_FILL
         severity.fill = PatternFill(fill_type="solid", start_color=colour, end_color=colour)
+        severity.font = Font(bold=row.problem.severity == ERROR)
         location = links.get(offset)
         if location:
             link = ws.cell(row=r, column=3)
@@ -249,8 +269,9 @@ def write_standalone(report: FileReport, target: Path, note: str) -> None:
                                     "align": "center", "valign": "vcenter", "text_wrap": True})
         cell_fmt = wb.add_format({"text_wrap": True, "valign": "top", "border": 1, "border_color": "#999999"})
         severity_fmt = {
-            sev: wb.add_format({"text_wrap": True, "valign": "top", "border": 1, "border_color": "#999999", "bg_color": "#" + colour})
-            for sev, colour in ((ERROR, ERROR_FILL), ("warning", WARNING_FILL))
+            sev: wb.add_format({"text_wrap": True, "valign": "top", "border": 1, "border_color": "#999999", "bg_color": "#" + colour,
+                                "bold": sev == ERROR})
+            for sev, colour in ((ERROR, ERROR_FILL), (WARNING, WARNING_FILL))
         }
         last_col = len(COLUMNS) - 1
         ws.merge_range(TITLE_ROW - 1, 0, TITLE_ROW - 1, last_col, "", title_fmt)
@@ -265,7 +286,7 @@ def write_standalone(report: FileReport, target: Path, note: str) -> None:
             ws.set_column(col, col, width)
         for offset, row in enumerate(_rows(report)):
             r = FIRST_DATA_ROW - 1 + offset
-            values = (row.severity, row.sheet, row.cell, row.code, row.message, row.value)
+            values = row.values
             for col, value in enumerate(values):
                 fmt = severity_fmt.get(row.problem.severity, cell_fmt) if col == 0 else cell_fmt
                 write_string(ws, r, col, value, fmt)

@@ -3,8 +3,10 @@
 For every file with problems, ``write_feedback`` writes into the feedback folder
 
 - ``{stem}_問題標註.xlsx``: the unit's workbook, untouched except that each problem cell
-  is filled (errors light red, warnings light yellow) and carries a comment with the
-  message(s), and a first sheet ``問題清單`` lists every problem with a link to its cell;
+  is filled and framed (errors light red with a thick border, warnings light yellow with a
+  dashed one) and carries a comment with the message(s) signed by the secretariat, and a
+  first sheet ``問題清單`` lists every problem with a link to its cell.  Corrected and sent
+  back, the copy is read like the original (the reader skips ``問題清單``);
 - or, when the original cannot be opened by openpyxl (.ods, .xls, corrupt, encrypted,
   not a spreadsheet, changed since validation), ``{stem}_問題清單.xlsx``: the same list
   as a standalone workbook;
@@ -25,7 +27,7 @@ from qos_xl.core.names import safe_filename
 from qos_xl.core.report import FileReport
 from qos_xl.core.vocabulary import IGNORED
 from qos_xl.output import files
-from qos_xl.output.reply import file_reply
+from qos_xl.output.reply import Sender, file_reply
 
 ANNOTATED_SUFFIX = "_問題標註.xlsx"
 LIST_SUFFIX = "_問題清單.xlsx"
@@ -101,10 +103,11 @@ def _original(report: FileReport) -> tuple[bytes | None, str]:
     return data, ""
 
 
-def write_feedback(reports: list[FileReport], out_dir: Path, sources: list[Path]) -> list[Path]:
+def write_feedback(reports: list[FileReport], out_dir: Path, sources: list[Path], sender: Sender = Sender()) -> list[Path]:
     """Annotated copy (or standalone 問題清單) and reply for every file with problems; the written paths.
 
-    ``sources``: the folders or files that were read, which the feedback folder must not be inside.
+    ``sources``: the folders or files that were read, which the feedback folder must not be inside;
+    ``sender``: who signs the comments and replies, the resend deadline and the contact (settings.csv).
     """
     out_dir = Path(out_dir)
     _check_out_dir(out_dir, [Path(s) for s in sources])
@@ -117,7 +120,7 @@ def write_feedback(reports: list[FileReport], out_dir: Path, sources: list[Path]
         targets = tuple(out_dir / f"{stem}{suffix}" for suffix in (ANNOTATED_SUFFIX, LIST_SUFFIX, RECEIPT_SUFFIX))
         if {t.resolve() for t in targets} & protected:
             raise FeedbackError(f"回饋檔案會覆蓋收件檔案「{report.file}」，請改用其他輸出資料夾。")
-        jobs.append((report, targets))
+        jobs.append((report, targets, sender))
     if not jobs:
         return []
     with files.reported(out_dir):
@@ -179,17 +182,17 @@ def _write_all(jobs: list, out_dir: Path) -> list[Path]:
     return written
 
 
-def _write_one(job: tuple[FileReport, tuple[Path, Path, Path]], annotate_original: bool = True) -> tuple[Path, Path]:
+def _write_one(job: tuple[FileReport, tuple[Path, Path, Path], Sender], annotate_original: bool = True) -> tuple[Path, Path]:
     """One file's feedback workbook and reply, put in place together; the two paths written."""
     from qos_xl.output.annotate import annotate, write_standalone  # openpyxl and xlsxwriter: only when there is feedback to write
 
-    report, (annotated, standalone, receipt) = job
+    report, (annotated, standalone, receipt), sender = job
     data, note = _original(report) if annotate_original else (None, "原檔案無法由系統開啟加註")
     with files.together():          # the copy and its reply appear together or not at all
         made = None
         if data is not None:
             try:
-                annotate(report, data, annotated)
+                annotate(report, data, annotated, sender.signature)
                 made = annotated
             except files.OutputError:
                 raise           # our own write failed: not the unit's file
@@ -198,8 +201,8 @@ def _write_one(job: tuple[FileReport, tuple[Path, Path, Path]], annotate_origina
         if made is None:
             write_standalone(report, standalone, f"{note}，因此未產生標註副本，僅列出問題清單。")
             made = standalone
-            text = file_reply(report, problem_list=standalone.name, note=note)
+            text = file_reply(report, problem_list=standalone.name, note=note, sender=sender)
         else:
-            text = file_reply(report, annotated=annotated.name)
+            text = file_reply(report, annotated=annotated.name, sender=sender)
         files.write_text_atomic(receipt, text)
     return made, receipt

@@ -4,19 +4,22 @@
 ``mail_receipt`` answers one e-mail, listing each file it brought and its other attachments.  Both are built
 from the same pieces, so a verdict, a problem and the closing request read the same in both.
 Everything that came from outside is cleaned (no control or direction-override characters)
-and bounded.
+and bounded.  Who signs, the resend deadline and the contact come from ``settings.csv``
+(``Sender``); units read no problem codes, only what is wrong and what to do.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qos_xl.core.problems import Problem
 from qos_xl.core.report import FileReport
 from qos_xl.core.text import safe_text
-from qos_xl.core.values import format_roc
+from qos_xl.core.values import format_roc, parse_date
 from qos_xl.core.vocabulary import (DUPLICATE, FORM_NAMES, IGNORED, SELFCHECK, SEVERITY_NAMES, SUPERSEDED, WORKPLAN)
 
 if TYPE_CHECKING:
@@ -24,6 +27,34 @@ if TYPE_CHECKING:
 
 SIGNATURE = "秘書室"
 VALUE_CHARS = 200
+# settings.csv rows (項目) a reply reads
+SETTING_SIGNATURE, SETTING_DEADLINE, SETTING_CONTACT, SETTING_PHONE = "回覆署名", "補件期限", "聯絡人", "聯絡電話"
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who answers units: the signature, the date to resend by, whom to call (each from settings.csv, may be blank)."""
+
+    signature: str = SIGNATURE
+    deadline: str = ""       # as written for users: 102/07/10
+    contact: str = ""
+    phone: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str]) -> Sender:
+        """From the rows 回覆署名, 補件期限, 聯絡人, 聯絡電話 (``load_plan`` has checked 補件期限 is a date)."""
+        deadline = parse_date(settings.get(SETTING_DEADLINE, "")).value
+        return cls(signature=clean(settings.get(SETTING_SIGNATURE, ""), 40, one_line=True) or SIGNATURE,
+                   deadline=format_roc(deadline) if deadline else "",
+                   contact=clean(settings.get(SETTING_CONTACT, ""), 40, one_line=True),
+                   phone=clean(settings.get(SETTING_PHONE, ""), 40, one_line=True))
+
+    def contact_line(self) -> str:
+        """「如有疑問，請洽秘書室 王小明（07-3368333 轉 123）。」, or "" when neither is set."""
+        if not (self.contact or self.phone):
+            return ""
+        who = " ".join(x for x in (self.signature, self.contact) if x)
+        return f"如有疑問，請洽{who}" + (f"（{self.phone}）" if self.phone else "") + "。"
 
 _BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SPACES = re.compile(r"\s+")
@@ -84,12 +115,14 @@ def problem_lines(problems: tuple[Problem, ...] | list[Problem], *, indent: str 
     return lines
 
 
-def closing(errors: bool, warnings: bool, *, original_name: bool = True) -> str:
-    """What the unit should do now (``original_name``: about one file it should resend under its name)."""
+def closing(errors: bool, warnings: bool, *, original_name: bool = True, deadline: str = "") -> str:
+    """What the unit should do now (``original_name``: about one file it should resend under its name;
+    ``deadline``: the date to resend by, as written for users)."""
+    by = f"於 {deadline} 前" if deadline else ""
     if errors:
         if original_name:
-            return "請依上列說明修正原檔案後，以原檔名重新寄送，並更新「填報日期」。"
-        return "請依上列說明修正後重新寄送，並更新「填報日期」。"
+            return f"請{by}依上列說明修正原檔案後，以原檔名重新寄送，並更新「填報日期」。"
+        return f"請{by}依上列說明修正後重新寄送，並更新「填報日期」。"
     if warnings:
         again = "以原檔名重新寄送" if original_name else "重新寄送"
         return f"以上提醒不影響收件，本次無須重新寄送；如需更正，請修正後{again}，並更新「填報日期」。"
@@ -105,15 +138,34 @@ def _greeting_name(report: FileReport) -> str:
 
 
 def file_reply(report: FileReport, *, annotated: str | None = None, problem_list: str | None = None,
-               note: str | None = None, sender: str = SIGNATURE) -> str:
+               note: str | None = None, sender: Sender = Sender()) -> str:
     """The reply to a unit about one file; works for any report.
 
     ``annotated`` / ``problem_list`` name the attached feedback workbook, ``note`` says why
-    no annotated copy could be made.
+    no annotated copy could be made.  The text is a list of sections (``_reply_sections``),
+    separated by blank lines.
     """
-    errors, warnings = len(report.errors), len(report.warnings)
-    lines = [f"{_greeting_name(report)} 您好：", "", "本室已收到貴單位寄送的檔案，檢核結果如下。", ""]
-    lines.append(f"檔案名稱：{clean(Path(report.file).name)}")
+    sections = _reply_sections(report, annotated=annotated, problem_list=problem_list, note=note, sender=sender)
+    return "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"
+
+
+def _reply_sections(report: FileReport, *, annotated, problem_list, note, sender: Sender) -> list[list[str]]:
+    """The reply's sections in order: greeting, the file, the verdict, the problems, what to do, the attachment, signature."""
+    return [
+        [f"{_greeting_name(report)} 您好："],
+        ["本室已收到貴單位寄送的檔案，檢核結果如下。"],
+        _file_facts(report),
+        _verdict_lines(report),
+        _problem_section(report),
+        _what_next(report, annotated, sender),
+        _attachment(annotated, problem_list, note),
+        [line for line in (sender.contact_line(),) if line],
+        [sender.signature + " 敬上"],
+    ]
+
+
+def _file_facts(report: FileReport) -> list[str]:
+    lines = [f"檔案名稱：{clean(Path(report.file).name)}"]
     if report.sha256:
         lines.append(f"檔案識別碼（SHA-256 前 12 碼）：{report.sha256[:12]}")
     if report.form:
@@ -122,25 +174,43 @@ def file_reply(report: FileReport, *, annotated: str | None = None, problem_list
         lines.append(f"期別：{period_text(report)}")
     if report.report_date:
         lines.append(f"填報日期：{format_roc(report.report_date)}")
-    lines += ["", f"檢核結果：{verdict(report)}"]
+    return lines
+
+
+def _verdict_lines(report: FileReport) -> list[str]:
+    lines = [f"檢核結果：{verdict(report)}"]
     if report.state == DUPLICATE:
         lines.append("（本檔案與已收到的另一個檔案內容完全相同，不重複收件。）")
     elif report.state == SUPERSEDED:
         lines.append("（本檔案已由貴單位較新的檔案取代，不列入彙整。）")
-    if report.problems:
-        summary = "、".join(x for x in (f"錯誤 {errors} 項" if errors else "", f"警告 {warnings} 項" if warnings else "") if x)
-        lines += ["", f"問題明細（{summary}）："]
-        lines += problem_lines(report.problems)
-    lines += ["", closing(bool(errors), bool(warnings))]
+    return lines
+
+
+def _problem_section(report: FileReport) -> list[str]:
+    if not report.problems:
+        return []
+    errors, warnings = len(report.errors), len(report.warnings)
+    summary = "、".join(x for x in (f"錯誤 {errors} 項" if errors else "", f"警告 {warnings} 項" if warnings else "") if x)
+    return [f"問題明細（{summary}）：", *problem_lines(report.problems)]
+
+
+def _what_next(report: FileReport, annotated: str | None, sender: Sender) -> list[str]:
+    errors, warnings = bool(report.errors), bool(report.warnings)
+    if errors and annotated:   # the annotated copy validates like the original once corrected
+        by = f"於 {sender.deadline} 前" if sender.deadline else ""
+        return [f"請{by}依上列說明修正後重新寄送，並更新「填報日期」：可以直接在附件「{clean(annotated)}」上修正後寄回"
+                "（檔名不拘），也可以修正原檔案後寄回。"]
+    return [closing(errors, warnings, deadline=sender.deadline)]
+
+
+def _attachment(annotated: str | None, problem_list: str | None, note: str | None) -> list[str]:
     if annotated:
-        lines.append(f"附件「{clean(annotated)}」以底色標出有問題的儲存格（紅色為錯誤、黃色為警告），"
-                     "滑鼠移到儲存格上可看到說明；第一個工作表「問題清單」列出所有問題，點選儲存格位置可直接跳到該處。"
-                     "此附件僅供對照，請在原檔案上修正。")
-    elif problem_list:
+        return [f"附件「{clean(annotated)}」以底色及框線標出有問題的儲存格（錯誤：紅底粗框；警告：黃底虛線框），"
+                "滑鼠移到儲存格上可看到說明；第一個工作表「問題清單」列出所有問題（可列印），點選儲存格位置可直接跳到該處。"]
+    if problem_list:
         reason = f"（{note}）" if note else ""
-        lines.append(f"本次未附標註副本{reason}；所有問題列於附件「{clean(problem_list)}」。")
-    lines += ["", sender + " 敬上", ""]
-    return "\n".join(lines)
+        return [f"本次未附標註副本{reason}；所有問題列於附件「{clean(problem_list)}」。"]
+    return []
 
 
 def _mail_greeting(message: MailMessage) -> str:

@@ -10,15 +10,20 @@ identity twice, so it survives a save by Excel or LibreOffice:
   (the work plan also lists the five area labels there as ``qos_area_1``…``qos_area_5``;
   its 實施要項 dropdown refers to them).
 
-Self-check layout (1-based rows, data sheet ``自行檢核表``, first sheet)::
+Self-check layout (1-based rows, data sheet ``自行檢核表``, first sheet); the frozen block
+(rows 1-5) is short so that a 1366x768 laptop shows several steps below it::
 
-    row 1  title (A1:J1 merged)         row 2  subtitle (A2:J2 merged)
-    row 3  B3 機關(單位)名稱 C3 <unit>    F3 填報期別 G3 <period>
-    row 4  B4 填表人        C4 <input>   F4 聯絡電話 G4 <input>
-    row 5  B5 填報日期      C5 <date>
-    row 6  note (A6:J6 merged)
-    row 7  table header A7:J7
-    rows 8..  one row per catalogue step, in plan order
+    row 1  title and period (A1:J1 merged)
+    row 2  B2 機關(單位)名稱 C2:D2 <unit>   E2 填報期別 F2 <period>   H2 填報日期 I2 <date>
+    row 3  B3 填表人        C3:D3 <input>  E3 聯絡電話 F3:G3 <input>
+    row 4  note (A4:J4 merged)
+    row 5  table header A5:J5
+    rows 6..  one row per catalogue step, in plan order; not sized by hand: each opens at
+              a height that shows the plan's texts (at least two lines), and Excel and
+              LibreOffice re-fit it as text is typed (``_let_rows_grow``)
+
+Date input cells (填報日期, 完成日期) are text cells (``@``): a typed ``102/6/30`` stays as
+typed in Excel and LibreOffice, where a date-formatted cell would turn it into the year 102.
 
 Work-plan layout (data sheet ``工作計畫``, first sheet)::
 
@@ -32,8 +37,11 @@ Work-plan layout (data sheet ``工作計畫``, first sheet)::
 from __future__ import annotations
 
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from xlsxwriter.utility import xl_cell_to_rowcol
 
 from qos_xl import TEMPLATE_VERSION
 from qos_xl.core import vocabulary as words
@@ -49,9 +57,13 @@ WORKPLAN_COLUMNS = tuple(words.WORKPLAN_COLUMNS.values())
 NOT_DUE_MARK = "本期未到期"
 
 # -- layout (0-based rows/cols as xlsxwriter uses them) ---------------------------------
-SC_HEADER_ROW = 6          # row 7
-SC_FIRST_ROW = 7           # row 8
-SC_WIDTHS = (8, 16, 28, 40, 12, 10, 34, 12, 18, 14)
+SC_HEADER_ROW = 4          # row 5
+SC_FIRST_ROW = 5           # row 6
+# the self-check's header block: field -> (label cell, value cell), 1-based A1 names
+SC_HEADER_CELLS = {"unit": ("B2", "C2"), "period": ("E2", "F2"), "report_date": ("H2", "I2"),
+                   "filler": ("B3", "C3"), "phone": ("E3", "F3")}
+# 辦理情形 (G) is the widest input column; the plan's texts are narrower than they used to be
+SC_WIDTHS = (7, 14, 24, 38, 9, 10, 44, 12, 16, 12)
 WP_HEADER_ROW = 10         # row 11
 WP_FIRST_ROW = 11          # row 12
 WP_INPUT_ROWS = 40
@@ -60,7 +72,6 @@ HELP_WIDTHS = (16, 76)
 
 FONT = "微軟正黑體"
 FONT_SIZE = 11
-DATE_FORMAT = "yyyy/m/d"
 FILL_LABEL = "#F2F2F2"     # locked structure cells (labels, catalogue text)
 FILL_HEADER = "#D9E1F2"    # table header
 FILL_INPUT = "#FFFFFF"     # cells a unit fills in
@@ -110,6 +121,36 @@ def write_templates(plan: Plan, registry: Registry, out_dir: Path, period, units
 
 
 # -- helpers ----------------------------------------------------------------------------
+_CUSTOM_HEIGHT = re.compile(r'(<row r="([0-9]+)"[^>]*?) customHeight="1"')
+
+
+def _let_rows_grow(path: Path, part: str, rows: range) -> None:
+    """Unmark the given 1-based rows as manually sized, so that they grow with what is typed.
+
+    xlsxwriter marks every row it gives a height as sized by hand (``customHeight``), and
+    neither Excel nor LibreOffice re-fits such a row.  Without the mark the height (``ht``)
+    is only the one to open with: LibreOffice, which does not fit rows when it loads an
+    .xlsx, shows the plan's texts whole, and both re-fit a row when a cell in it is edited.
+    """
+    with zipfile.ZipFile(path) as z:
+        members = [(info, z.read(info)) for info in z.infolist()]
+    freed = 0
+
+    def unmark(m: re.Match) -> str:
+        nonlocal freed
+        if int(m[2]) not in rows:
+            return m[0]
+        freed += 1
+        return m[1]
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in members:
+            if info.filename == part:
+                data = _CUSTOM_HEIGHT.sub(unmark, data.decode("utf-8")).encode("utf-8")
+            z.writestr(info, data)
+    if freed != len(rows):
+        raise RuntimeError(f"{part}: {freed} of {len(rows)} rows found to let grow")
+
 def _safe_name(name: str) -> str:
     return safe_filename(name.replace(" ", "_"), fallback="單位", max_bytes=120)
 
@@ -162,7 +203,7 @@ class _Formats:
         self.fixed_number = wb.add_format({**cell, "bg_color": FILL_LABEL, "valign": "vcenter", "align": "left", "num_format": "0"})
         self.input = wb.add_format({**cell, "bg_color": FILL_INPUT, "locked": False, "num_format": "@", "valign": "vcenter"})
         self.input_top = wb.add_format({**cell, "bg_color": FILL_INPUT, "locked": False, "num_format": "@"})
-        self.input_date = wb.add_format({**cell, "bg_color": FILL_INPUT, "locked": False, "num_format": DATE_FORMAT,
+        self.input_date = wb.add_format({**cell, "bg_color": FILL_INPUT, "locked": False, "num_format": "@",
                                          "align": "left", "valign": "vcenter"})
         # catalogue rows: [due, not due] variants
         self.code = [wb.add_format({**cell, "bg_color": c, "align": "center", "num_format": "@"}) for c in (FILL_LABEL, FILL_NOT_DUE)]
@@ -171,7 +212,7 @@ class _Formats:
         self.status = [wb.add_format({**cell, "bg_color": c, "locked": False, "align": "center", "num_format": "@"})
                        for c in (FILL_INPUT, FILL_NOT_DUE)]
         self.free = [wb.add_format({**cell, "bg_color": c, "locked": False, "num_format": "@"}) for c in (FILL_INPUT, FILL_NOT_DUE)]
-        self.date = [wb.add_format({**cell, "bg_color": c, "locked": False, "num_format": DATE_FORMAT, "align": "center"})
+        self.date = [wb.add_format({**cell, "bg_color": c, "locked": False, "num_format": "@", "align": "center"})
                      for c in (FILL_INPUT, FILL_NOT_DUE)]
         # instructions sheet
         self.help_heading = wb.add_format({**cell, "bold": True, "font_size": 12, "bg_color": FILL_HEADER, "valign": "vcenter"})
@@ -243,7 +284,8 @@ def _help_sheet(wb, fmt: _Formats, title: str, entries: list[tuple[str, str] | s
 
 
 def _date_help() -> str:
-    return "民國日期如 102/6/30、102.6.30、102年6月30日 均可（全形數字亦可），也可輸入西元日期如 2013/6/30。"
+    return ("請以民國年填寫，例如 102/6/30；102.6.30、102年6月30日 及全形數字亦可，西元日期請寫四位數年份，如 2013/6/30。"
+            "年份請勿只寫兩位數（13/6/30 無法判斷是民國還是西元）。日期欄是文字格式，輸入的內容會照原樣保留。")
 
 
 # -- self-check -------------------------------------------------------------------------
@@ -258,44 +300,49 @@ def _write_selfcheck(path: Path, plan: Plan, registry: Registry, unit: Unit, per
         ws.set_column(c, c, w)
 
     ws.merge_range(0, 0, 0, last_col, "", fmt.title)
-    write_string(ws, 0, 0, title, fmt.title)
-    ws.set_row(0, 30)
-    ws.merge_range(1, 0, 1, last_col, "", fmt.subtitle)
-    write_string(ws, 1, 0, _subtitle(period), fmt.subtitle)
-    ws.set_row(1, 22)
+    write_string(ws, 0, 0, f"{title}　{_subtitle(period)}", fmt.title)
+    ws.set_row(0, 24)
 
-    # header block: label, value to its right
-    write_string(ws, 2, 1, "機關(單位)名稱", fmt.label)
-    write_string(ws, 2, 2, unit.name, fmt.input)
-    write_string(ws, 2, 5, "填報期別", fmt.label)
-    write_string(ws, 2, 6, str(period), fmt.fixed)
-    write_string(ws, 3, 1, "填表人", fmt.label)
-    ws.write_blank(3, 2, None, fmt.input)
-    write_string(ws, 3, 5, "聯絡電話", fmt.label)
-    ws.write_blank(3, 6, None, fmt.input)
-    write_string(ws, 4, 1, "填報日期", fmt.label)
-    ws.write_blank(4, 2, None, fmt.input_date)
-    for r in (2, 3, 4):
-        ws.set_row(r, 21)
-    ws.data_validation(2, 2, 2, 2, {"validate": "any", "input_title": "機關(單位)名稱",
-                                    "input_message": "已預填貴單位全銜；如有錯誤請更正為正確全銜。"})
-    ws.data_validation(3, 2, 3, 2, {"validate": "any", "input_title": "填表人", "input_message": "請填寫承辦人姓名。"})
-    ws.data_validation(3, 6, 3, 6, {"validate": "any", "input_title": "聯絡電話", "input_message": "請填寫承辦人電話及分機，例如 07-1234567 轉 123。"})
-    ws.data_validation(4, 2, 4, 2, {"validate": "any", "input_title": "填報日期（必填）",
-                                    "input_message": "請填寫本表填報日期，例如 102/6/30。\n民國日期如 102/6/30 亦可；更正後重寄請更新日期。"})
+    # header block: each label with its value in the cell to its right
+    cells = {name: tuple(xl_cell_to_rowcol(ref) for ref in pair) for name, pair in SC_HEADER_CELLS.items()}
+    for name, ((r, c), _) in cells.items():
+        write_string(ws, r, c, words.SELFCHECK_LABELS[name], fmt.label)
+    (r, c) = cells["unit"][1]
+    ws.merge_range(r, c, r, c + 1, "", fmt.input)
+    write_string(ws, r, c, unit.name, fmt.input)
+    write_string(ws, *cells["period"][1], str(period), fmt.fixed)
+    ws.write_blank(*cells["report_date"][1], None, fmt.input_date)
+    (r, c) = cells["filler"][1]
+    ws.merge_range(r, c, r, c + 1, "", fmt.input)
+    (r, c) = cells["phone"][1]
+    ws.merge_range(r, c, r, c + 1, "", fmt.input)
+    for r in (1, 2):
+        ws.set_row(r, 19)
+    prompts = {
+        "unit": ("機關(單位)名稱", "已預填貴單位全銜；如有錯誤請更正為正確全銜。"),
+        "filler": ("填表人", "請填寫承辦人姓名。"),
+        "phone": ("聯絡電話", "請填寫承辦人電話及分機，例如 07-1234567 轉 123。"),
+        "report_date": ("填報日期（必填）", "請以民國年填寫本表填報日期，例如 102/6/30。\n本欄為文字格式，輸入的內容會照原樣保留。"
+                                       "更正後重寄請更新日期。"),
+    }
+    for name, (heading, message) in prompts.items():
+        r, c = cells[name][1]
+        ws.data_validation(r, c, r, c, {"validate": "any", "input_title": heading, "input_message": message})
 
     due_count = sum(1 for s in plan.steps if s.due_at(period.month))
     not_due = len(plan.steps) - due_count
-    note = "白底儲存格請填寫，灰底儲存格為計畫內容（已鎖定）。詳細規定請見「填表說明」工作表。"
+    note = "白底儲存格請填寫，灰底儲存格為計畫內容（已鎖定）；日期請以民國年填寫，例如 102/6/30。"
     if not_due:
         note += f"深灰底的 {not_due} 列本期尚未到查核期限，可不填。"
-    ws.merge_range(5, 0, 5, last_col, "", fmt.note)
-    write_string(ws, 5, 0, note, fmt.note)
-    ws.set_row(5, 20)
+    note += "詳細規定請見「填表說明」工作表。"
+    note_row = SC_HEADER_ROW - 1
+    ws.merge_range(note_row, 0, note_row, last_col, "", fmt.note)
+    write_string(ws, note_row, 0, note, fmt.note)
+    ws.set_row(note_row, 16)
 
     for c, name in enumerate(SELFCHECK_COLUMNS):
         write_string(ws, SC_HEADER_ROW, c, name, fmt.header)
-    ws.set_row(SC_HEADER_ROW, 24)
+    ws.set_row(SC_HEADER_ROW, 20)
 
     areas = {a.number: a for a in plan.areas}
     r = SC_FIRST_ROW
@@ -313,7 +360,7 @@ def _write_selfcheck(path: Path, plan: Plan, registry: Registry, unit: Unit, per
         ws.write_blank(r, 7, None, fmt.date[v])
         ws.write_blank(r, 8, None, fmt.free[v])
         ws.write_blank(r, 9, None, fmt.free[v])
-        ws.set_row(r, _heights(zip(texts, SC_WIDTHS), min_lines=2))
+        ws.set_row(r, _heights(zip(texts, SC_WIDTHS), min_lines=2))  # the height to open with; see _let_rows_grow
         r += 1
     last_row = r - 1
 
@@ -329,7 +376,8 @@ def _write_selfcheck(path: Path, plan: Plan, registry: Registry, unit: Unit, per
     })
     ws.data_validation(SC_FIRST_ROW, 7, last_row, 7, {
         "validate": "any", "input_title": "完成日期",
-        "input_message": "已完成者必填，不可晚於填報日期。\n民國日期如 102/6/30、102.6.30、102年6月30日 亦可。",
+        "input_message": "已完成者必填，不可晚於填報日期。請以民國年填寫，例如 102/6/30；102.6.30、102年6月30日 亦可。\n"
+                         "本欄為文字格式，輸入的內容會照原樣保留。",
     })
 
     ws.freeze_panes(SC_FIRST_ROW, 1)
@@ -345,6 +393,7 @@ def _write_selfcheck(path: Path, plan: Plan, registry: Registry, unit: Unit, per
     _properties(wb, f"{unit.name} {title}", _subtitle(period), plan.organisation, info)
     ws.activate()
     wb.close()
+    _let_rows_grow(path, "xl/worksheets/sheet1.xml", range(SC_FIRST_ROW + 1, last_row + 2))
 
 
 def _selfcheck_help(plan: Plan, registry: Registry, unit: Unit, period, due_count: int, not_due: int) -> list:

@@ -49,6 +49,7 @@ class Submission:
     rows: list[dict[str, object]]           # each: {"_row": n, field: raw value, ...}
     columns: dict[str, str]                 # field -> column letter
     date1904: bool = False
+    table_row: int = 0                      # the row of the table's header (1-based); 0 when there is none
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -167,6 +168,7 @@ def read_submission(workbook: Workbook, file: str) -> Submission | list[Problem]
         rows=rows,
         columns={name: column_letter(col) for name, col in found.items()},
         date1904=workbook.date1904,
+        table_row=header_row,
         problems=problems,
     )
     return submission

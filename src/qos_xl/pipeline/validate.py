@@ -9,6 +9,7 @@ and ``WORKPLAN_RULES``: a code, the field whose cell is named, and the test (Tru
 from __future__ import annotations
 
 import ast
+import datetime as dt
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -17,11 +18,13 @@ import pandas as pd
 import pandera.pandas as pa
 
 from qos_xl.core.catalogue import Plan
+from qos_xl.core.messages import NOT_DUE_NOTE, OTHERS_NOTE
 from qos_xl.core.problems import Problem, make_problem, problem_order
 from qos_xl.core.registry import Registry
 from qos_xl.core.report import FileReport
 from qos_xl.core.text import key, text, texts
-from qos_xl.core.values import cached, each_distinct, format_roc, parse_date, parse_period, parse_roc_year, parse_status
+from qos_xl.core.values import (cached, each_distinct, format_roc, parse_date, parse_period, parse_roc_year, parse_status,
+                                shown_date)
 from qos_xl.core.vocabulary import (ACCEPTED, DOING, DONE, FIELD_LABELS, IGNORED, NOT_APPLICABLE, REJECTED, SELFCHECK,
                                     SELFCHECK_MONTHS, WORKPLAN, WORKPLAN_SECTIONS)
 from qos_xl.pipeline.load import Loaded, list_inbox, load_files
@@ -65,6 +68,7 @@ HEADER_RULES = (
     Rule("plan-year-mismatch", "period", lambda d: d.year.isna() | (d.year == d.plan_year)),
     Rule("report-date-missing", "report_date", lambda d: (d.form != SELFCHECK) | ~_blank(d.report_raw)),
     Rule("report-date-invalid", "report_date", lambda d: d.report_error.isna()),
+    Rule("date-read-as-roc", "report_date", lambda d: d.report_typed.isna()),
     Rule("filler-missing", "filler", lambda d: (d.form != SELFCHECK) | ~_blank(d.filler)),
     Rule("filler-missing", "phone", lambda d: (d.form != SELFCHECK) | ~_blank(d.phone)),
     Rule("year-missing", "year", lambda d: (d.form != WORKPLAN) | ~_blank(d.period_raw)),
@@ -76,25 +80,26 @@ HEADER_RULES = (
 SELFCHECK_RULES = (   # "x_blank": the text column x is empty (computed once per column)
     Rule("step-unknown", "code", lambda d: ~d.present | d.known),
     Rule("step-duplicate", "code", lambda d: ~d.repeated),
-    Rule("step-missing", None, lambda d: d.present),
+    Rule("step-missing", "code", lambda d: d.present),   # at the table's 項次 heading
     Rule("status-not-allowed", "status", lambda d: d.status_raw_blank | d.status.notna()),
     Rule("status-synonym", "status", lambda d: ~d.synonym),
     Rule("status-missing", "status", lambda d: ~(d.present & d.known & d.due & d.status_raw_blank)),
     Rule("narrative-missing", "narrative", lambda d: ~(d.status.isin([DONE, DOING]) & d.narrative_blank)),
     Rule("done-date-missing", "done_date", lambda d: ~((d.status == DONE) & d.done_raw_blank)),
     Rule("date-invalid", "done_date", lambda d: d.done_error.isna()),
+    Rule("date-read-as-roc", "done_date", lambda d: ~d.typed_first),   # once a file, at its first such cell
     Rule("done-date-after-report", "done_date", lambda d: ~(d.done_date > d.report_date)),
     Rule("done-date-before-plan-year", "done_date", lambda d: ~(d.done_date < d.plan_start)),
     Rule("reason-missing", "narrative", lambda d: ~((d.status == NOT_APPLICABLE) & d.narrative_blank & d.remarks_blank)),
     Rule("status-not-due", "status", lambda d: ~(d.present & d.known & d.period_known & ~d.due & d.status.notna())),
 )
 
-WORKPLAN_RULES = (
+WORKPLAN_RULES = (   # one problem a row, at the cell of the first thing wrong in it
     Rule("area-invalid", "area", lambda d: _blank(d.area_raw) | d.area.notna()),
     Rule("area-missing", "area", lambda d: ~(_blank(d.area_raw) & ~(_blank(d.focus) & _blank(d.method)))),
-    Rule("work-item-incomplete", "focus", lambda d: ~(d.present & ~_blank(d.area_raw) & _blank(d.focus))),
-    Rule("work-item-incomplete", "method", lambda d: ~(d.present & ~_blank(d.area_raw) & _blank(d.method))),
-    Rule("area-uncovered", None, lambda d: d.present),
+    Rule("work-item-incomplete", "focus", lambda d: ~(d.present & d.area.notna() & _blank(d.focus))),
+    Rule("work-item-incomplete", "method", lambda d: ~(d.present & d.area.notna() & ~_blank(d.focus) & _blank(d.method))),
+    Rule("area-uncovered", "area", lambda d: d.present),   # at the table's 實施要項 heading
 )
 
 
@@ -142,7 +147,7 @@ def _header_frame(loaded: dict[int, Loaded], plan: Plan, registry: Registry) -> 
         rec = {"fid": fid, "form": sub.form, "unit_raw": h.get("unit", ""), "unit_code": unit.code if unit else None,
                "plan_year": plan.year, "filler": h.get("filler", ""), "phone": h.get("phone", ""),
                "period_error": None, "year_error": None, "report_error": None, "year": None, "month": None,
-               "report_raw": "", "report_date": pd.NaT}
+               "report_raw": "", "report_date": pd.NaT, "report_typed": None}
         if sub.form == SELFCHECK:
             rec["period_raw"] = h.get("period", "")
             parsed = parse_period(sub.header["period"].value) if "period" in sub.header else None
@@ -154,6 +159,7 @@ def _header_frame(loaded: dict[int, Loaded], plan: Plan, registry: Registry) -> 
             if "report_date" in sub.header:
                 parsed = parse_date(sub.header["report_date"].value, date1904=sub.date1904)
                 rec["report_error"] = parsed.error
+                rec["report_typed"] = parsed.typed
                 rec["report_date"] = pd.Timestamp(parsed.value) if parsed.value else pd.NaT
         else:
             rec["period_raw"] = h.get("year", "")
@@ -210,13 +216,20 @@ def _selfcheck_frame(loaded: dict[int, Loaded], plan: Plan, headers: pd.DataFram
     frame["due"] = first_month <= pd.Series(months, dtype=float).fillna(6).to_numpy()  # unknown codes: NaN, not due
     frame["repeated"] = frame["present"] & frame["known"] & frame.duplicated(["fid", "code"], keep="first")
     date_parse = cached(lambda pair: parse_date(None if pd.isna(pair[0]) else pair[0], date1904=pair[1]))
-    parsed = [date_parse((v, bool(f))) for v, f in zip(frame["done_value"].tolist(), frame["date1904"].tolist())]
-    column["done_raw"] = texts(frame["done_value"].tolist())
+    dates, systems = frame["done_value"].tolist(), [bool(f) for f in frame["date1904"].tolist()]
+    parsed = [date_parse((v, f)) for v, f in zip(dates, systems)]
+    # what each cell shows (a date as 102/06/30, never a serial or ISO text): quoted in problems
+    column["done_raw"] = [v.strip() if v.__class__ is str else "" if v is None else shown_date(v, date1904=f)
+                          for v, f in zip(dates, systems)]
     for name, values in column.items():
         frame[name] = values
     for name in ("status_raw", "narrative", "remarks", "done_raw"):    # the rules' "left blank", once per column
         frame[f"{name}_blank"] = [not v for v in column[name]]
     frame["done_error"] = [p.error for p in parsed]
+    frame["done_typed"] = [p.typed for p in parsed]
+    typed = frame["done_typed"].notna()   # rows are in sheet order within each file here
+    frame["typed_first"] = typed & ~frame["fid"].where(typed).duplicated(keep="first")
+    frame["typed_count"] = typed.groupby(frame["fid"]).transform("sum")
     frame["done_date"] = pd.to_datetime([p.value if p.value else None for p in parsed])
     frame["report_date"] = headers["report_date"].reindex(frame["fid"]).to_numpy()
     frame["report_date"] = pd.to_datetime(frame["report_date"])
@@ -233,14 +246,15 @@ def _workplan_frame(loaded: dict[int, Loaded], plan: Plan) -> pd.DataFrame:
         for row in item.submission.rows
     ]
     frame = pd.DataFrame.from_records(records, columns=["fid", "row", "area_raw", "focus", "method", "remarks"])
-    frame["area"] = frame["area_raw"].map(lambda v: (a.number if (a := plan.area_by_key.get(key(v))) else None)).astype("Int64")
+    area_of = cached(lambda v: (a.number if (a := plan.find_area(v)) else None))
+    frame["area"] = pd.array([area_of(v) for v in frame["area_raw"].tolist()], dtype="Int64")
     frame["present"] = True
-    complete = frame[frame["area"].notna() & (frame["focus"] != "") & (frame["method"] != "")]
-    covered = set(zip(complete["fid"], complete["area"].astype(int)))
-    gaps = [{"fid": fid, "row": -area.number, "area_raw": area.label, "area": area.number, "present": False,
+    # an area no row names at all; a row that names it but lacks its texts is that row's problem
+    named = set(zip(frame["fid"], frame["area"]))
+    gaps = [{"fid": fid, "row": -area.number, "area_raw": "", "area": area.number, "present": False,
              "focus": "", "method": "", "remarks": ""}
             for fid, item in loaded.items() if item.submission.form == WORKPLAN
-            for area in plan.areas if (fid, area.number) not in covered]
+            for area in plan.areas if (fid, area.number) not in named]
     if gaps:
         frame = pd.concat([frame, pd.DataFrame.from_records(gaps)], ignore_index=True)
     frame["area"] = frame["area"].astype("Int64")
@@ -251,7 +265,11 @@ def _workplan_frame(loaded: dict[int, Loaded], plan: Plan) -> pd.DataFrame:
 # Translation: pandera failures -> problem records, in one place.
 
 def _translate(failures, rules, frame, loaded: dict[int, Loaded], plan: Plan) -> dict[int, list[Problem]]:
-    """Each failing (rule, row) as a problem record naming file, sheet and cell, grouped by file id."""
+    """Each failing (rule, row) as a problem record naming file, sheet and cell, grouped by file id.
+
+    A value quoted back is what the cell shows (a date as 102/06/30); a row the file lacks
+    (a deleted step, an area with no row) quotes nothing, and is named at the table's heading.
+    """
     found: dict[int, list[Problem]] = {}
     for number, index in failures:
         rule = rules[number]
@@ -261,23 +279,29 @@ def _translate(failures, rules, frame, loaded: dict[int, Loaded], plan: Plan) ->
         sub = item.submission
         cell = None
         value = None
+        letter = sub.columns.get(rule.field) if rule.field else None
         if row is None:  # header rule
             loc = sub.header.get(rule.field)
             if loc is None:
                 continue  # the label itself is missing: already reported by the reader
-            cell, value = loc.cell, text(loc.value) or None
-        elif row > 0 and rule.field:
-            letter = sub.columns.get(rule.field)
+            quote_date = rule.field == "report_date" or isinstance(loc.value, dt.date)   # a date as 102/06/30
+            shown = shown_date(loc.value, date1904=sub.date1904) if quote_date else text(loc.value)
+            cell, value = loc.cell, shown or None
+        elif row > 0:
             cell = f"{letter}{row}" if letter else None
             value = _shown_value(record, rule.field)
-        else:
-            value = record.get("code") if sub.form == SELFCHECK else record.get("area_raw")
-        step = plan.step_by_code.get(record.get("code")) if sub.form == SELFCHECK and row is not None else None
+        elif letter and sub.table_row:  # a row the file lacks
+            cell = f"{letter}{sub.table_row}"
+        code = record.get("code", "") if sub.form == SELFCHECK and row is not None else ""
+        step = plan.step_by_code.get(code)
+        typed = record.get("done_typed") if row is not None else record.get("report_typed")
+        label = FIELD_LABELS[sub.form].get(rule.field, "")
         params = {
-            "label": FIELD_LABELS[sub.form].get(rule.field, ""),
-            "step": record.get("code", ""),
+            "label": label,
+            "step": (code or "（空白）") if sub.form == SELFCHECK and row is not None else "",
+            "subject": f"項次 {code} 的「{label}」" if code else f"「{label}」",
             "status": record.get("status") or "",
-            "date": format_roc(record.get("done_date")),
+            "date": format_roc(record.get("done_date") if row is not None else record.get("report_date")),
             "report_date": format_roc(record.get("report_date")),
             "year": plan.year,
             "expected": plan.year,
@@ -285,17 +309,36 @@ def _translate(failures, rules, frame, loaded: dict[int, Loaded], plan: Plan) ->
             "deadline": step.deadline if step else "",
             "detail": record.get("done_error") or record.get("report_error") or record.get("period_error") or record.get("year_error") or "",
             "example": _example(plan, item, rule.code),
+            "not_due": NOT_DUE_NOTE if step and row is not None and record.get("period_known") and not record.get("due") else "",
+            "ad_year": typed.split("/")[0] if isinstance(typed, str) else "",
+            "others": _others(record),
+            "missing": _missing(record) if sub.form == WORKPLAN else "",
+            "area": plan.areas[int(record["area"]) - 1].label if sub.form == WORKPLAN and row is not None and row < 0 else "",
         }
         found.setdefault(fid, []).append(make_problem(rule.code, file=item.report.file, sheet=sub.sheet, cell=cell,
                                                       value=value, **params))
     return found
 
 
-def _shown_value(record, field_name: str):
+def _shown_value(record, field_name: str | None):
     raw = {"code": "code_raw", "status": "status_raw", "narrative": "narrative", "done_date": "done_raw",
            "area": "area_raw", "focus": "focus", "method": "method"}.get(field_name, field_name)
-    shown = text(record.get(raw))
+    shown = text(record.get(raw)) if raw else ""
     return shown or None
+
+
+def _others(record) -> str:
+    """For the one date-read-as-roc warning of a file: how many more cells were read the same way."""
+    count = record.get("typed_count")
+    if count is None or pd.isna(count) or count <= 1:
+        return ""
+    return OTHERS_NOTE.format(count=int(count) - 1)
+
+
+def _missing(record) -> str:
+    """The texts a work-plan row lacks: 「工作重點」, 「工作(推動)方法」 or both."""
+    labels = [f"「{FIELD_LABELS[WORKPLAN][name]}」" for name in ("focus", "method") if not text(record.get(name))]
+    return "及".join(labels)
 
 
 def _found_year(record) -> str:
