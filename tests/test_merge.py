@@ -21,7 +21,7 @@ from qos_xl.pipeline.validate import validate_paths
 
 import builders
 import office
-from builders import step_row
+from builders import CELL, FIRST_ROW, step_row
 from conftest import CONFIG, DEMO_INBOX
 
 
@@ -92,15 +92,15 @@ def test_every_file_state(tmp_path, plan, registry):
     new = builders.selfcheck(inbox, plan, registry, unit="NCE", name="sub/新工處_0628(修正版).xlsx", report_date="102/6/28")
     shutil.copy(new, inbox / "新工處_0628(修正版) (1).xlsx")
     os.utime(inbox / "新工處_0628(修正版) (1).xlsx", (new.stat().st_mtime + 60,) * 2)
-    builders.selfcheck(inbox, plan, registry, unit="SEW", edit=lambda ws: ws.__setitem__("F12", "做完了"))
+    builders.selfcheck(inbox, plan, registry, unit="SEW", edit=lambda ws: ws.__setitem__(f"F{FIRST_ROW + 4}", "做完了"))
     first = builders.selfcheck(inbox, plan, registry, unit="BLD", name="建管處_A.xlsx", report_date="102/6/27")
     second = builders.selfcheck(inbox, plan, registry, unit="BLD", name="建管處_B.xlsx", report_date="102/6/27",
-                                edit=lambda ws: ws.__setitem__("G8", "另一個版本"))
+                                edit=lambda ws: ws.__setitem__(f"G{FIRST_ROW}", "另一個版本"))
     os.utime(first, (1_372_000_000,) * 2)
     os.utime(second, (1_372_000_100,) * 2)      # received later: it wins
     builders.selfcheck(inbox, plan, registry, unit="PER", period="102-12", report_date="102/12/20",
-                       edit=lambda ws: ws.__setitem__("F9", "做完了"))
-    builders.selfcheck(inbox, plan, registry, unit="ACC", name="會計室_去年.xlsx", edit=lambda ws: ws.__setitem__("G3", "101-06"))
+                       edit=lambda ws: ws.__setitem__(f"F{FIRST_ROW + 1}", "做完了"))
+    builders.selfcheck(inbox, plan, registry, unit="ACC", name="會計室_去年.xlsx", edit=lambda ws: ws.__setitem__(CELL["period"], "101-06"))
     (inbox / "~$新工處_0620.xlsx").write_bytes(b"lock")
     (inbox / "Thumbs.db").write_bytes(b"\0" * 10)
     before = {p: p.read_bytes() for p in inbox.rglob("*") if p.is_file()}

@@ -30,7 +30,7 @@ from openpyxl import load_workbook
 
 import builders
 import office
-from builders import step_row
+from builders import CELL, step_row
 from conftest import CONFIG
 from qos_xl.cli import cli
 from qos_xl.core.problems import make_problem
@@ -82,7 +82,7 @@ def inbox(tmp_path_factory, plan, registry):
     resaved.save(inbox / "養工處_期中 (另存).xlsx")
     area5 = {s.code: "不適用" for s in plan.steps if s.area == 5}
     builders.selfcheck(inbox, plan, registry, unit="NCE", name="新工處_期中.xlsx",
-                       edit=also(set_statuses(plan, area5), lambda ws: ws.__setitem__("G3", "102年6月")))
+                       edit=also(set_statuses(plan, area5), lambda ws: ws.__setitem__(CELL["period"], "102年6月")))
     december = dict(period="102-12", report_date="102/12/20")
     first = builders.selfcheck(inbox, plan, registry, unit="SEC", name="秘書室_年度.xlsx",
                                edit=set_statuses(plan, {"4-1-1": "不適用"}), **december)
@@ -92,7 +92,7 @@ def inbox(tmp_path_factory, plan, registry):
     builders.selfcheck(inbox, plan, registry, unit="MNT", name="養工處_年度.xlsx", **december,
                        edit=set_statuses(plan, {"1-2-2": "未辦理", "2-1-1": "辦理中"}))
     builders.selfcheck(inbox, plan, registry, unit="BLD", name="建管處_年度.xlsx", **december,
-                       edit=lambda ws: ws.__setitem__("G3", "１０２－１２"))
+                       edit=lambda ws: ws.__setitem__(CELL["period"], "１０２－１２"))
     for path in sorted(inbox.iterdir()):
         stamp(path, dt.datetime(2013, 12, 21, 9, 0))
     stamp(inbox / "養工處_期中 (另存).xlsx", dt.datetime(2013, 12, 21, 9, 5))   # saved again after the first
@@ -374,15 +374,15 @@ def test_a_later_report_date_wins_without_warning(registry):
 
 def test_a_period_that_is_no_checkpoint_is_named(tmp_path, plan, registry):
     folder = tmp_path / "in"
-    builders.selfcheck(folder, plan, registry, unit="ETH", name="政風室_8月.xlsx", edit=lambda ws: ws.__setitem__("G3", "102年8月"))
-    builders.selfcheck(folder, plan, registry, unit="ETH", name="政風室_國字.xlsx", edit=lambda ws: ws.__setitem__("G3", "一○二年六月"))
+    builders.selfcheck(folder, plan, registry, unit="ETH", name="政風室_8月.xlsx", edit=lambda ws: ws.__setitem__(CELL["period"], "102年8月"))
+    builders.selfcheck(folder, plan, registry, unit="ETH", name="政風室_國字.xlsx", edit=lambda ws: ws.__setitem__(CELL["period"], "一○二年六月"))
     result = merge(folder, plan, registry, JUNE, jobs=1)
     by_name = {f.file: f for f in result.files}
     august = by_name["政風室_8月.xlsx"]
     assert august.state == "rejected" and [p.code for p in august.errors] == ["period-not-checkpoint"]
     assert august.errors[0].message == ("「填報期別」的「102年8月」不是自行檢核的期別。自行檢核只有 102-06（6 月期中自行檢核）與 "
                                          "102-12（12 月年度執行成果）兩期，請改填其中一期。")
-    assert august.errors[0].cell == "G3"
+    assert august.errors[0].cell == CELL["period"]
     words = by_name["政風室_國字.xlsx"]
     assert words.state == "rejected" and [p.code for p in words.errors] == ["period-invalid"]
     assert "「一○二年六月」無法辨識" in words.errors[0].message
