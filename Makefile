@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-inbox click-catalogue test bench templates clean
+.PHONY: demo demo-inbox click-catalogue wheel test bench templates clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ demo: $(STAMP)
 
 demo-inbox: $(STAMP)
 	$(BIN)/python scripts/make_demo_inbox.py $(DEMO_INBOX)
+
+# The wheel the secretariat installs (pipx install dist/qos_xl-*.whl); README "Install for the secretariat".
+wheel: $(STAMP)
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation -w dist .
 
 click-catalogue: $(STAMP)
 	$(BIN)/python scripts/click_catalogue.py

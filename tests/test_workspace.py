@@ -112,7 +112,7 @@ def test_a_failure_half_way_leaves_nothing_behind(tmp_path, monkeypatch, failing
     before = tree(tmp_path)
     result = CliRunner().invoke(cli, ["init", str(tmp_path / "新 工作區"), "--demo"])
     assert result.exit_code == 2
-    assert "錯誤：無法在" in result.output and "沒有寫入權限" in result.output and "沒有留下任何檔案" in result.output
+    assert "錯誤：無法在" in result.output and "沒有寫入「" in result.output and "沒有留下任何檔案" in result.output
     assert tree(tmp_path) == before
     writes.clear()
     result = CliRunner().invoke(cli, ["init", str(tmp_path), "--demo"])   # into an existing folder: it stays as it was
@@ -126,7 +126,7 @@ def test_init_into_an_unwritable_folder(tmp_path):
     locked.chmod(0o555)
     try:
         run = qos("init", "唯讀", cwd=tmp_path)
-        assert run.returncode == 2 and "沒有寫入權限" in run.stderr
+        assert run.returncode == 2 and f"沒有寫入「{locked}」的權限" in run.stderr
         assert list(locked.iterdir()) == []
     finally:
         locked.chmod(0o755)

@@ -347,16 +347,16 @@ def write_bytes_atomic(target: Path, content: bytes) -> None:
         tmp.write_bytes(content)
 
 
-_OS_REASONS = {
-    errno.EACCES: "沒有寫入權限", errno.EPERM: "沒有寫入權限", errno.EROFS: "該處是唯讀的",
-    errno.ENOSPC: "磁碟空間不足", errno.ENOTDIR: "路徑中有一段是檔案而不是資料夾",
-    errno.EEXIST: "已有同名的檔案或資料夾", errno.ENAMETOOLONG: "路徑太長", errno.ENOENT: "路徑中的資料夾不存在",
-}
+_PATH_REASONS = {errno.ENOTDIR: "路徑中有一段是檔案而不是資料夾", errno.ENOENT: "路徑中的資料夾不存在",
+                 errno.EEXIST: "已有同名的檔案或資料夾"}
 
 
 def os_reason(exc: OSError) -> str:
-    """Why a file or folder could not be written, in zh-TW words (the system's own text when it is a rarer case)."""
-    return _OS_REASONS.get(exc.errno, f"系統回報：{exc.strerror or exc}")
+    """What is wrong, in zh-TW words, when a file or folder cannot be made (the causes above, or the path's own fault)."""
+    if exc.errno in _PATH_REASONS:
+        return _PATH_REASONS[exc.errno]
+    error = output_error(Path(exc.filename or "."), exc)
+    return _CAUSES[error.code][0].format(folder=error.path.parent, pid="?", detail=error.detail)
 
 
 # ---------------------------------------------------------------------------------------
