@@ -625,6 +625,43 @@ def test_outlook_display_name_with_a_comma_is_kept_whole(run, books):
     assert receipt(message).startswith("Wang, Zhuo D. 您好：\n")
 
 
+def test_messages_are_bounded_before_they_are_parsed(run, books, monkeypatch):
+    from qos_xl.intake.mail import sources
+
+    parts = b"".join(b"--xx\r\nContent-Type: text/plain\r\n\r\nx\r\n" for _ in range(sources.MAX_MIME_PARTS + 1))
+    many = run.write(b"From: mnt@pwb.kcg.gov.tw\r\nSubject: many\r\nContent-Type: multipart/mixed; boundary=xx\r\n\r\n"
+                     + parts + b"--xx--\r\n")
+    inner = run.write(mf.with_attachment(b"From: a@b.c\r\nSubject: x\r\n\r\n" + parts, "原信.eml", "message/rfc822",
+                                         message_id="<inner@x>"))
+    first, second = run(many, inner).messages
+    assert first.reason == sources.TOO_MANY_PARTS
+    assert [(a.name, a.state, a.reason) for a in second.attachments] == [("原信.eml", "rejected", sources.TOO_MANY_PARTS)]
+    big = run.write(mf.webmail(books["MNT"], "養工處.xlsx", message_id="<big@x>"))
+    monkeypatch.setattr(sources, "MAX_MESSAGE_BYTES", 20_000)
+    assert big.stat().st_size > 20_000
+    assert only(run(big)).reason == "郵件超過 20 KB 上限，未讀取。請把附件另存後直接放入收件匣。"
+    assert run.inbox_names() == []
+
+
+def test_two_ingests_never_write_one_inbox_at_once(tmp_path, books, monkeypatch):
+    from click.testing import CliRunner
+
+    from conftest import CONFIG
+    from qos_xl.cli import cli
+    from qos_xl.output import files
+
+    mail = tmp_path / "a.eml"
+    mail.write_bytes(mf.webmail(books["MNT"], "養工處.xlsx"))
+    inbox = tmp_path / "inbox"
+    monkeypatch.setattr(files, "LOCK_WAIT_SECONDS", 0.2)
+    args = ["ingest", "--config", str(CONFIG), "--inbox", str(inbox), "--receipts", str(tmp_path / "r"), str(mail)]
+    with files.folder_lock(inbox):         # another ingest, here: this test
+        busy = CliRunner().invoke(cli, args)
+    assert isinstance(busy.exception, files.OutputError) and busy.exception.code == "output-busy"
+    assert sorted(p.name for p in inbox.iterdir()) == []
+    assert CliRunner().invoke(cli, args).exit_code == 0 and "1020628_養工處_養工處.xlsx" in [p.name for p in inbox.iterdir()]
+
+
 def test_files_are_written_with_the_users_umask(run, books):
     mask = os.umask(0o022)
     os.umask(mask)

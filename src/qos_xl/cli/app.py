@@ -339,7 +339,8 @@ def ingest_command(ctx: Context, *, as_json, sources, inbox, receipts_dir):
 
     inbox, receipts_dir = inbox or ctx.workspace.inbox, receipts_dir or ctx.workspace.receipts
     try:
-        result = ingest(list(sources), inbox, receipts_dir, ctx.plan, ctx.registry)
+        with files.folder_lock(inbox):        # one run saves into an inbox at a time: no file saved twice
+            result = ingest(list(sources), inbox, receipts_dir, ctx.plan, ctx.registry)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--receipts") from None
     if as_json:

@@ -230,6 +230,7 @@ class Collector:
     refused: list[Refused] = field(default_factory=list)
     others: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    _listed: set[str] = field(default_factory=set)
     unnamed: int = 0
     inflated: int = 0   # bytes inflated from every zip of this message: one budget, limits.max_total_bytes
 
@@ -238,7 +239,8 @@ class Collector:
             self.notes.append(text)
 
     def other(self, text: str) -> None:
-        if text not in self.others:
+        if text not in self._listed:
+            self._listed.add(text)
             self.others.append(text)
 
     def refuse(self, name: str, reason: str, data: bytes | None = None) -> None:
@@ -319,6 +321,7 @@ class Collector:
                 kept = True
             else:
                 rest.append((base, self.others[before:]))   # summarised below, with the archive
+                self._listed.difference_update(self.others[before:])
                 del self.others[before:]
         self._summarise(name, kept, rest)
         return True

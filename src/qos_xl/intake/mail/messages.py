@@ -10,17 +10,18 @@ Nothing here raises for a bad message: what cannot be read becomes a reason or a
 from __future__ import annotations
 
 import datetime as dt
-import email
-import hashlib
+import io
 import logging
 from dataclasses import dataclass, field
 from email import policy
 from email.message import Message
+from email.parser import BytesParser
+from typing import BinaryIO
 
 from qos_xl.intake import zipguard
 from qos_xl.intake.mail.attachments import MAX_MESSAGE_DEPTH, TOO_DEEP, Collector, Found, Refused
 from qos_xl.intake.mail.headers import Decoder, display_and_address, one_line, parse_date, taipei
-from qos_xl.intake.mail.sources import Raw, detail
+from qos_xl.intake.mail.sources import TOO_MANY_PARTS, Raw, detail, too_many_parts
 
 MESSAGE_TYPES = {"message/rfc822"}
 NO_EXTRACT_MSG = "無法讀取 Outlook 郵件檔（.msg）：未安裝 extract-msg 套件。請在 Outlook 另存為 .eml，或安裝 extract-msg。"
@@ -78,16 +79,17 @@ def _attribute(obj, name: str):
 
 def read(raw: Raw, limits: zipguard.Limits) -> Mail:
     """One message from a source."""
-    mail = Mail(raw.source, fingerprint=hashlib.sha256(raw.data).hexdigest() if raw.data else "")
-    if raw.reason:
+    mail = Mail(raw.source, fingerprint=raw.fingerprint)
+    if raw.reason or raw.open is None:
         mail.reason = raw.reason
         return mail
     reader = _Reader(mail, limits)
     try:
-        if raw.format == "msg":
-            reader.outlook_file(raw.data)
-        else:
-            reader.mime_file(raw.data)
+        with raw.open() as handle:
+            if raw.format == "msg":
+                reader.outlook_file(handle.read())
+            else:
+                reader.mime_file(handle)
     except Exception as exc:       # a library failing on hostile input: the message is unreadable, the run goes on
         mail.reason = f"郵件格式異常，無法解析（{detail(exc)}）。"
     collector = reader.collector
@@ -110,9 +112,9 @@ class _Reader:
         return self.collector
 
     # -- RFC 822 --------------------------------------------------------------------------
-    def mime_file(self, data: bytes) -> None:
+    def mime_file(self, handle: BinaryIO) -> None:
         mail = self.mail
-        msg = email.message_from_bytes(data, policy=policy.default)
+        msg = BytesParser(policy=policy.default).parse(handle)   # from the file in chunks: no copy of it in memory
         decoder = Decoder.for_message(msg)
         mail.display, mail.address = decoder.sender(msg)
         mail.subject = decoder.text(msg, "Subject")
@@ -231,8 +233,11 @@ class _Reader:
         """An attached ``.eml`` or ``.msg``: its attachments are this message's too."""
         collector = self.collector
         if kind == "eml":
+            if too_many_parts(data):
+                collector.refuse(name, TOO_MANY_PARTS)
+                return
             try:
-                inner = email.message_from_bytes(data, policy=policy.default)
+                inner = BytesParser(policy=policy.default).parse(io.BytesIO(data))
                 self.walk(inner, Decoder.for_message(inner), depth)
             except Exception as exc:
                 collector.refuse(name, f"無法解析附件中的郵件（{detail(exc)}）。請直接附上試算表檔案後重新寄送。")

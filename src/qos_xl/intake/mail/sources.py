@@ -5,25 +5,34 @@ A file's content decides its format, whatever its name: an OLE compound file is 
 ``.msg``; text whose first line is ``From `` is an mbox; text that starts with mail headers
 (after an optional UTF-8 byte-order mark) is one RFC 822 message.  Folders are searched
 recursively for ``.eml``, ``.msg`` and ``.mbox`` files and for Maildirs (a folder with
-``cur`` and ``new``).  Every message is bounded in size.
+``cur`` and ``new``).  Every message is bounded before it is parsed: in size, and in the
+number of MIME delimiter lines (the parser's work grows with them).  A message is handed on as
+a way to open it, so that it is parsed from its file in chunks rather than from one copy in
+memory.
 """
 
 from __future__ import annotations
 
 import codecs
+import functools
+import hashlib
 import mailbox
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from qos_xl.core.text import strip_controls
 from qos_xl.intake.sniff import KIND_NOUNS, OLE_MAGIC, SNIFF_BYTES, archive_kind, sniff_head
+from qos_xl.intake.zipguard import human_size
 
-MAX_MESSAGE_BYTES = 64 * 2**20        # one message (Exchange and Gmail refuse mail over 25-50 MB)
+MAX_MESSAGE_BYTES = 40 * 2**20        # one message: a 25 MB attachment as Gmail sends it (base64) fits
+MAX_MIME_PARTS = 2000                 # MIME delimiter lines in one message (the parser costs ~0.5 ms each)
+CHUNK = 1 << 20
 MAX_FOLDER_DEPTH = 32
 MAIL_SUFFIXES = (".eml", ".msg", ".mbox", ".mbx")
 MAILDIR_PARTS = ("cur", "new", "tmp")
@@ -38,11 +47,12 @@ _FIELD = re.compile(rb"([!-9;-~]+)[ \t]*:")
 
 @dataclass(frozen=True)
 class Raw:
-    """One message as found: where, its bytes and its format ("mime" or "msg"), or why it cannot be read."""
+    """One message as found: where, its format ("mime" or "msg") and how to open it, or why it cannot be read."""
 
     source: str
-    data: bytes = b""
     format: str = "mime"
+    open: Callable[[], BinaryIO] | None = None    # a fresh binary file positioned at the message's first byte
+    fingerprint: str = ""                          # SHA-256 of the message's bytes
     reason: str | None = None
 
 
@@ -76,9 +86,41 @@ def _not_mail(head: bytes, size: int) -> str:
     return f"無法辨識為電子郵件{found}：找不到寄件者、主旨、日期等郵件標頭。請在郵件軟體將郵件另存為 .eml 或 .msg 後再匯入。"
 
 
-def _too_large(size: int) -> str:
-    return (f"郵件超過 {MAX_MESSAGE_BYTES // 2**20} MB 上限（{size / 2**20:.0f} MB），未讀取。"
-            "請把附件另存後直接放入收件匣。")
+def _too_large() -> str:
+    return f"郵件超過 {human_size(MAX_MESSAGE_BYTES)} 上限，未讀取。請把附件另存後直接放入收件匣。"
+
+
+TOO_MANY_PARTS = (f"郵件結構異常（超過 {MAX_MIME_PARTS:,} 個 MIME 分段），疑似惡意郵件，未讀取。"
+                  "若是正常郵件，請把附件另存後直接放入收件匣。")
+
+
+def too_many_parts(data: bytes) -> bool:
+    """Whether a message in memory has more MIME delimiter lines than one message may."""
+    return data.count(b"\n--") > MAX_MIME_PARTS
+
+
+def _checked(label: str, kind: str, opener: Callable[[], BinaryIO]) -> Raw:
+    """A message read once in chunks before it is parsed: its size, its SHA-256, its delimiter lines."""
+    digest, size, delimiters, tail = hashlib.sha256(), 0, 0, b"\n"
+    with opener() as handle:
+        while chunk := handle.read(CHUNK):
+            size += len(chunk)
+            if size > MAX_MESSAGE_BYTES:
+                return Raw(label, reason=_too_large())
+            digest.update(chunk)
+            delimiters += (tail + chunk).count(b"\n--")
+            tail = chunk[-2:]
+    if not size:
+        return Raw(label, reason="郵件是空的。")
+    if kind == "mime" and delimiters > MAX_MIME_PARTS:
+        return Raw(label, reason=TOO_MANY_PARTS)
+    return Raw(label, kind, opener, digest.hexdigest())
+
+
+def _open_file(path: Path, skip: int) -> BinaryIO:
+    handle = open(path, "rb")
+    handle.seek(skip)
+    return handle
 
 
 def read_file(path: Path, label: str | None = None) -> Iterator[Raw]:
@@ -102,17 +144,11 @@ def read_file(path: Path, label: str | None = None) -> Iterator[Raw]:
     if kind is None:
         yield Raw(label, reason=_not_mail(head, size))
         return
-    if size > MAX_MESSAGE_BYTES:
-        yield Raw(label, reason=_too_large(size))
-        return
+    skip = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
     try:
-        data = path.read_bytes()
+        yield _checked(label, kind, functools.partial(_open_file, path, skip))
     except OSError as exc:
         yield Raw(label, reason=f"無法讀取檔案（{exc.strerror or exc}）。")
-        return
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
-    yield Raw(label, data, kind)
 
 
 def _read_mbox(path: Path, label: str, bom: bool) -> Iterator[Raw]:
@@ -140,20 +176,14 @@ def _read_mailbox(label: str, open_box, *, numbered: bool) -> Iterator[Raw]:
             yield Raw(label, reason="信箱中沒有任何郵件。")
         for number, key in enumerate(keys, start=1):
             where = f"{label}#{number if numbered else key}"
+            opener = functools.partial(box.get_file, key)
             try:
-                with box.get_file(key) as handle:
-                    data = handle.read(MAX_MESSAGE_BYTES + 1)
+                with opener() as handle:
+                    head = handle.read(SNIFF_BYTES)
+                kind = "msg" if message_format(head) == "msg" else "mime"   # a mailbox holds RFC 822 messages
+                yield _checked(where, kind, opener)
             except Exception as exc:
                 yield Raw(where, reason=f"無法讀取這封郵件（{detail(exc)}）。")
-                continue
-            if len(data) > MAX_MESSAGE_BYTES:
-                yield Raw(where, reason=_too_large(len(data)))
-                continue
-            if not data.strip():
-                yield Raw(where, reason="郵件是空的。")
-                continue
-            kind = message_format(data[:SNIFF_BYTES])
-            yield Raw(where, data, "msg" if kind == "msg" else "mime")   # a mailbox holds RFC 822 messages
     finally:
         try:
             box.close()
