@@ -336,6 +336,7 @@ def test_workplan_table(wp_wb, plan):
     dv = _validation_for(ws, f"A{header + 1}")
     assert str(dv.sqref) == f"A{header + 1}:A{rows[-1]}"
     assert dv.type == "list" and dv.showErrorMessage and dv.error
+    assert dv.errorStyle == "information"   # a typed numeral (二) may stay: the reader takes it
     sheet, ref = dv.formula1.split("!")
     min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
     source = wp_wb[sheet.strip("'")]

@@ -394,8 +394,11 @@ def test_dates_are_quoted_as_the_cell_shows_them(tmp_path, plan, registry):
         ws[f"H{late}"].number_format = "yyyy/m/d"
         ws[f"H{early}"] = -656525 + 40        # 102/8/9 typed into a LibreOffice date cell: after the report date
         ws[f"H{early}"].number_format = "yyyy/m/d"
+        ws[f"L{late}"] = dt.datetime(2013, 6, 27)   # a note beside the table
     path = builders.selfcheck(tmp_path, plan, registry, edit=edit)
     [report] = run(plan, registry, path)
+    [stray] = [p for p in report.problems if p.code == "cell-outside-table"]
+    assert stray.value == "102/06/27" and "（102/06/27）" in stray.message
     after = {p.cell: p for p in report.problems if p.code == "done-date-after-report"}
     assert after[f"H{late}"].value == "102/07/01" and "完成日期 102/07/01 晚於填報日期 102/06/28" in after[f"H{late}"].message
     assert after[f"H{early}"].value == "102/8/9" and "完成日期 102/08/09" in after[f"H{early}"].message

@@ -497,9 +497,10 @@ def _write_workplan(path: Path, plan: Plan, registry: Registry, unit: Unit) -> N
     source = f"=qos_meta!$B${first_area_row + 1}:$B${first_area_row + len(areas)}"
     ws.data_validation(WP_FIRST_ROW, 0, last_row, 0, {
         "validate": "list", "source": source,
-        "error_type": "stop", "error_title": "實施要項輸入錯誤",
-        "error_message": "實施要項須為本計畫五項之一，請從下拉選單選擇。",
-        "input_title": "實施要項", "input_message": "請從下拉選單選擇。同一實施要項可寫多列，每一列都要選。",
+        # information, not stop: a typed numeral (二, （二）) or a name pasted back from Word is read too
+        "error_type": "information", "error_title": "實施要項",
+        "error_message": "實施要項須為本計畫五項之一：請從下拉選單選擇，或只寫編號（例如「二」）。",
+        "input_title": "實施要項", "input_message": "請從下拉選單選擇，或只寫編號（例如「二」）。同一實施要項可寫多列，每一列都要選。",
     })
     ws.data_validation(WP_FIRST_ROW, 1, last_row, 2, {
         "validate": "any", "input_title": "工作重點及方法",
@@ -542,7 +543,8 @@ def _workplan_help(plan: Plan, registry: Registry, unit: Unit) -> list:
         ("實施對象", "本計畫的實施對象，例如本單位全體同仁。"),
         ("考核與獎勵", "貴單位的考核方式及獎勵措施（表格下方）。"),
         "三、計畫內容（表格）",
-        ("實施要項", f"從下拉選單選擇，只能是本計畫的五項之一：{areas}。同一實施要項可寫多列，每一列都要選，請勿合併儲存格。"),
+        ("實施要項", f"從下拉選單選擇，只能是本計畫的五項之一：{areas}。也可以只寫編號（例如「二」「2」「（二）」）或名稱"
+                    "（例如「便捷服務程序」）。同一實施要項可寫多列，每一列都要選，請勿合併儲存格。"),
         ("工作重點", "該實施要項下，貴單位今年的工作重點。"),
         ("工作(推動)方法", "達成該工作重點的具體作法、時程及負責單位。"),
         ("備註", "其他說明。"),

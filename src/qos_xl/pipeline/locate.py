@@ -7,11 +7,13 @@ labels padded with spaces or typed in full-width characters.  What it finds is a
 
 from __future__ import annotations
 
+import datetime
 import functools
 from dataclasses import dataclass, field
 
 from qos_xl.core.problems import Problem, cell_name, column_letter, make_problem
 from qos_xl.core.text import key
+from qos_xl.core.values import shown_date
 from qos_xl.core.vocabulary import (FORM_NAMES, HELP_SHEET, META_SHEET, PROBLEM_LIST_SHEET, SELFCHECK, SELFCHECK_COLUMNS,
                                     SELFCHECK_INPUTS, SELFCHECK_LABELS, WORKPLAN, WORKPLAN_COLUMNS, WORKPLAN_LABELS,
                                     WORKPLAN_SECTIONS)
@@ -235,7 +237,8 @@ def _report_sheet_oddities(workbook: Workbook, sheet: Sheet, header_row: int, fo
         add("hidden-data", cell=cell_name(header_row, hidden_cols[0]), what=f"隱藏的欄（{column_letter(hidden_cols[0])} 欄）")
     stray = sorted((rc, value) for rc, value in sheet.cells.items() if rc[0] > header_row and rc not in used)
     for (r, c), value in stray:
-        add("cell-outside-table", cell=cell_name(r, c), value=str(value)[:50])
+        shown = shown_date(value, date1904=workbook.date1904) if isinstance(value, datetime.date) else str(value)
+        add("cell-outside-table", cell=cell_name(r, c), value=shown[:50])   # a date as 102/06/27, as units read dates
     for other in workbook.sheets:
         if other is sheet or key(other.name) in OWN_SHEETS or not other.cells:
             continue
