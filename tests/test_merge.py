@@ -193,8 +193,8 @@ def test_demo_inbox_merges_and_libreoffice_shows_the_json_rates(tmp_path):
     shown = {row[0]: row for row in summary if row and row[0][:2] in {"一、", "二、", "三、", "四、", "五、"}}
     for area in data["completion"]["areas"]:
         row = next(r for label, r in shown.items() if area["name"] in label)
-        label = Rate(area["completed"], area["applicable"]).label
-        assert label in row, (label, row)
+        rate = Rate(area["completed"], area["applicable"])
+        assert row[1:4] == [rate.percent, str(rate.completed), str(rate.applicable)], row   # the rate beside its counts
         assert f"{area['rate'] * 100:.1f}%" in row
     workbook = load_workbook(data["output"], read_only=True)
     assert workbook.sheetnames[:3] == ["摘要", "各單位完成率", "檢核明細"]

@@ -21,9 +21,9 @@ def write_comparison(book: Book) -> None:
     if moved is None:
         return
     before, after = CHECKPOINT_NAMES[moved.before.month], CHECKPOINT_NAMES[moved.after.month]
-    cols = [Col("單位", 14), Col("實施要項", 34), Col(f"{before}完成率", 10, "rate"), Col(f"{before}（件數）", 15, "label"),
-            Col(f"{after}完成率", 10, "rate"), Col(f"{after}（件數）", 15, "label"), Col("變化（百分點）", 13, "center")]
-    sh = book.sheet(COMPARISON_SHEET, cols)
+    cols = [Col("單位", 14), Col("實施要項", 34), Col(f"{before}完成率", 10, "rate"), Col(f"{before}（件數）", 15, "center"),
+            Col(f"{after}完成率", 10, "rate"), Col(f"{after}（件數）", 15, "center"), Col("變化（百分點）", 13, "center")]
+    sh = book.sheet(COMPARISON_SHEET, cols, freeze=(2, 2))
     fmt, wb = book.fmt, book.wb
     cell = {"font_name": FONT, "font_size": 11, "text_wrap": True, "valign": "vcenter", "align": "center", "border": 1,
             "border_color": "#A6A6A6", "num_format": CHANGE_FORMAT}
@@ -39,7 +39,7 @@ def write_comparison(book: Book) -> None:
         points = change(a, b)
         row = sh.row - 1
         if points is None:
-            xlsxout.write_string(sh.ws, row, 6, "—", fmt.cells[("center", style)])
+            xlsxout.write_string(sh.ws, row, 6, "—", fmt.cell("center", style))
         else:
             xlsxout.write_value(sh.ws, row, 6, float(points), changes[((points > 0) - (points < 0), style)])
 
@@ -64,11 +64,11 @@ def write_comparison(book: Book) -> None:
         text = step.text if step else ""
         text = text if len(text) <= STEP_CHARS else text[:STEP_CHARS] + "…"
         _step_row(sh, [moved_step.unit, f"{moved_step.step}　{text}", moved_step.before, moved_step.after,
-                       KIND_WORDS[moved_step.kind], moved_step.narrative], fmt.cells[("text", "body")],
-                  center=fmt.cells[("center", "body")])
+                       KIND_WORDS[moved_step.kind], moved_step.narrative], fmt.cell("text"),
+                  center=fmt.cell("center"))
     if not moved.steps:
         sh.text_row("（沒有退步或未啟動的執行步驟）", fmt.note)
-    sh.finish(header_rows=(1, 1), freeze=(2, 2), print_to=sh.row)
+    sh.finish()
 
 
 def _step_row(sh, values: list[str], fmt, *, center=None) -> None:

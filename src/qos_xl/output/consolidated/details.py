@@ -1,41 +1,78 @@
-"""檢核明細 and 未完成項目: the accepted self-checks row by row, and the due steps not finished."""
+"""檢核明細, 項次對照 and 未完成項目: what each unit reported per step, the plan's texts once per step, the due steps not finished.
+
+The plan's long texts (實施要項, 執行重點, 執行步驟) are written once, in 項次對照, not on
+every 檢核明細 row: a manager reads a row by its 項次, and the sheet stays short to print and
+quick to write at city scale.
+"""
 
 from __future__ import annotations
 
 from qos_xl.core.values import each_distinct, format_roc
-from qos_xl.output.consolidated.sheet import Book, Col, text_of, texts_of
+from qos_xl.output import xlsxout
+from qos_xl.core.vocabulary import DOING
+from qos_xl.output.consolidated.sheet import Book, Col, texts_of
+from qos_xl.output.consolidated.units import ranked
+
+LOOKUP = "項次對照"
+NOT_DUE = "本期免填"        # shown as the status of a step not yet due that the unit left blank
+
+
+def clip(text: str, width: float) -> str:
+    """``text`` cut to fit one line of a column ``width`` wide, with … when cut."""
+    if xlsxout.display_width(text) <= width - 1:
+        return text
+    out, used = [], 0
+    for ch in text:
+        used += xlsxout.display_width(ch)
+        if used > width - 3:
+            break
+        out.append(ch)
+    return "".join(out) + "…"
 
 
 def write_details(book: Book) -> None:
-    cols = [Col("單位", 11), Col("項次", 7, "center"), Col("實施要項", 14), Col("執行重點", 22), Col("執行步驟", 32),
-            Col("查核期限", 8, "center"), Col("本期應辦", 6, "center"), Col("執行狀態", 8, "center"),
-            Col("辦理情形", 34), Col("完成日期", 10.5, "center"), Col("佐證資料", 18), Col("備註", 14),
-            Col("來源檔案", 18)]
-    sh = book.sheet("檢核明細", cols, table=True)
+    cols = [Col("單位", 12), Col("項次", 6, "center"), Col("執行狀態", 9, "center"), Col("辦理情形", 40),
+            Col("完成日期", 10.5, "center"), Col("佐證資料", 16), Col("備註", 11)]
+    sh = book.sheet("檢核明細", cols, table=True, landscape=False, freeze=(1, 2), autofilter=True)
     sh.header()
     frame = book.result.selfcheck
     if frame.empty:
         sh.text_row("（本期尚無已接受的自行檢核表）", book.fmt.note)
     else:
         frame = book.sorted_steps(frame)
-        steps = book.plan.step_by_code
-        catalogue = {code: (book.area_label.get(s.area, s.area_title), s.focus_label, s.text, s.deadline)
-                     for code, s in steps.items()}
-        codes = texts_of(frame["code"].tolist())
-        plan_texts = list(zip(*(catalogue.get(code, ("", "", "", "")) for code in codes)))
-        sh.columns([
-            texts_of(frame["unit"].tolist()), codes, *map(list, plan_texts),
-            ["是" if due else "否" for due in frame["due"].tolist()], texts_of(frame["status"].tolist()),
-            texts_of(frame["narrative"].tolist()), each_distinct(format_roc, frame["done_date"].tolist()),
-            texts_of(frame["evidence"].tolist()), texts_of(frame["remarks"].tolist()),
-            texts_of(frame["file"].tolist()),
-        ])
-    sh.finish(header_rows=(0, 0), freeze=(1, 2), autofilter=(0, sh.last_col))
+        statuses = [status if status or due else NOT_DUE
+                    for status, due in zip(texts_of(frame["status"].tolist()), frame["due"].tolist())]
+        sh.rows([frame["unit"].tolist(), frame["code"].tolist(), statuses, frame["narrative"].tolist(),
+                 each_distinct(format_roc, frame["done_date"].tolist()), frame["evidence"].tolist(),
+                 frame["remarks"].tolist()])
+        sh.text_row(f"執行步驟全文見「{LOOKUP}」；「{NOT_DUE}」：該步驟本期未到查核期限，單位未填。每單位本期採用的檔案見「收件紀錄」。",
+                    book.fmt.note)
+    sh.finish()
+
+
+def write_lookup(book: Book) -> None:
+    """The plan's steps by 項次: each area and focus point once, above its steps."""
+    plan, period = book.plan, book.result.period
+    cols = [Col("項次", 6, "center"), Col("執行步驟", 72), Col("查核期限", 9, "center"), Col("本期應辦", 6, "center")]
+    sh = book.sheet(LOOKUP, cols, table=True, landscape=False, freeze=(1, 0))
+    sh.header()
+    area = focus = None
+    for step in plan.steps:
+        if step.area != area:
+            area = step.area
+            sh.text_row(book.area_label.get(area, step.area_title), book.fmt.section)
+        if (step.area, step.focus) != focus:
+            focus = (step.area, step.focus)
+            sh.text_row(step.focus_label, book.fmt.info)
+        sh.line([step.code, step.text, step.deadline, "是" if step.due_at(period.month) else "否"])
+    sh.finish()
 
 
 def write_unfinished(book: Book) -> None:
-    cols = [Col("單位", 14), Col("項次", 8, "center"), Col("執行步驟", 60), Col("執行狀態", 10, "center"), Col("辦理情形", 60)]
-    sh = book.sheet("未完成項目", cols, table=True)
+    """Per unit, its due steps 未辦理 and 辦理中, one per line with the start of the step's text."""
+    cols = [Col("單位", 12), Col("未辦理", 6, "int"), Col("未辦理的執行步驟", 42), Col("辦理中", 6, "int"),
+            Col("辦理中的執行步驟", 42)]
+    sh = book.sheet("未完成項目", cols, table=True, landscape=False, freeze=(1, 1), autofilter=True)
     sh.header()
     frame = book.result.unfinished
     if frame.empty:
@@ -43,8 +80,18 @@ def write_unfinished(book: Book) -> None:
     else:
         frame = book.sorted_steps(frame)
         steps = book.plan.step_by_code
-        for unit, code, status, narrative in zip(frame["unit"].tolist(), frame["code"].tolist(),
-                                                 frame["status"].tolist(), frame["narrative"].tolist()):
-            step = steps.get(code)
-            sh.line([text_of(unit), text_of(code), step.text if step else "", text_of(status) or "（未填）", text_of(narrative)])
-    sh.finish(header_rows=(0, 0), freeze=(1, 1), autofilter=(0, sh.last_col))
+        line_of = {code: clip(f"{code} {step.text}", cols[2].width) for code, step in steps.items()}
+        open_steps: dict[str, tuple[list[str], list[str]]] = {}
+        for unit, step, status in zip(texts_of(frame["unit_code"].tolist()), texts_of(frame["code"].tolist()),
+                                      texts_of(frame["status"].tolist())):
+            not_done, doing = open_steps.setdefault(unit, ([], []))
+            (doing if status == DOING else not_done).append(line_of.get(step, step))
+        names = {u.code: u.name for u in book.result.registry.units}
+        order = [u.code for u in ranked(book.result.accepted_units, book.result.unit_overall)]
+        codes = [c for c in order if c in open_steps] + [c for c in open_steps if c not in order]
+        sh.rows([[names.get(c, c) for c in codes],
+                 [len(open_steps[c][0]) or None for c in codes], ["\n".join(open_steps[c][0]) for c in codes],
+                 [len(open_steps[c][1]) or None for c in codes], ["\n".join(open_steps[c][1]) for c in codes]])
+        sh.text_row(f"單位依整體完成率由低至高排列（同「各單位完成率」）。執行步驟全文見「{LOOKUP}」，"
+                    "各步驟的辦理情形見「檢核明細」（可依執行狀態篩選）。", book.fmt.note)
+    sh.finish()

@@ -1,57 +1,68 @@
-"""收件紀錄, 檢核問題 and 未繳交: every file with its state, every problem, every unit still missing."""
+"""收件紀錄, 檢核問題 and 未繳交: every file with its state, every problem, every unit still missing or sent back."""
 
 from __future__ import annotations
 
 from qos_xl.core.values import format_roc
-from qos_xl.core.vocabulary import FORM_NAMES, IGNORED, REJECTED, SELFCHECK, SEVERITY_NAMES, STATE_NAMES, WORKPLAN
-from qos_xl.output.consolidated.sheet import RETURNED, Book, Col, text_of
+from qos_xl.core.vocabulary import FORM_NAMES, IGNORED, REJECTED, SEVERITY_NAMES, STATE_NAMES, WORKPLAN
+from qos_xl.output.consolidated.sheet import MISSING, RETURNED, Book, Col, text_of
+
+SHORT_HASH = 12      # the characters of the SHA-256 that replies and annotated copies quote
 
 
 def write_missing(book: Book) -> None:
     r = book.result
-    cols = [Col("表單", 22), Col("代碼", 8, "center"), Col("機關全銜", 22), Col("類別", 10, "center"), Col("電子郵件", 44)]
-    sh = book.sheet("未繳交", cols, table=True)
+    cols = [Col("表單", 22), Col("狀況", 11, "center"), Col("代碼", 7, "center"), Col("機關全銜", 22), Col("類別", 9, "center"),
+            Col("電子郵件", 28), Col("說明", 40)]
+    sh = book.sheet("未繳交", cols, table=True, freeze=(1, 0), autofilter=True)
     sh.header()
-    period_of = {SELFCHECK: f"{FORM_NAMES[SELFCHECK]}（{r.period}）", WORKPLAN: f"{FORM_NAMES[WORKPLAN]}（{r.period.year} 年度）"}
-    for form in (SELFCHECK, WORKPLAN):
-        units = r.missing.get(form, [])
-        for unit in units:
-            sh.line([period_of[form], unit.code, unit.name, unit.kind, "；".join(unit.emails)])
-        for unit in r.returned.get(form, []):
-            sh.line([f"{period_of[form]}{RETURNED}", unit.code, unit.name, unit.kind, "；".join(unit.emails)], "missing")
-        if not units and not r.returned.get(form):
-            sh.line([period_of[form], "", "（全部單位均已繳交）", "", ""])
-    sh.finish(header_rows=(0, 0), freeze=(1, 0), autofilter=(0, sh.last_col))
+    for form in r.missing:                     # the forms this merge takes in, its own first
+        title = f"{FORM_NAMES[form]}（{r.period.year} 年度）" if form == WORKPLAN else f"{FORM_NAMES[form]}（{r.period}）"
+        missing, returned = r.missing.get(form, []), r.returned.get(form, [])
+        for unit in missing:
+            sh.line([title, MISSING, unit.code, unit.name, unit.kind, "；".join(unit.emails), ""])
+        for unit in returned:
+            files = [f.file for f in r.files if f.unit_code == unit.code and f.form == form and f.state == REJECTED]
+            why = "有繳交但檔案未通過檢核：" + "、".join(f"「{name}」" for name in files) + "；問題詳見「檢核問題」，待單位修正後重送。"
+            sh.line([title, RETURNED, unit.code, unit.name, unit.kind, "；".join(unit.emails), why], "error")
+        if not missing and not returned:
+            sh.line([title, "", "", "（全部單位均已繳交）", "", "", ""])
+    sh.finish()
 
 
 def write_intake(book: Book) -> None:
-    files = book.result.files
-    cols = [Col("檔案", 26), Col("SHA-256", 18), Col("單位", 12), Col("表單", 10, "center"), Col("期別", 8, "center"),
-            Col("填報日期", 10.5, "center"), Col("狀態", 8, "center"), Col("錯誤數", 6, "int"), Col("警告數", 6, "int"),
-            Col("說明", 40)]
+    r = book.result
+    files = r.files
+    cols = [Col("檔案", 26), Col(f"SHA-256（前 {SHORT_HASH} 碼）", 13), Col("單位", 12), Col("表單", 11, "center"),
+            Col("期別", 8, "center"), Col("填報日期", 10, "center"), Col("狀態", 8, "center"), Col("錯誤數", 6, "int"),
+            Col("警告數", 6, "int"), Col("說明", 40)]
     with_mail = any(f.provenance is not None for f in files)
     if with_mail:
         cols += [Col("寄件者", 22), Col("收件日期", 15, "center")]
-    sh = book.sheet("收件紀錄", cols, table=True)
+    cols.append(Col("SHA-256（完整）", 68))      # kept in the sheet, not printed
+    sh = book.sheet("收件紀錄", cols, table=True, freeze=(1, 1), autofilter=True, print_cols=len(cols) - 1)
     sh.header()
     for report in files:
         errors = len(report.errors)
-        values = [report.file, report.sha256, text_of(report.unit), FORM_NAMES.get(report.form, text_of(report.form)),
+        values = [report.file, report.sha256[:SHORT_HASH], text_of(report.unit), FORM_NAMES.get(report.form, text_of(report.form)),
                   text_of(report.period), format_roc(report.report_date), STATE_NAMES.get(report.state, text_of(report.state)),
                   errors, len(report.problems) - errors, explain(report)]
         if with_mail:
             mail = report.provenance
             values += [mail.sender if mail else "", format_roc(mail.received, with_time=True) if mail else ""]
-        sh.line(values, "error" if report.state == REJECTED else "body")
+        sh.line([*values, report.sha256], "error" if report.state == REJECTED else "body")
     if not files:
         sh.text_row("（收件匣中沒有檔案）", book.fmt.note)
-    sh.finish(header_rows=(0, 0), freeze=(1, 1), autofilter=(0, sh.last_col))
+    if r.notes:
+        sh.text_row("附註", book.fmt.section, height=20.0)
+        for note in r.notes:
+            sh.text_row(f"・{note}", book.fmt.note)
+    sh.finish()
 
 
 def write_problems(book: Book) -> None:
     cols = [Col("檔案", 24), Col("狀態", 8, "center"), Col("嚴重度", 7, "center"), Col("工作表", 12), Col("儲存格", 7, "center"),
             Col("代碼", 18), Col("說明", 56), Col("填寫內容", 24)]
-    sh = book.sheet("檢核問題", cols, table=True)
+    sh = book.sheet("檢核問題", cols, table=True, freeze=(1, 1), autofilter=True)
     sh.header()
     count = 0
     for report in book.result.files:
@@ -62,7 +73,7 @@ def write_problems(book: Book) -> None:
             count += 1
     if not count:
         sh.text_row("（沒有任何檢核問題）", book.fmt.note)
-    sh.finish(header_rows=(0, 0), freeze=(1, 1), autofilter=(0, sh.last_col))
+    sh.finish()
 
 
 def explain(report) -> str:

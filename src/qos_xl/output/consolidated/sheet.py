@@ -1,32 +1,37 @@
 """The building blocks of the consolidated workbook: cell formats, a sheet written top to bottom, a bar chart.
 
-A ``table`` sheet is a header and then only lines: those rows go to the sheet's XML a
-column at a time (``xlsxout.BulkWorksheet``), which keeps a city-scale detail sheet fast
-and small in memory.  Every string is written as a shared string, so it stays text.
+Every sheet is written strictly row after row, as xlsxwriter's ``constant_memory`` mode
+needs (a city-scale workbook is written in it).  A ``table`` sheet (a header, then one line
+per record) keeps its look in its column formats and a printed grid, so a line writes only
+the cells that hold something; when it reaches the sheet's row limit it goes on in a
+continued sheet (``檢核明細(2)``, ...) under the same header.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
+from itertools import repeat
 from dataclasses import dataclass
 
 import pandas as pd
 
-from qos_xl.core.problems import column_letter
+from qos_xl.core.text import MAX_CELL_CHARS
+from qos_xl.core.vocabulary import MISSING as MISSING_STATE
+from qos_xl.core.vocabulary import REJECTED, SUBMISSION_NAMES
 from qos_xl.output import xlsxout
 from qos_xl.pipeline.merge import MergeResult
 from qos_xl.pipeline.rates import Rate
 
 FONT = "微軟正黑體"
+FONT_SIZE = 10
+LINE_HEIGHT = 14.5            # points per line of 10-point text (CJK fonts run tall)
+ONE_LINE = 15.0               # xlsxwriter's default row height: rows that fit it are not sized
 MAX_ROW_HEIGHT = 409.0        # Excel's limit, in points
 CHART_ROW_PX = 20             # default row height in pixels, for reserving rows under a chart
 MAX_CHART_UNITS = 60          # beyond this a per-unit bar chart is unreadable
 
-MISSING = "未繳交"
-RETURNED = "退回待補正"
-
-ONE_LINE = xlsxout.row_height([("", 10)])
+MISSING = SUBMISSION_NAMES[MISSING_STATE]     # 未繳交: sent nothing
+RETURNED = SUBMISSION_NAMES[REJECTED]        # 退回待修正: sent, every file rejected
 
 
 # ---------------------------------------------------------------------------------------
@@ -45,27 +50,41 @@ def text_of(value: object) -> str:
     return "" if is_missing(value) else str(value)
 
 
+def safe_cell(value: object) -> str | None:
+    """A text cell's value made storable (``xlsxout.safe_text``); blank (None, NaN, "") is None."""
+    text = text_of(value)
+    return xlsxout.safe_text(text) if text else None
+
+
+def safe_cells(values: list) -> list[str | None]:
+    """``safe_cell`` of many values; plain printable text (nearly all) is taken as it is."""
+    limit = MAX_CELL_CHARS
+    return [v if v.__class__ is str and v.isprintable() and len(v) <= limit and not v.startswith("<r>") else safe_cell(v)
+            for v in values]
+
+
 def texts_of(values: list) -> list[str]:
     """``text_of`` of many values; strings (nearly all) take the short way."""
     return [v if v.__class__ is str else text_of(v) for v in values]
 
 
-# Rows sized by qos-xl; further down a city-scale sheet, Excel and LibreOffice size wrapped rows themselves.
-SIZED_ROWS = 2_000
+def text_lines(text: str, width: float) -> int:
+    """Lines a wrapped text takes in a column ``width`` wide.
 
-
-@functools.lru_cache(maxsize=65_536)
-def _cell_height(text: str, width: float) -> float:
-    return xlsxout.row_height([(text, width)])
+    Every non-ASCII character counts as two widths: CJK fonts draw the ambiguous-width marks
+    (※, ○, —) full-width too, and a rare narrow accented letter only makes a row a little taller.
+    """
+    usable = max(width - 1, 1)
+    return sum(-(-(2 * len(part) - len(part.encode("ascii", "ignore"))) // usable) or 1 for part in text.split("\n"))
 
 
 def fit_height(pairs: Iterable[tuple[str, float]]) -> float:
     """Row height (points) showing every wrapped cell whole; cheap for short text."""
-    height = ONE_LINE
+    lines = 1
     for text, width in pairs:
         if text and (2 * len(text) > width - 1 or "\n" in text):
-            height = max(height, _cell_height(text, width))
-    return min(height, MAX_ROW_HEIGHT)
+            lines = max(lines, text_lines(text, width))
+    return ONE_LINE if lines == 1 else min(lines * LINE_HEIGHT + 4, MAX_ROW_HEIGHT)
 
 
 def check(code: int, what: str) -> None:
@@ -73,74 +92,125 @@ def check(code: int, what: str) -> None:
         raise xlsxout.WriteError(f"xlsxwriter {what} failed ({code})")
 
 
+def rate_cells(rate: Rate) -> tuple[object, str]:
+    """A rate as its two cells: the ratio (shown 0.0%; "—" when nothing applies) and the counts beside it."""
+    return (rate.ratio if rate.applicable else "—"), f"{rate.completed}/{rate.applicable}"
+
+
 # ---------------------------------------------------------------------------------------
-# Formats and a sheet written top to bottom
+# Formats
 
 
 class Formats:
-    """Every cell format of the workbook, made once."""
+    """The workbook's cell formats, each made the first time it is asked for."""
+
+    KINDS = {"text": {}, "center": {"align": "center"}, "int": {"align": "center", "num_format": "0"},
+             "rate": {"align": "center", "num_format": "0.0%"}}
+    STYLES = {"body": {}, "total": {"bold": True, "bg_color": "#F2F2F2"}, "low": {"bold": True},
+              "error": {"font_color": "#9C0006"}}
 
     def __init__(self, wb):
-        base = {"font_name": FONT, "font_size": 11, "valign": "vcenter", "text_wrap": True}
-        cell = {**base, "border": 1, "border_color": "#A6A6A6"}
+        self.wb = wb
+        self.base = {"font_name": FONT, "font_size": FONT_SIZE, "valign": "top", "text_wrap": True}
+        self._made: dict[tuple, object] = {}
+        self.title = self._add(bold=True, font_size=16, valign="vcenter")
+        self.info_label = self._add(bold=True, font_color="#404040")
+        self.info = self._add()
+        self.info_num = self._add(align="left", num_format="0")
+        self.info_rate = self._add(align="left", num_format="0.0%")
+        self.section = self._add(bold=True, font_size=12, font_color="#1F3864", valign="bottom")
+        self.note = self._add(font_color="#404040")
+        self.header = self._add(bold=True, bg_color="#D9E1F2", align="center", valign="vcenter", border=1,
+                                border_color="#A6A6A6")
+        self.gap = self._add(bg_color="#FFC7CE", border=1, border_color="#A6A6A6")
 
-        def make(**props):
-            return wb.add_format({**cell, **props})
+    def _add(self, **props):
+        return self.wb.add_format({**self.base, **props})
 
-        self.title = wb.add_format({**base, "bold": True, "font_size": 16, "valign": "vcenter"})
-        self.info_label = wb.add_format({**base, "bold": True, "font_color": "#404040"})
-        self.info = wb.add_format({**base})
-        self.info_num = wb.add_format({**base, "align": "left", "num_format": "0"})
-        self.info_rate = wb.add_format({**base, "align": "left", "num_format": "0.0%"})
-        self.section = wb.add_format({**base, "bold": True, "font_size": 12, "font_color": "#1F3864"})
-        self.note = wb.add_format({**base, "font_color": "#404040"})
-        self.header = make(bold=True, bg_color="#D9E1F2", align="center", valign="vcenter")
-        self.gap = make(bg_color="#FFC7CE", align="center")
-        kinds = {"text": {}, "center": {"align": "center"}, "int": {"align": "center", "num_format": "0"},
-                 "rate": {"align": "center", "num_format": "0.0%"}, "label": {"align": "center"}}
-        styles = {"body": {}, "total": {"bold": True, "bg_color": "#F2F2F2"},
-                  "missing": {"font_color": "#9C0006"}, "error": {"font_color": "#9C0006"}}
-        self.cells = {(kind, style): make(**kprops, **sprops)
-                      for kind, kprops in kinds.items() for style, sprops in styles.items()}
+    def cell(self, kind: str, style: str = "body", *, boxed: bool = True):
+        """A table cell: ``boxed`` ones carry a border (small sheets), the others rely on the printed grid."""
+        made = self._made.get((kind, style, boxed))
+        if made is None:
+            props = {**self.KINDS[kind], **self.STYLES[style]}
+            if boxed:
+                props.update(border=1, border_color="#A6A6A6")
+            made = self._made[(kind, style, boxed)] = self._add(**props)
+        return made
+
+
+# ---------------------------------------------------------------------------------------
+# A sheet written top to bottom
 
 
 @dataclass(frozen=True)
 class Col:
     title: str
     width: float
-    kind: str = "text"   # text | center | label (strings), int, rate (numbers)
+    kind: str = "text"   # text | center (strings), int, rate (numbers; a rate may be the text "—")
+    style: str = "body"  # the look of a table sheet's column: body, or total (bold on grey)
+    wrap: bool | None = None   # may need several lines (sizes its rows); default: text columns do
+
+    @property
+    def wraps(self) -> bool:
+        return self.kind == "text" if self.wrap is None else self.wrap
 
 
 class Sheet:
-    """One worksheet, written strictly row after row.
+    """One worksheet (and its continued sheets), written strictly row after row.
 
-    A ``table`` sheet is a header and then only ``line``s: those rows are gathered and go
-    to the sheet's XML a column at a time (``xlsxout.BulkWorksheet``), which is what keeps
-    a city-scale detail sheet fast.
+    A ``table`` sheet is a header and then ``line``s: its columns carry the look (column
+    formats, a printed grid), a line writes only the cells that hold something, and when
+    the sheet is full (``max_rows``) the lines go on in ``name(2)``, ``name(3)``, ... under
+    the same header.  Other sheets draw a border round each cell they write.
     """
 
-    BATCH_ROWS = 10_000
-
-    def __init__(self, wb, fmt: Formats, name: str, cols: list[Col], page_title: str, *, table: bool = False):
-        self.wb, self.fmt, self.name, self.cols = wb, fmt, name, cols
-        self.ws = wb.add_worksheet(name, worksheet_class=xlsxout.BulkWorksheet if table else None)
-        self.table = table
+    def __init__(self, book: Book, name: str, cols: list[Col], *, table: bool = False, landscape: bool = True,
+                 freeze: tuple[int, int] | None = None, autofilter: bool = False, print_cols: int | None = None):
+        self.book, self.wb, self.fmt, self.name, self.cols = book, book.wb, book.fmt, name, cols
+        self.table, self.landscape, self.freeze, self.autofilter = table, landscape, freeze, autofilter
+        self.print_cols = len(cols) if print_cols is None else print_cols
+        self.max_rows = book.max_rows
+        self.part = 1
+        self.sheet_name = name
+        self.ws = self._new_worksheet()
         self.row = 0
-        self.page_title = page_title
-        self._batch: list[tuple[list, str, float | None]] = []
-        for i, col in enumerate(cols):
-            check(self.ws.set_column(i, i, col.width), "set_column")
+        self.header_rows = 0
+        self.last_line = -1               # the last row written by ``line`` in the current part
+        self.print_to: int | None = None
+        self.pages_tall = 0
+        self.parts: list[tuple[object, int, int]] = []   # each finished part: worksheet, first and last line rows
+        self._wrapping = [(i, c.width) for i, c in enumerate(cols) if c.wraps]
+
+    def _new_worksheet(self):
+        ws = self.wb.add_worksheet(self.sheet_name)
+        for i, col in enumerate(self.cols):
+            check(ws.set_column(i, i, col.width, self.fmt.cell(col.kind, col.style, boxed=False) if self.table else None),
+                  "set_column")
+        return ws
 
     @property
     def last_col(self) -> int:
         return len(self.cols) - 1
 
     def set_height(self, height: float) -> None:
-        check(self.ws.set_row(self.row, height), "set_row")
+        if height != ONE_LINE:
+            check(self.ws.set_row(self.row, height), "set_row")
+
+    def _room(self) -> None:
+        """A table sheet that is full goes on in a continued sheet under the same header."""
+        if self.table and self.row >= self.max_rows:
+            self._finish_part()
+            self.part += 1
+            self.sheet_name = f"{self.name}({self.part})"
+            self.ws = self._new_worksheet()
+            self.row = 0
+            self.last_line = -1
+            self.header()
 
     def text_row(self, text: str, fmt, *, first_col: int = 0, last_col: int | None = None, height: float | None = None) -> None:
         """A line of text across columns (merged when wider than one column)."""
-        last_col = self.last_col if last_col is None else last_col
+        self._room()
+        last_col = min(self.print_cols - 1, self.last_col) if last_col is None else last_col
         width = sum(c.width for c in self.cols[first_col:last_col + 1])
         self.set_height(height if height is not None else fit_height([(text, width)]))
         if last_col > first_col:
@@ -149,111 +219,120 @@ class Sheet:
         self.row += 1
 
     def header(self) -> None:
-        """The column titles, bold on a shaded ground."""
+        """The column titles, bold on a shaded ground; printed again on every page."""
         self.set_height(fit_height((c.title, c.width) for c in self.cols))
         for i, col in enumerate(self.cols):
             xlsxout.write_string(self.ws, self.row, i, col.title, self.fmt.header)
         self.row += 1
-
-    def _row_height(self, values) -> float:
-        """The height that shows every text value of a row whole."""
-        return fit_height((v, c.width) for v, c in zip(values, self.cols) if isinstance(v, str))
+        self.header_rows = self.row
 
     def line(self, values: list, style: str = "body") -> None:
-        """One table row, a value per column: strings for text columns, numbers (or None) for int/rate."""
-        cols = self.cols
-        height = self._row_height(values) if self.row < SIZED_ROWS else None
-        if self.table:
-            self._batch.append((values, style, height))
-            self.row += 1
-            if len(self._batch) >= self.BATCH_ROWS:
-                self._flush()
-            return
-        if height is not None:
-            self.set_height(height)
-        ws, cells, row = self.ws, self.fmt.cells, self.row
-        for i, (value, col) in enumerate(zip(values, cols)):
-            fmt = cells[(col.kind, style)]
+        """One row, a value per column: strings for text columns, numbers (or None) for int/rate ones."""
+        self._room()
+        ws, row = self.ws, self.row
+        height = fit_height((values[i], w) for i, w in self._wrapping if values[i].__class__ is str)
+        if height != ONE_LINE:
+            check(ws.set_row(row, height), "set_row")
+        table = self.table
+        for i, (value, col) in enumerate(zip(values, self.cols)):
+            if table and style == "body":
+                if value is None or value == "":
+                    continue
+                fmt = None                                   # the column's format
+            else:
+                fmt = self.fmt.cell(col.kind, style, boxed=not table)
             if col.kind in ("int", "rate"):
                 xlsxout.write_value(ws, row, i, value, fmt)
             elif value is None or value == "":
                 check(ws.write_blank(row, i, None, fmt), "write_blank")
             else:
                 xlsxout.write_string(ws, row, i, value, fmt)
+        self.last_line = row
         self.row += 1
 
-    def columns(self, columns: list[list], style: str = "body") -> None:
-        """Many table rows at once, given column by column: the fast way into a table sheet."""
-        self._flush()
-        count = len(columns[0]) if columns else 0
-        for start in range(0, count, self.BATCH_ROWS):
-            chunk = [values[start:start + self.BATCH_ROWS] for values in columns]
-            size = len(chunk[0])
-            sized = max(0, min(size, SIZED_ROWS - self.row))
-            heights = [self._row_height(row) for row in zip(*(values[:sized] for values in chunk))] + [None] * (size - sized)
-            self.row += size
-            self._write_columns(chunk, [style] * size, heights)
+    def rows(self, columns: list[list]) -> None:
+        """Many plain table rows, given column by column: text made safe once per distinct value, blanks not written.
 
-    def _flush(self) -> None:
-        """The rows gathered by ``line``, handed over column by column."""
-        batch, self._batch = self._batch, []
-        if batch:
-            rows, styles, heights = zip(*batch)
-            self._write_columns([list(values) for values in zip(*rows)], styles, heights)
-
-    def _write_columns(self, columns: list[list], styles, heights) -> None:
-        xf_columns = []
-        for i, (col, values) in enumerate(zip(self.cols, columns)):
-            if col.kind not in ("int", "rate"):
-                columns[i] = [v if v is None or v.__class__ is str else str(v) for v in values]
-            xf = {style: self.fmt.cells[(col.kind, style)]._get_xf_index() for style in set(styles)}
-            xf_columns.append([xf[styles[0]]] * len(styles) if len(xf) == 1 else [xf[style] for style in styles])
-        self.ws.add_rows(self.row - len(heights), columns, xf_columns, list(heights))
+        The fast way into a long table; a value is a string, a number or None.
+        """
+        if not columns or not columns[0]:
+            return
+        text = [col.kind not in ("int", "rate") for col in self.cols]
+        columns = [safe_cells(values) if is_text else values for values, is_text in zip(columns, text)]
+        wrapping = [(columns[i], w) for i, w in self._wrapping]
+        heights = [fit_height(pairs) for pairs in zip(*(zip(values, repeat(w)) for values, w in wrapping))] \
+            if wrapping else repeat(ONE_LINE)
+        cells = list(enumerate(zip(columns, text)))
+        for index, height in zip(range(len(columns[0])), heights):
+            if self.row >= self.max_rows:
+                self._room()
+            ws, row = self.ws, self.row
+            if height != ONE_LINE:
+                check(ws.set_row(row, height), "set_row")
+            for i, (values, is_text) in cells:
+                value = values[index]
+                if value is None or value == "":
+                    continue
+                code = ws.write_string(row, i, value) if is_text else xlsxout.write_value(ws, row, i, value)
+                if code:
+                    raise xlsxout.WriteError(f"xlsxwriter could not write row {row + 1}, col {i + 1} ({code})")
+            self.last_line = row
+            self.row += 1
 
     def skip(self, rows: int = 1) -> None:
         self.row += rows
 
-    def finish(self, *, header_rows: tuple[int, int] | None, freeze: tuple[int, int] | None,
-               autofilter: tuple[int, int] | None = None, print_to: int | None = None) -> None:
-        """Print setup (A4 landscape, 1 page wide, repeated header), frozen panes, filter."""
-        if self.table:
-            self._flush()
-        xlsxout.print_a4(self.ws, header_rows=header_rows, title=f"{self.page_title}　{self.name}")
-        if freeze:
-            self.ws.freeze_panes(*freeze)
-        if autofilter and self.row - 1 > autofilter[0]:
-            check(self.ws.autofilter(autofilter[0], 0, self.row - 1, autofilter[1]), "autofilter")
-        if print_to is not None:
-            check(self.ws.print_area(0, 0, max(print_to, self.row - 1), self.last_col), "print_area")
+    def finish(self, *, print_to: int | None = None, pages_tall: int = 0) -> None:
+        """Print setup (A4, one page wide, ``pages_tall`` high; the header repeated), frozen panes, filter.
+
+        ``print_to``: the last row to print (a chart below the cells reaches further down).
+        """
+        self.print_to, self.pages_tall = print_to, pages_tall
+        self._finish_part()
+
+    def _finish_part(self) -> None:
+        ws = self.ws
+        self.parts.append((ws, self.header_rows, self.last_line))
+        header = (0, self.header_rows - 1) if self.header_rows else None
+        xlsxout.print_a4(ws, header_rows=header, title=f"{self.book.title}　{self.sheet_name}", landscape=self.landscape,
+                         pages_tall=self.pages_tall, gridlines=self.table)
+        if self.freeze:
+            ws.freeze_panes(*self.freeze)
+        if self.autofilter and self.header_rows and self.last_line >= self.header_rows:
+            check(ws.autofilter(self.header_rows - 1, 0, self.last_line, self.last_col), "autofilter")
+        if self.print_cols < len(self.cols) or self.print_to is not None:
+            last_row = self.row - 1 if self.print_to is None else max(self.print_to, self.row - 1)
+            check(ws.print_area(0, 0, last_row, self.print_cols - 1), "print_area")
 
 
 def bar_chart(wb, title: str, sheet: str, first_row: int, value_col: int, categories: list[str],
-               rates: list[Rate], width_px: int):
+              rates: list[Rate], width_px: int, *, marked: list[bool] | None = None, bar_px: int = 36):
     """A horizontal bar chart of rates (0–100%), categories in column A, each bar labelled ``83.3% (10/12)``.
 
-    The plot area is laid out by hand so that long category names fit on the left and a
-    label beside a 100% bar still fits on the right.  The cells' values are also given as
-    the chart's cached data, so viewers that do not recalculate still draw the bars and
-    the categories are never declared numbers.
+    ``marked`` bars are drawn dark and their labels start with ※, so they stand out in
+    black and white too.  The plot area is laid out by hand so that long category names fit
+    on the left and a label beside a 100% bar still fits on the right.
     """
+    marked = marked or [False] * len(categories)
     last_row = first_row + len(categories) - 1
-    height_px = 90 + 36 * len(categories)
+    height_px = 80 + bar_px * len(categories)
     left = min(6 * max((xlsxout.display_width(c) for c in categories), default=0) + 24, int(width_px * 0.45))
-    right, top, bottom = 110, 44, 34
+    right, top, bottom = 120, 40, 30
     chart = wb.add_chart({"type": "bar"})
     font = {"name": FONT, "size": 9}
     chart.add_series({
         "name": "完成率",
         "categories": [sheet, first_row, 0, last_row, 0],
         "values": [sheet, first_row, value_col, last_row, value_col],
-        "categories_data": list(categories),
-        "values_data": [rate.ratio for rate in rates],
-        "fill": {"color": "#4472C4"},
-        "gap": 60,
+        "fill": {"color": LIGHT_BAR},
+        "border": {"color": "#595959"},
+        "points": [{"fill": {"color": DARK_BAR}} if low else None for low in marked],
+        "gap": 50,
         "data_labels": {"value": True, "num_format": "0.0%", "font": font, "position": "outside_end",
-                        "custom": [{"value": rate.label, "font": font} for rate in rates]},
+                        "custom": [{"value": f"※{rate.label}" if low else rate.label, "font": font}
+                                   for rate, low in zip(rates, marked)]},
     })
-    chart.set_title({"name": title, "name_font": {"name": FONT, "size": 12, "bold": True}})
+    chart.set_title({"name": title, "name_font": {"name": FONT, "size": 11, "bold": True}})
     chart.set_x_axis({"min": 0, "max": 1, "major_unit": 0.2, "num_format": "0%", "num_font": font,
                       "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
     chart.set_y_axis({"reverse": True, "crossing": "max", "num_font": font})
@@ -265,6 +344,10 @@ def bar_chart(wb, title: str, sheet: str, first_row: int, value_col: int, catego
     return chart, height_px
 
 
+LIGHT_BAR = "#9DC3E6"     # light in greyscale too
+DARK_BAR = "#C00000"      # a bar below the alert threshold: dark red, dark grey in black and white
+
+
 def width_px(cols: list[Col]) -> int:
     return int(sum(c.width * 7 + 5 for c in cols))
 
@@ -272,8 +355,8 @@ def width_px(cols: list[Col]) -> int:
 class Book:
     """The workbook being written and what every sheet needs: formats, the merge, the plan's labels and orders."""
 
-    def __init__(self, wb, result: MergeResult):
-        self.wb, self.result = wb, result
+    def __init__(self, wb, result: MergeResult, *, max_rows: int = xlsxout.EXCEL_ROWS):
+        self.wb, self.result, self.max_rows = wb, result, max_rows
         self.fmt = Formats(wb)
         self.plan = result.plan
         self.title = f"{self.plan.full_title} 執行成果彙整"
@@ -281,8 +364,8 @@ class Book:
         self.unit_rank = {u.code: i for i, u in enumerate(result.registry.units)}
         self.step_rank = {s.code: i for i, s in enumerate(self.plan.steps)}
 
-    def sheet(self, name: str, cols: list[Col], *, table: bool = False) -> Sheet:
-        return Sheet(self.wb, self.fmt, name, cols, self.title, table=table)
+    def sheet(self, name: str, cols: list[Col], **options) -> Sheet:
+        return Sheet(self, name, cols, **options)
 
     def sorted_steps(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Rows in registry order of units, then catalogue order of steps."""
@@ -291,8 +374,3 @@ class Book:
                              "s": frame["code"].map(self.step_rank).fillna(big).to_numpy()})
         order = keys.sort_values(["u", "s"], kind="stable").index
         return frame.iloc[order]
-
-
-def col_letter(index: int) -> str:
-    """0-based column index -> letters."""
-    return column_letter(index + 1)

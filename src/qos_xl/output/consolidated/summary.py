@@ -1,83 +1,137 @@
-"""摘要: the key figures, the bureau's rate per area and its chart."""
+"""摘要: on one A4 page, the key figures, the bureau's rate per area and its chart.
+
+The key figures are a list of ``Info`` lines made by the functions in ``INFO_LINES``, in
+order: to show one more figure, add a function that returns its lines there.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from qos_xl.core.values import format_roc
-from qos_xl.core.vocabulary import FORM_NAMES, STATE_NAMES
+from qos_xl.core.vocabulary import FORM_NAMES, SELFCHECK, STATE_NAMES
 from qos_xl.output import xlsxout
-from qos_xl.output.consolidated.sheet import Book, CHART_ROW_PX, Col, bar_chart, check, fit_height, text_of, width_px
+from qos_xl.output.consolidated.sheet import (CHART_ROW_PX, MISSING, RETURNED, Book, Col, bar_chart, check, fit_height,
+                                              rate_cells, width_px)
+from qos_xl.pipeline.merge import MergeResult
 from qos_xl.pipeline.rates import NO_RATE, Rate
 from qos_xl.pipeline.status import status_table
 
+NAMES_SHOWN = 10      # a longer list of units is cut short and points to the sheet that lists them all
 
-def write_summary(book: Book) -> None:
-    r = book.result
-    cols = [Col("實施要項", 34), Col("已完成", 10, "int"), Col("應辦理（扣除不適用）", 16, "int"),
-            Col("完成率", 10, "rate"), Col("完成率（件數）", 18, "label")]
-    sh = book.sheet("摘要", cols)
-    fmt = book.fmt
-    width = sum(c.width for c in cols)
-    sh.text_row(book.title, fmt.title, height=max(30.0, xlsxout.row_height([(book.title, width / 1.5)], line_height=24)))
-    submission = r.submission
+
+@dataclass(frozen=True)
+class Info:
+    """One key figure: its label, its value (text, a count, or a rate shown 0.0% with its counts) and words beside a count."""
+
+    label: str
+    value: str | int | Rate
+    extra: str = ""
+
+
+def unit_names(units, sheet: str) -> str:
+    """Unit names joined with 、; a long list is cut short and points to ``sheet``."""
+    names = [u.name for u in units]
+    if len(names) <= NAMES_SHOWN:
+        return "、".join(names)
+    return "、".join(names[:NAMES_SHOWN]) + f" 等 {len(names)} 個單位（詳見「{sheet}」）"
+
+
+def period_lines(r: MergeResult) -> list[Info]:
+    return [Info("填報期別", period_text(r.period)), Info("製表時間", format_roc(r.made_at, with_time=True))]
+
+
+def submission_lines(r: MergeResult) -> list[Info]:
+    """This period's form: expected = accepted + returned + missing, every unit in exactly one of them."""
+    form = r.form
+    expected, accepted = len(r.registry.units), r.submission["accepted"]
+    returned, missing = r.returned.get(form, []), r.missing.get(form, [])
+    return [Info(f"應繳交{FORM_NAMES[form]}單位數", expected),
+            Info("已接受" + ("（列入完成率）" if form == SELFCHECK else ""), accepted),
+            Info(RETURNED, len(returned), unit_names(returned, MISSING)),
+            Info(MISSING, len(missing), unit_names(missing, MISSING)),
+            Info("繳交率（已接受／應繳交）", Rate(accepted, expected))]
+
+
+def other_form_lines(r: MergeResult) -> list[Info]:
+    """The other forms this merge takes in (a self-check period's work plans): who has not sent one, who was sent back."""
+    lines = []
+    for form in r.missing:
+        if form == r.form:
+            continue
+        name = FORM_NAMES[form]
+        lines.append(Info(f"{name}{MISSING}", unit_names(r.missing[form], MISSING) or "（無，全部單位均已繳交）"))
+        returned = r.returned.get(form, [])
+        if returned:
+            lines.append(Info(f"{name}{RETURNED}", unit_names(returned, MISSING)))
+    return lines
+
+
+def checkpoint_lines(r: MergeResult) -> list[Info]:
+    """The whole year's record, one line per checkpoint: 已接受 6、退回待修正 1、未繳交 3."""
+    year = status_table(r)
+    return [Info(f"{title}（{period}）單位數", year.counts(period)) for title, period in zip(year.titles, year.periods)]
+
+
+def files_lines(r: MergeResult) -> list[Info]:
     counts: dict[str, int] = {}
     for report in r.files:
         counts[report.state] = counts.get(report.state, 0) + 1
     received = "、".join(f"{STATE_NAMES.get(s, s)} {n}" for s, n in counts.items())
+    return [Info("收件檔案", f"共 {len(r.files)} 個" + (f"：{received}（詳見「收件紀錄」）" if received else ""))]
 
-    def info(label: str, value, kind: str = "text", extra: str = "") -> None:
-        sh.set_height(fit_height([(label, cols[0].width), (extra or text_of(value), width - cols[0].width)]))
-        xlsxout.write_string(sh.ws, sh.row, 0, label, fmt.info_label)
-        if kind == "text":
-            check(sh.ws.merge_range(sh.row, 1, sh.row, 4, "", fmt.info), "merge_range")
-            xlsxout.write_string(sh.ws, sh.row, 1, value, fmt.info)
-        else:
-            xlsxout.write_value(sh.ws, sh.row, 1, value, fmt.info_num if kind == "int" else fmt.info_rate)
-            if extra:
-                check(sh.ws.merge_range(sh.row, 2, sh.row, 4, "", fmt.info), "merge_range")
-                xlsxout.write_string(sh.ws, sh.row, 2, extra, fmt.info)
-        sh.row += 1
 
-    submitted = Rate(submission["accepted"], submission["expected"])
-    info("填報期別", period_text(r.period))
-    info("製表時間", format_roc(r.made_at, with_time=True))
-    info("應繳交單位數", submission["expected"], "int")
-    info(f"已繳交單位數（本期{FORM_NAMES[r.form]}）", submission["submitted"], "int")
-    info("已接受單位數", submission["accepted"], "int")
-    info("繳交率（已接受／應繳交）", submitted.ratio, "rate", f"({submitted.completed}/{submitted.applicable})")
-    info("收件檔案", f"共 {len(r.files)} 個" + (f"：{received}" if received else ""))
-    year = status_table(r)
-    for title, period in zip(year.titles, year.periods):       # the whole year's record, one line per checkpoint
-        info(f"{title}（{period}）單位數", year.counts(period))
-    for form in r.missing:
-        names = "、".join(u.name for u in r.missing.get(form, []))
-        info(f"未繳交{FORM_NAMES[form]}", names or "（無，全部單位均已繳交）")
-        returned = "、".join(u.name for u in r.returned.get(form, []))
-        if returned:
-            info(f"{FORM_NAMES[form]}退回待補正", returned)
+# the key figures, top to bottom
+INFO_LINES = (period_lines, submission_lines, other_form_lines, files_lines, checkpoint_lines)
+
+
+def write_summary(book: Book) -> None:
+    r = book.result
+    cols = [Col("實施要項", 36), Col("完成率", 11, "rate"), Col("已完成", 11, "int"), Col("應辦理（扣除不適用）", 16, "int")]
+    sh = book.sheet("摘要", cols, landscape=False, freeze=None)
+    fmt = book.fmt
+    width = sum(c.width for c in cols)
+    sh.text_row(book.title, fmt.title, height=max(30.0, xlsxout.row_height([(book.title, width / 1.6)], line_height=22)))
+    for make in INFO_LINES:
+        for info in make(r):
+            write_info(sh, info)
     sh.skip()
-    sh.text_row("各實施要項完成率（全局）", fmt.section, last_col=0)
+    sh.text_row("各實施要項完成率（全局）", fmt.section, height=22.0)
     sh.header()
     first = sh.row
-    for area in book.plan.areas:
-        rate = r.area_rates.get(area.number, NO_RATE)
-        sh.line([area.label, rate.completed, rate.applicable, rate.ratio, rate.label])
+    rates = [r.area_rates.get(a.number, NO_RATE) for a in book.plan.areas]
+    for area, rate in zip(book.plan.areas, rates):
+        sh.line([area.label, rate_cells(rate)[0], rate.completed, rate.applicable])
     total = r.overall
-    sh.line(["全局合計", total.completed, total.applicable, total.ratio, total.label], "total")
+    sh.line(["全局合計", rate_cells(total)[0], total.completed, total.applicable], "total")
     sh.text_row("完成率＝已完成 ÷ 應辦理；應辦理＝本期應辦執行步驟數 − 不適用。「辦理中」「未辦理」列為未完成；"
                 "應辦理為 0 時以「—」表示。全局完成率為各單位件數加總後計算，不是各單位完成率的平均。", fmt.note)
     sh.skip()
-    rates = [r.area_rates.get(a.number, NO_RATE) for a in book.plan.areas]
-    chart, height_px = bar_chart(book.wb, "各實施要項完成率", sh.name, first, 3,
-                                  [a.label for a in book.plan.areas], rates, width_px(cols))
+    chart, height_px = bar_chart(book.wb, "各實施要項完成率", sh.name, first, 1,
+                                 [a.label for a in book.plan.areas], rates, width_px(cols))
     check(sh.ws.insert_chart(sh.row, 0, chart, {"x_offset": 2, "y_offset": 2, "object_position": 2}), "insert_chart")
-    sh.skip(math.ceil(height_px / CHART_ROW_PX) + 1)
-    if r.notes:
-        sh.text_row("附註", fmt.section, last_col=0)
-        for note in r.notes:
-            sh.text_row(f"・{note}", fmt.note)
-    sh.finish(header_rows=(0, 0), freeze=(1, 0), print_to=sh.row)
+    sh.finish(print_to=sh.row + math.ceil(height_px / CHART_ROW_PX), pages_tall=1)
+
+
+def write_info(sh, info: Info) -> None:
+    """A key figure: the label in column A, the value beside it (a count or rate in B, words after it)."""
+    fmt, ws, row = sh.fmt, sh.ws, sh.row
+    value, extra = info.value, info.extra
+    if isinstance(value, Rate):
+        value, extra = rate_cells(value)[0], f"({value.completed}/{value.applicable})"
+    text = value if isinstance(value, str) else extra
+    sh.set_height(fit_height([(info.label, sh.cols[0].width), (text, sum(c.width for c in sh.cols[1 + (not isinstance(value, str)):]))]))
+    xlsxout.write_string(ws, row, 0, info.label, fmt.info_label)
+    if isinstance(value, str):
+        check(ws.merge_range(row, 1, row, sh.last_col, "", fmt.info), "merge_range")
+        xlsxout.write_string(ws, row, 1, value, fmt.info)
+    else:
+        xlsxout.write_value(ws, row, 1, value, fmt.info_rate if isinstance(value, float) else fmt.info_num)
+        if extra:
+            check(ws.merge_range(row, 2, row, sh.last_col, "", fmt.info), "merge_range")
+            xlsxout.write_string(ws, row, 2, extra, fmt.info)
+    sh.row += 1
 
 
 def period_text(period) -> str:

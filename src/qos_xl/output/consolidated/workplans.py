@@ -5,14 +5,14 @@ from __future__ import annotations
 import pandas as pd
 
 from qos_xl.core.vocabulary import WORKPLAN
-from qos_xl.output import xlsxout
-from qos_xl.output.consolidated.sheet import Book, MISSING, Col, check, fit_height, text_of
+from qos_xl.output.consolidated.sheet import MISSING, RETURNED, Book, Col, check, text_of
 
 
 def write_workplan(book: Book) -> None:
-    cols = [Col("單位", 12), Col("實施要項", 20), Col("工作重點", 36), Col("工作(推動)方法", 50), Col("備註", 20),
-            Col("來源檔案", 18)]
-    sh = book.sheet("工作計畫彙整", cols, table=True)
+    cols = [Col("單位", 10), Col("實施要項", 16), Col("工作重點", 40), Col("工作(推動)方法", 56), Col("備註", 14),
+            Col("來源檔案", 24)]
+    # the source file stays in the sheet, off the printed page
+    sh = book.sheet("工作計畫彙整", cols, table=True, freeze=(1, 1), autofilter=True, print_cols=len(cols) - 1)
     sh.header()
     frame = book.result.workplan
     if frame.empty:
@@ -29,14 +29,14 @@ def write_workplan(book: Book) -> None:
                 frame["method"].tolist(), frame["remarks"].tolist(), frame["file"].tolist()):
             label = book.area_label.get(int(number)) if not pd.isna(number) else None
             sh.line([text_of(unit), label or text_of(raw), text_of(focus), text_of(method), text_of(remarks), text_of(file)])
-    sh.finish(header_rows=(0, 0), freeze=(1, 1), autofilter=(0, sh.last_col))
+    sh.finish()
 
 
 def write_coverage(book: Book) -> None:
     r = book.result
     areas = book.plan.areas
-    cols = [Col("單位", 16), *(Col(a.label, 17, "int") for a in areas), Col("合計", 8, "int")]
-    sh = book.sheet("工作計畫涵蓋", cols)
+    cols = [Col("單位", 16), *(Col(a.label, 15, "int") for a in areas), Col("合計", 8, "int", "total")]
+    sh = book.sheet("工作計畫涵蓋", cols, table=True, freeze=(1, 1))
     sh.header()
     frame = r.workplan
     counts: dict[tuple[str, int], int] = {}
@@ -48,22 +48,17 @@ def write_coverage(book: Book) -> None:
     units = [u for u in r.registry.units if u.code in have]
     for unit in units:
         per_area = [counts.get((unit.code, a.number)) for a in areas]
-        sh.set_height(fit_height([(unit.name, cols[0].width)]))
-        xlsxout.write_string(sh.ws, sh.row, 0, unit.name, book.fmt.cells[("text", "body")])
-        for i, n in enumerate(per_area, start=1):
-            if n:
-                xlsxout.write_value(sh.ws, sh.row, i, n, book.fmt.cells[("int", "body")])
-            else:
-                check(sh.ws.write_blank(sh.row, i, None, book.fmt.gap), "write_blank")
-        xlsxout.write_value(sh.ws, sh.row, len(cols) - 1, sum(n or 0 for n in per_area), book.fmt.cells[("int", "total")])
-        sh.row += 1
+        sh.line([unit.name, *per_area, sum(n or 0 for n in per_area)])
     if not units:
         sh.text_row("（本期尚無已接受的工作計畫）", book.fmt.note)
     sh.text_row("表中數字為各單位在該實施要項的工作項目數；紅底空白表示該實施要項沒有任何工作項目。", book.fmt.note)
-    missing = r.missing.get(WORKPLAN, [])
-    if missing:
-        sh.skip()
-        sh.text_row("未繳交工作計畫的單位", book.fmt.section)
-        for unit in missing:
-            sh.line([unit.name, MISSING], "missing")
-    sh.finish(header_rows=(0, 0), freeze=(1, 1))
+    waiting = [(u, MISSING) for u in r.missing.get(WORKPLAN, [])] + [(u, RETURNED) for u in r.returned.get(WORKPLAN, [])]
+    if waiting:
+        sh.text_row("未繳交或退回待補正工作計畫的單位", book.fmt.section, height=20.0)
+        for unit, word in waiting:
+            sh.text_row(f"{unit.name}：{word}", book.fmt.note)
+    sh.finish()
+    for ws, first, last in sh.parts:     # an area without any work item: a red blank
+        if last >= first:
+            check(ws.conditional_format(first, 1, last, len(areas), {"type": "blanks", "format": book.fmt.gap}),
+                  "conditional_format")
