@@ -132,7 +132,8 @@ def _files(registry) -> list[FileReport]:
     )
     sew = FileReport(len(files) + 3, "下水道處_自行檢核表.xlsx", sha256="d" * 64, size=800, state="rejected",
                      unit="下水道工程處", unit_code="SEW", form="selfcheck", period="102-06", report_date=dt.date(2013, 6, 27))
-    sew = sew.with_problems(make_problem("status-not-allowed", file=sew.file, sheet="自行檢核表", cell="F12", value="做完了"))
+    sew = sew.with_problems(make_problem("status-not-allowed", file=sew.file, sheet="自行檢核表", cell="F12", step="1-2-3",
+                                         value="做完了"))
     clutter = FileReport(len(files) + 4, "~$養工處_自行檢核表.xlsx", sha256="c" * 64, size=165, state="ignored")
     return [*files, old, dup, bad, sew, clutter]
 
