@@ -219,3 +219,22 @@ def test_json_stays_exact_in_any_encoding(workspace, encoding):
 ])
 def test_stand_ins(char, encoding, shown):
     assert stand_in(char, encoding) == shown
+
+
+def test_units_whose_file_names_would_be_the_same_on_windows_are_a_config_error(tmp_path):
+    """A:B and A/B, or ABC and abc, would make one template file on Windows: the registry says so by line."""
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG, config)
+    units = (config / "units.csv").read_text(encoding="utf-8-sig").splitlines()
+    units += ["XA,甲單位,工程/管理,,一級單位,", "XB,乙單位,工程:管理,,一級單位,", "XC,丙單位,abc,,一級單位,",
+              "XD,丁單位,ABC,,一級單位,"]
+    (config / "units.csv").write_text("\n".join(units) + "\n", encoding="utf-8")
+    run = qos("templates", "--config", config, cwd=tmp_path)
+    assert run.returncode == 2
+    lines = run.stderr.decode().splitlines()
+    assert lines == [
+        f"設定錯誤：{config / 'units.csv'} 第 13 列：簡稱「工程:管理」做成檔名後與 XA 的相同（都是「工程_管理」）："
+        "Windows 的檔名不分大小寫，也不能含 \\ / : * ? \" < > | 等字元。請改用可區分的簡稱。",
+        f"設定錯誤：{config / 'units.csv'} 第 15 列：簡稱「ABC」做成檔名後與 XC 的相同（都是「ABC」）："
+        "Windows 的檔名不分大小寫，也不能含 \\ / : * ? \" < > | 等字元。請改用可區分的簡稱。",
+    ]

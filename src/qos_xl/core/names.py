@@ -70,3 +70,8 @@ def display_name(name: str) -> str:
                 part = raw.decode("utf-8", "replace")
         parts.append(part)
     return "/".join(parts)
+
+
+def unit_stem(short_name: str) -> str:
+    """How a unit is named in its files (the templates): its short name made safe, spaces as underscores."""
+    return safe_filename(short_name.replace(" ", "_"), fallback="單位", max_bytes=120)

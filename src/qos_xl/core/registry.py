@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from qos_xl.core.config import UNITS_CSV, ConfigError, read_csv_rows
+from qos_xl.core.names import unit_stem
 from qos_xl.core.text import key
 
 UNIT_COLUMNS = ("代碼", "機關全銜", "簡稱", "別名", "類別", "電子郵件")
@@ -71,6 +72,7 @@ def load_registry(path: Path = UNITS_CSV, organisation: str = "") -> Registry:
     errors: list[str] = []
     units: list[Unit] = []
     seen: dict[str, str] = {}
+    stems: dict[str, tuple[str, str]] = {}   # a unit's name in file names, folded as Windows does -> (code, short name)
     codes: dict[str, int] = {}    # code (any case, as by_code finds it) -> the line that has it
     for row in read_csv_rows(path, UNIT_COLUMNS):
         v = row.values
@@ -95,6 +97,11 @@ def load_registry(path: Path = UNITS_CSV, organisation: str = "") -> Registry:
             if name in seen and seen[name] != unit.code:
                 errors.append(f"{where}：名稱或代碼「{name}」已用於 {seen[name]}，每個名稱只能對應一個單位。")
             seen[name] = unit.code
+        stem = unit_stem(unit.short_name)
+        other, its_name = stems.setdefault(stem.casefold(), (unit.code, key(unit.short_name)))
+        if other != unit.code and its_name != key(unit.short_name):    # the same name is reported above
+            errors.append(f"{where}：簡稱「{unit.short_name}」做成檔名後與 {other} 的相同（都是「{stem}」）："
+                          "Windows 的檔名不分大小寫，也不能含 \\ / : * ? \" < > | 等字元。請改用可區分的簡稱。")
         units.append(unit)
     if not units and not errors:
         errors.append(f"{path} 沒有任何單位。")

@@ -46,7 +46,7 @@ from xlsxwriter.utility import xl_cell_to_rowcol
 from qos_xl import TEMPLATE_VERSION
 from qos_xl.core import vocabulary as words
 from qos_xl.core.catalogue import Plan
-from qos_xl.core.names import safe_filename
+from qos_xl.core.names import unit_stem
 from qos_xl.core.registry import Registry, Unit
 from qos_xl.core.vocabulary import HELP_SHEET, META_SHEET, SELFCHECK, SELFCHECK_SHEET, STATUSES, WORKPLAN, WORKPLAN_SHEET
 from qos_xl.output.files import atomic_path
@@ -90,11 +90,11 @@ class _FormInfo:
 
 
 def selfcheck_filename(unit: Unit, period) -> str:
-    return f"{_safe_name(unit.short_name)}_自行檢核表_{period}.xlsx"
+    return f"{unit_stem(unit.short_name)}_自行檢核表_{period}.xlsx"
 
 
 def workplan_filename(unit: Unit, year: int) -> str:
-    return f"{_safe_name(unit.short_name)}_工作計畫_{year}.xlsx"
+    return f"{unit_stem(unit.short_name)}_工作計畫_{year}.xlsx"
 
 
 def write_templates(plan: Plan, registry: Registry, out_dir: Path, period, units: list[Unit] | None = None) -> list[Path]:
@@ -150,10 +150,6 @@ def _let_rows_grow(path: Path, part: str, rows: range) -> None:
             z.writestr(info, data)
     if freed != len(rows):
         raise RuntimeError(f"{part}: {freed} of {len(rows)} rows found to let grow")
-
-def _safe_name(name: str) -> str:
-    return safe_filename(name.replace(" ", "_"), fallback="單位", max_bytes=120)
-
 
 def _paragraphs(text: str) -> str:
     """一、…。二、… -> one numbered item per line."""
