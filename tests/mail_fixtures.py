@@ -291,6 +291,18 @@ def _properties(kind: str, entries: list[tuple[int, bytes]], attachments: int = 
     return head + b"".join(struct.pack("<II", tag, 6) + value for tag, value in entries)
 
 
+def ole_file(streams: dict[str, bytes]) -> bytes:
+    """An OLE compound file with the given streams (an .xls has Workbook, a .doc WordDocument, an encrypted
+    .xlsx EncryptedPackage), written with extract-msg's ``OleWriter``."""
+    from extract_msg.ole_writer import OleWriter
+
+    writer, out = OleWriter(), io.BytesIO()
+    for name, data in streams.items():
+        writer.addEntry([name], data)
+    writer.write(out)
+    return out.getvalue()
+
+
 def outlook_msg(path: Path, *, subject: str, sender_name: str, address: str, date: dt.datetime = DEFAULT_DATE,
                 attachments: list[tuple[str, object]]) -> Path:
     """Write an Outlook .msg; an attachment's data is bytes, or a dict (subject, sender_name, address,

@@ -313,6 +313,7 @@ def test_mbox_with_three_messages(run, books):
     result = run(box)
     assert [m.source for m in result.messages] == [f"{box}#1", f"{box}#2", f"{box}#3"]
     assert [len(m.attachments) for m in result.messages] == [1, 1, 0]
+    assert result.messages[1].subject == "下水道處自行檢核表"   # raw 8-bit Big5 in an mbox
     assert result.saved == 2 and len(run.ledger()) == 3
     assert len(list(run.receipts.iterdir())) == 3
 
@@ -541,11 +542,13 @@ def test_content_decides_the_format_of_a_source(run, books):
     outlook = mf.outlook_msg(run.tmp / "outlook.eml", subject="s", sender_name="王小明", address="mnt@pwb.kcg.gov.tw",
                              attachments=[("PLN.xlsx", books["PLN"])])                       # a .msg named .eml
     workbook = run.write(books["BLD"], "建管處.eml")
-    result = run(as_msg, with_bom, box, bom_box, outlook, workbook)
+    old_excel = run.write(mf.ole_file({"Workbook": bytes(4096)}), "舊版.msg")
+    result = run(as_msg, with_bom, box, bom_box, outlook, workbook, old_excel)
     saved = [[a.name for a in m.attachments] for m in result.messages]
-    assert saved == [["養工處.xlsx"], ["下水道處.xlsx"], ["新工處.xlsx"], [], ["新工處.xlsx"], [], ["PLN.xlsx"], []]
+    assert saved == [["養工處.xlsx"], ["下水道處.xlsx"], ["新工處.xlsx"], [], ["新工處.xlsx"], [], ["PLN.xlsx"], [], []]
     assert [m.source for m in result.messages][2:6] == [f"{box}#1", f"{box}#2", f"{bom_box}#1", f"{bom_box}#2"]
-    assert result.messages[-1].reason.startswith("無法辨識為電子郵件：這是 ZIP 格式的檔案")
+    assert result.messages[-2].reason.startswith("無法辨識為電子郵件：這是 ZIP 格式的檔案")
+    assert result.messages[-1].reason.startswith("無法辨識為電子郵件（內容看起來是Excel 97-2003 活頁簿（.xls））")
 
 
 def test_award_applications_and_word_work_plans_are_saved(run, books):

@@ -100,17 +100,6 @@ def test_outlook_sender_keeps_a_comma():
 # -- what a part is ------------------------------------------------------------------------
 
 
-def _ole(streams: dict[str, bytes]) -> bytes:
-    """An OLE compound file with the given streams (a .doc has WordDocument, an encrypted .xlsx EncryptedPackage)."""
-    from extract_msg.ole_writer import OleWriter
-
-    writer, out = OleWriter(), io.BytesIO()
-    for name, data in streams.items():
-        writer.addEntry([name], data)
-    writer.write(out)
-    return out.getvalue()
-
-
 def _package(members: dict[str, bytes]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:
@@ -123,7 +112,7 @@ DOCX = _package({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>
 ODT = _package({"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>"})
 ODS = _package({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": b"<x/>"})
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-DOC = _ole({"WordDocument": b"\0" * 4096})
+DOC = mf.ole_file({"WordDocument": b"\0" * 4096})
 OCTET = "application/octet-stream"
 
 
@@ -146,7 +135,7 @@ OCTET = "application/octet-stream"
     ("參獎申請書.xlsx", OCTET, "MNT", "", What("spreadsheet", ".xlsx")),
     ("報表.xlsx", OCTET, PDF, "", What("other", ".xlsx", "PDF 文件")),
     ("報表.xlsx", OCTET, b"garbage", "", What("spreadsheet", ".xlsx")),   # unreadable: validation says why
-    ("報表.xlsx", OCTET, _ole({"EncryptedPackage": b"\0" * 4096}), "", What("spreadsheet", ".xlsx")),
+    ("報表.xlsx", OCTET, mf.ole_file({"EncryptedPackage": b"\0" * 4096}), "", What("spreadsheet", ".xlsx")),
     ("原信.msg", OCTET, b"From: a@b.c\r\nSubject: x\r\n\r\nhi\r\n", "", What("eml", ".eml")),
     ("a.rar", OCTET, b"Rar!\x1a\x07\x00", "", What("other", ".rar", "RAR 壓縮檔（.rar）")),
     ("foo.txt.bz2", OCTET, b"BZh91AY&SY", "", What("other", ".bz2", "bzip2 壓縮檔（.bz2）")),

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from qos_xl.core.text import strip_controls
-from qos_xl.intake.sniff import KIND_NOUNS, OLE_MAGIC, SNIFF_BYTES, archive_kind, sniff_head
+from qos_xl.intake.sniff import KIND_NOUNS, OLE_MAGIC, SNIFF_BYTES, archive_kind, ole_kind, sniff_head
 from qos_xl.intake.zipguard import human_size
 
 MAX_MESSAGE_BYTES = 40 * 2**20        # one message: a 25 MB attachment as Gmail sends it (base64) fits
@@ -76,12 +76,12 @@ def message_format(head: bytes) -> str | None:
     return "mime" if _MAIL_HEADERS.intersection(names) else None
 
 
-def _not_mail(head: bytes, size: int) -> str:
+def _not_mail(head: bytes, size: int, path: Path) -> str:
     """Why a file is not a message, with what it looks like."""
     kind = sniff_head(head, size)
     if kind == "zip":
         return "無法辨識為電子郵件：這是 ZIP 格式的檔案（例如 .xlsx 或 .docx）。試算表請直接存入收件匣；郵件請另存為 .eml 或 .msg。"
-    noun = KIND_NOUNS.get(archive_kind(head) or kind)
+    noun = KIND_NOUNS.get(archive_kind(head) or (ole_kind(path) if kind == "ole" else kind) or "")
     found = f"（內容看起來是{noun}）" if noun else ""
     return f"無法辨識為電子郵件{found}：找不到寄件者、主旨、日期等郵件標頭。請在郵件軟體將郵件另存為 .eml 或 .msg 後再匯入。"
 
@@ -141,8 +141,10 @@ def read_file(path: Path, label: str | None = None) -> Iterator[Raw]:
     if kind == "mbox":
         yield from _read_mbox(path, label, head.startswith(codecs.BOM_UTF8))
         return
+    if kind == "msg" and ole_kind(path) not in ("msg", None):   # a workbook or a document, not a message
+        kind = None
     if kind is None:
-        yield Raw(label, reason=_not_mail(head, size))
+        yield Raw(label, reason=_not_mail(head, size, path))
         return
     skip = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
     try:
