@@ -439,3 +439,16 @@ def test_every_row_level_message_names_its_step(tmp_path, plan, registry):
     for p in row_level:
         code = next(c for c, r in rows.items() if p.cell[1:] == str(r))
         assert p.step == code and f"項次 {code}" in p.message, p
+
+
+def test_a_reading_problem_in_a_step_row_names_the_step(tmp_path, plan, registry):
+    row = step_row(plan, "2-1-1")
+
+    def edit(ws):
+        cell = ws.cell(row, 7)
+        cell.value, cell.data_type = "#N/A", "e"        # an error value, as a broken formula leaves it
+    path = builders.selfcheck(tmp_path, plan, registry, edit=edit)
+    [report] = run(plan, registry, path)
+    [problem] = report.errors
+    assert (problem.code, problem.cell, problem.step) == ("cell-error-value", f"G{row}", "2-1-1")
+    assert problem.message.startswith("項次 2-1-1：儲存格的內容是錯誤值 #N/A")

@@ -8,8 +8,9 @@ from __future__ import annotations
 from qos_xl.core.vocabulary import ERROR, WARNING
 
 # the optional parts of templates, empty unless given: a note for a step not due this period
-# (``not_due``), the count of further cells read the same way (``others``)
-OPTIONAL_PARAMS = {"not_due": "", "others": ""}
+# (``not_due``), the count of further cells read the same way (``others``), the step whose row a
+# reading problem is in (``at_step``: 項次 1-2-1：)
+OPTIONAL_PARAMS = {"not_due": "", "others": "", "at_step": ""}
 NOT_DUE_NOTE = "（此步驟本期尚未到查核期限，若本期不填報，也可以清除這一列填寫的內容。）"
 OTHERS_NOTE = "（本表另有 {count} 格完成日期也是如此，均已依民國年讀取）"
 
@@ -30,8 +31,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # -- finding the form ---------------------------------------------------------------
     "form-unknown": (ERROR, "找不到「自行檢核表」或「工作計畫」的表格標題列。請使用本局提供的範本填寫，不要刪改標題文字。"),
     "label-missing": (ERROR, "找不到「{label}」欄位。請使用本局範本，不要刪改欄位標題文字。"),
-    "cell-formula-uncached": (ERROR, "這個儲存格是公式，但檔案沒有存下計算結果，無法讀取。請在 Excel 重新計算並存檔，或直接輸入文字或日期。"),
-    "cell-error-value": (ERROR, "儲存格的內容是錯誤值 {value}。請改填正確的內容。"),
+    "cell-formula-uncached": (ERROR, "{at_step}這個儲存格是公式，但檔案沒有存下計算結果，無法讀取。請在 Excel 重新計算並存檔，或直接輸入文字或日期。"),
+    "cell-error-value": (ERROR, "{at_step}儲存格的內容是錯誤值 {value}。請改填正確的內容。"),
     "merged-cells": (ERROR, "表格中有合併儲存格（{range}）。請取消合併，每一列分別填寫。"),
     "hidden-data": (WARNING, "{what}中有資料，已一併讀取。請確認內容是否正確，不需要的請刪除。"),
     "cell-outside-table": (WARNING, "表格範圍外的儲存格有資料（{value}），未列入彙整。若是誤填請刪除。"),

@@ -162,7 +162,8 @@ def read_submission(workbook: Workbook, file: str) -> Submission | list[Problem]
     used |= {(loc.row, loc.col) for loc in header.values()}
     rows, table_cells = _table_rows(sheet, form, header_row, found, header)
     used |= table_cells
-    _report_sheet_oddities(workbook, sheet, header_row, found, used, add)
+    steps = {row["_row"]: key(row.get("code")) for row in rows} if form == SELFCHECK else {}
+    _report_sheet_oddities(workbook, sheet, header_row, found, used, add, steps)
     submission = Submission(
         form=form,
         sheet=sheet.name,
@@ -216,15 +217,23 @@ def _is_step_row(values: dict[str, object]) -> bool:
     return any(values.get(name) not in (None, "") for name in SELFCHECK_INPUTS)
 
 
-def _report_sheet_oddities(workbook: Workbook, sheet: Sheet, header_row: int, found: dict[str, int], used, add) -> None:
-    """Problems that the cell values alone do not show: formulas, errors, merges, hidden and stray data."""
+def _report_sheet_oddities(workbook: Workbook, sheet: Sheet, header_row: int, found: dict[str, int], used, add,
+                           steps: dict[int, str]) -> None:
+    """Problems that the cell values alone do not show: formulas, errors, merges, hidden and stray data.
+
+    ``steps``: a self-check row's 項次, by sheet row, so that a problem in a step's row names it."""
     table_cols = set(found.values())
+
+    def at_step(row: int) -> dict:
+        code = steps.get(row)
+        return {"step": code, "at_step": f"項次 {code}："} if code else {}
+
     for r, c in sorted(sheet.uncached):
         if (r, c) in used:
-            add("cell-formula-uncached", cell=cell_name(r, c))
+            add("cell-formula-uncached", cell=cell_name(r, c), **at_step(r))
     errors = sorted((rc, value) for rc, value in sheet.cells.items() if isinstance(value, ErrorValue) and rc in used)
     for (r, c), value in errors:
-        add("cell-error-value", cell=cell_name(r, c), value=str(value))
+        add("cell-error-value", cell=cell_name(r, c), value=str(value), **at_step(r))
     for min_row, min_col, max_row, max_col in sheet.merged:
         if max_row > header_row and max_row > min_row and table_cols & set(range(min_col, max_col + 1)):
             add("merged-cells", cell=cell_name(min_row, min_col),
