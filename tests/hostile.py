@@ -298,34 +298,44 @@ def _cfb_entry(name: str, kind: int, left=_NOSTREAM, right=_NOSTREAM, child=_NOS
 
 def encrypted_ooxml(directory) -> Path:
     """What Excel writes for a password-protected .xlsx: an OLE2 compound file (not a ZIP)
-    holding an ``EncryptionInfo`` and an ``EncryptedPackage`` stream.
-
-    A minimal but structurally VALID CFB v3 (512-byte sectors): header, one FAT sector, one
-    directory sector, then the two streams in regular sectors (each >= 4096 bytes, the
-    mini-stream cutoff, so no mini stream is needed).  The stream contents are filler, not
-    real ciphertext.
-    """
+    holding an ``EncryptionInfo`` and an ``EncryptedPackage`` stream.  The stream contents
+    are filler, not real ciphertext."""
     rng = random.Random(7)
     info = (struct.pack("<HHL", 4, 4, 0x40) + b"<encryption/>").ljust(4096, b"\x00")
     package = struct.pack("<Q", 8000) + rng.randbytes(8184)
-    streams = [("EncryptionInfo", info), ("EncryptedPackage", package)]
+    return compound_file(Path(directory) / "protected.xlsx", ("EncryptionInfo", info), ("EncryptedPackage", package))
+
+
+def word97(directory, name: str = "letter.doc", encrypted: bool = False) -> Path:
+    """A Word 97-2003 document's compound file: a ``WordDocument`` stream opening with its FIB
+    (magic 0xA5EC; flag fEncrypted when ``encrypted``) and a ``1Table`` stream, both filler after that."""
+    flags = 0x0100 if encrypted else 0
+    fib = struct.pack("<HHHHHH", 0xA5EC, 0x00C1, 0, 0x0404, 0, flags)
+    return compound_file(Path(directory) / name, ("1Table", b"\x00" * 4096), ("WordDocument", fib.ljust(4096, b"\x00")))
+
+
+def compound_file(path: Path, first: tuple[str, bytes], second: tuple[str, bytes]) -> Path:
+    """A minimal but structurally VALID CFB v3 (512-byte sectors) holding two streams: header,
+    one FAT sector, one directory sector, then the streams in regular sectors (each >= 4096
+    bytes, the mini-stream cutoff, so no mini stream is needed).  ``first``'s name must sort
+    before ``second``'s (shorter names first)."""
+    streams = [first, second]
     fat = [_FATSECT, _ENDOFCHAIN]                  # sector 0: FAT, sector 1: directory
     starts = []
     body = b""
     for _name, data in streams:
         count = -(-len(data) // 512)
-        first = len(fat)
-        starts.append(first)
-        fat += [first + i + 1 for i in range(count - 1)] + [_ENDOFCHAIN]
+        start = len(fat)
+        starts.append(start)
+        fat += [start + i + 1 for i in range(count - 1)] + [_ENDOFCHAIN]
         body += data.ljust(count * 512, b"\x00")
     assert len(fat) <= 128
     fat_sector = struct.pack("<128L", *(fat + [_FREESECT] * (128 - len(fat))))
-    # red-black tree (all black): root -> EncryptedPackage, whose left sibling is
-    # EncryptionInfo (shorter names sort first)
+    # red-black tree (all black): root -> the second stream, whose left sibling is the first
     directory_sector = (
         _cfb_entry("Root Entry", 5, child=2)
-        + _cfb_entry("EncryptionInfo", 2, start=starts[0], size=len(info))
-        + _cfb_entry("EncryptedPackage", 2, left=1, start=starts[1], size=len(package))
+        + _cfb_entry(first[0], 2, start=starts[0], size=len(first[1]))
+        + _cfb_entry(second[0], 2, left=1, start=starts[1], size=len(second[1]))
         + _cfb_entry("", 0, start=0)
     )
     header = struct.pack(
@@ -334,7 +344,6 @@ def encrypted_ooxml(directory) -> Path:
         0, 1, 1, 0, 4096, _ENDOFCHAIN, 0, _ENDOFCHAIN, 0,
     ) + struct.pack("<109L", 0, *([_FREESECT] * 108))
     assert len(header) == 512 and len(directory_sector) == 512
-    path = Path(directory) / "protected.xlsx"
     path.write_bytes(header + fat_sector + directory_sector + body)
     return path
 

@@ -74,9 +74,9 @@ def test_templates_command(tmp_path):
     result = invoke("templates", "--config", str(CONFIG), "--out", str(tmp_path), "--period", "102-06")
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert len(names) == 20
-    assert "養工處_自行檢核表_102-06.xlsx" in names and "養工處_工作計畫_102.xlsx" in names
-    assert "已產生 20 個範本（102-06 期）" in result.output
+    assert len(names) == 30                                   # per unit: self-check, work plan, work plan in Word
+    assert {"養工處_自行檢核表_102-06.xlsx", "養工處_工作計畫_102.xlsx", "養工處_工作計畫_102.docx"} <= set(names)
+    assert "已產生 30 個範本（102-06 期）" in result.output
 
 
 def test_templates_one_unit_json(tmp_path):
@@ -84,7 +84,8 @@ def test_templates_one_unit_json(tmp_path):
     data = json.loads(result.output)
     assert result.exit_code == 0
     assert data["period"] == "102-12"
-    assert sorted(p.split("/")[-1] for p in data["files"]) == ["下水道處_工作計畫_102.xlsx", "下水道處_自行檢核表_102-12.xlsx"]
+    assert sorted(p.split("/")[-1] for p in data["files"]) == ["下水道處_工作計畫_102.docx", "下水道處_工作計畫_102.xlsx",
+                                                                         "下水道處_自行檢核表_102-12.xlsx"]
 
 
 def test_unknown_unit_is_a_usage_error(tmp_path):

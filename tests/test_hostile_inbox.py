@@ -103,7 +103,7 @@ CASES = {
     "random-bytes": (_raw(hostile.random_bytes, "亂碼.xlsx"), "rejected", {("file-not-spreadsheet", None)}),
     "truncated-zip": (_raw(hostile.truncated_zip, "截斷.xlsx"), "rejected", {("file-corrupt", None)}),
     "flipped-byte": (_raw(hostile.flipped_byte_deflated, "壞CRC.xlsx"), "rejected", {("file-corrupt", None)}),
-    "docx-renamed": (_raw(hostile.docx_renamed, "其實是Word.xlsx"), "rejected", {("file-not-spreadsheet", None)}),
+    "docx-renamed": (_raw(hostile.docx_renamed, "其實是Word.xlsx"), "rejected", {("document-unrecognised", None)}),
     "html-renamed": (_raw(hostile.html_renamed, "網頁.xlsx"), "rejected", {("file-not-spreadsheet", None)}),
     "csv-renamed": (_raw(hostile.csv_renamed, "逗號.xlsx"), "rejected", {("file-not-spreadsheet", None)}),
     "encrypted": (_raw(hostile.encrypted_ooxml, "有密碼.xlsx"), "rejected", {("file-encrypted", None)}),

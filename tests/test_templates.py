@@ -80,11 +80,12 @@ def _validation_for(ws, ref: str):
 
 
 # -- files ------------------------------------------------------------------------------
-def test_two_files_per_unit_with_expected_names(june, registry, plan):
+def test_three_files_per_unit_with_expected_names(june, registry, plan):
     out, paths = june
     expected = []
     for unit in registry.units:
-        expected += [out / f"{unit.short_name}_自行檢核表_{plan.year}-06.xlsx", out / f"{unit.short_name}_工作計畫_{plan.year}.xlsx"]
+        expected += [out / f"{unit.short_name}_自行檢核表_{plan.year}-06.xlsx", out / f"{unit.short_name}_工作計畫_{plan.year}.xlsx",
+                     out / f"{unit.short_name}_工作計畫_{plan.year}.docx"]
     assert paths == expected
     assert all(p.is_file() and p.stat().st_size > 0 for p in paths)
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in expected)  # no temp files left
@@ -93,9 +94,10 @@ def test_two_files_per_unit_with_expected_names(june, registry, plan):
 
 def test_unit_subset_and_year_only_period(tmp_path, plan, registry, mnt):
     paths = write_templates(plan, registry, tmp_path / "a", Period(plan.year, 6), units=[mnt])
-    assert [p.name for p in paths] == [f"養工處_自行檢核表_{plan.year}-06.xlsx", f"養工處_工作計畫_{plan.year}.xlsx"]
+    assert [p.name for p in paths] == [f"養工處_自行檢核表_{plan.year}-06.xlsx", f"養工處_工作計畫_{plan.year}.xlsx",
+                                       f"養工處_工作計畫_{plan.year}.docx"]
     paths = write_templates(plan, registry, tmp_path / "b", Period(plan.year, None), units=[mnt])
-    assert [p.name for p in paths] == [f"養工處_工作計畫_{plan.year}.xlsx"]
+    assert [p.name for p in paths] == [f"養工處_工作計畫_{plan.year}.xlsx", f"養工處_工作計畫_{plan.year}.docx"]
 
 
 def test_period_of_another_year_is_refused(tmp_path, plan, registry):

@@ -27,7 +27,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "xml-unsafe": (ERROR, "檔案內含不允許的 XML 宣告（{detail}），疑似惡意檔案，已拒收。請以本局範本重新填寫後再寄送。"),
     "format-unreadable": (ERROR, "無法讀取 {format} 格式的檔案（{detail}）。請用 Excel 或 LibreOffice 開啟後另存為 .xlsx 再寄送。"),
     "sheet-too-large": (ERROR, "工作表「{sheet}」的資料範圍過大（{detail}），請刪除表格以外的多餘資料後再寄送。"),
-    "macro-ignored": (WARNING, "檔案含有巨集（VBA）。qos-xl 只讀取儲存格內容，不會執行也不會保留巨集；下次請另存為 .xlsx。"),
+    "macro-ignored": (WARNING, "檔案含有巨集（VBA）。qos-xl 只讀取內容，不會執行也不會保留巨集；下次請另存為不含巨集的格式（試算表 .xlsx、Word 文件 .docx）。"),
+    # -- documents (Word, PDF, OpenDocument) -------------------------------------------------
+    "document-encrypted": (ERROR, "這份{kind}設有密碼保護，無法開啟。請移除密碼（Word：檔案 → 資訊 → 保護文件 → 以密碼加密，清空密碼；PDF：取消開啟密碼）後再寄送。"),
+    "document-corrupt": (ERROR, "這份{kind}已損毀，無法開啟（{detail}）。請重新存檔（或重新轉成 PDF）後再寄送。"),
+    "document-not-readable": (ERROR, "檔名看起來是{claimed}，但內容是{detected}，無法開啟。請確認附件是否正確，重新存檔後再寄送。"),
+    "document-misnamed": (ERROR, "檔名的副檔名是 {suffix}，但內容是{kind}，收件者開啟時會失敗。請將副檔名改為 {right}（或以正確格式另存）後再寄送。"),
+    "document-unrecognised": (ERROR, "這份{kind}看不出是工作計畫或參獎申請書。工作計畫請用本局範本（試算表或 Word）填寫；參獎申請書請在檔名寫上「參獎申請書」及貴單位名稱後再寄送。"),
+    "document-doc": (ERROR, "這是舊版 Word 文件（.doc），無法讀取其中的工作計畫表格。工作計畫請在 Word 另存為 .docx（檔案 → 另存新檔 → Word 文件）後再寄送；若是參獎申請書，請在檔名寫上「參獎申請書」及貴單位名稱後再寄送。"),
+    "document-odt": (ERROR, "這是 OpenDocument 文字文件（.odt），無法讀取其中的工作計畫表格。工作計畫請另存為 Word 文件（.docx）或改用本局試算表範本後再寄送；若是參獎申請書，請在檔名寫上「參獎申請書」及貴單位名稱後再寄送。"),
+    "award-unit-unknown": (ERROR, "無法判斷這份參獎申請書是哪個單位的：檔名沒有單位名稱，寄件者的電子郵件也不在本局名冊中。請在檔名寫上貴單位名稱（例如「養護工程處_參獎申請書.pdf」）後再寄送。"),
+    # -- a Word work plan -------------------------------------------------------------------
+    "docx-title-missing": (ERROR, "找不到文件標題（例如「養護工程處102 年度提升服務品質工作計畫」）或「機關全銜：」一行。請在文件第一行寫上貴單位全銜及年度。"),
+    "docx-heading-missing": (ERROR, "找不到「{label}」這個標題（例如「壹、計畫依據」）。請使用本局 Word 範本，不要刪改標題文字。"),
+    "docx-table-missing": (ERROR, "找不到工作計畫表格（標題列為「實施要項｜工作重點｜工作(推動)方法｜備註」）。請使用本局 Word 範本，不要刪改表格的標題列。"),
+    "docx-table-ambiguous": (ERROR, "文件中有 {count} 個工作計畫表格（第 {tables} 個表格），無法判斷以哪一個為準，本次以第一個表格檢核。請只保留一個表格（跨頁的表格請接續在同一個表格中）後再寄送。"),
     # -- finding the form ---------------------------------------------------------------
     "form-unknown": (ERROR, "找不到「自行檢核表」或「工作計畫」的表格標題列。請使用本局提供的範本填寫，不要刪改標題文字。"),
     "label-missing": (ERROR, "找不到「{label}」欄位。請使用本局範本，不要刪改欄位標題文字。"),

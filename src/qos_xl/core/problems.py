@@ -6,10 +6,13 @@ so a code always reads the same and always tells the unit what to do.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from qos_xl.core.messages import MESSAGES, OPTIONAL_PARAMS
 from qos_xl.core.vocabulary import ERROR
+
+_NUMBERS = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class Problem:
             return f"「{self.sheet}」{self.cell}"
         if self.sheet:
             return f"「{self.sheet}」"
-        return ""
+        return self.cell or ""          # a document's place: 第 2 個表格第 5 列
 
 
 def make_problem(code: str, *, file=None, sheet=None, cell=None, value=None, **params) -> Problem:
@@ -88,6 +91,6 @@ def cell_name(row: int, col: int) -> str:
 def problem_order(problem: Problem) -> tuple:
     """Errors first, then by sheet and cell as a reader scans them (row, then column)."""
     cell = problem.cell or ""
-    letters = "".join(ch for ch in cell if ch.isalpha())
-    digits = "".join(ch for ch in cell if ch.isdigit())
-    return (problem.severity != ERROR, problem.sheet or "", int(digits or 0), len(letters), letters)
+    letters = "".join(ch for ch in cell if ch.isascii() and ch.isalpha())
+    numbers = tuple(int(n) for n in _NUMBERS.findall(cell))   # F12 -> (12,); 第 2 個表格第 5 列 -> (2, 5)
+    return (problem.severity != ERROR, problem.sheet or "", numbers, len(letters), letters)

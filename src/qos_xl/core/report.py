@@ -44,6 +44,7 @@ class FileReport:
     duplicate_of: str | None = None          # the file a duplicate repeats
     superseded_by: str | None = None         # the file that replaced a superseded one
     provenance: Provenance | None = None
+    document: str | None = None              # a document's kind (pdf, docx, doc, odt): its feedback is the reply alone
 
     @property
     def errors(self) -> list[Problem]:

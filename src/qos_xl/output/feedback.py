@@ -10,7 +10,8 @@ For every file with problems, ``write_feedback`` writes into the feedback folder
 - or, when the original cannot be opened by openpyxl (.ods, .xls, corrupt, encrypted,
   not a spreadsheet, changed since validation), ``{stem}_問題清單.xlsx``: the same list
   as a standalone workbook;
-- ``{stem}_回覆.txt``: the reply text (``reply.file_reply``), UTF-8, zh-TW.
+- ``{stem}_回覆.txt``: the reply text (``reply.file_reply``), UTF-8, zh-TW; for a document
+  (a Word work plan, an award application) the reply alone, each problem placed in words.
 
 The inbox file is only ever read.  Everything that came from the unit's file is written
 as a string cell, so nothing it typed can become a formula or a link.
@@ -182,11 +183,14 @@ def _write_all(jobs: list, out_dir: Path) -> list[Path]:
     return written
 
 
-def _write_one(job: tuple[FileReport, tuple[Path, Path, Path], Sender], annotate_original: bool = True) -> tuple[Path, Path]:
-    """One file's feedback workbook and reply, put in place together; the two paths written."""
+def _write_one(job: tuple[FileReport, tuple[Path, Path, Path], Sender], annotate_original: bool = True) -> tuple[Path, ...]:
+    """One file's feedback workbook and reply, put in place together (a document's: the reply alone); the paths written."""
     from qos_xl.output.annotate import annotate, write_standalone  # openpyxl and xlsxwriter: only when there is feedback to write
 
     report, (annotated, standalone, receipt), sender = job
+    if report.document:          # a Word work plan, an award application: the reply lists every problem
+        files.write_text_atomic(receipt, file_reply(report, sender=sender))
+        return (receipt,)
     data, note = _original(report) if annotate_original else (None, "原檔案無法由系統開啟加註")
     with files.together():          # the copy and its reply appear together or not at all
         made = None

@@ -100,6 +100,8 @@ def where_text(problem: Problem) -> str:
         return f"工作表「{clean(problem.sheet)}」儲存格 {problem.cell}："
     if problem.sheet:
         return f"工作表「{clean(problem.sheet)}」："
+    if problem.cell:                     # a Word document's place: 第 2 個表格第 5 列
+        return f"{clean(problem.cell)}："
     return ""
 
 

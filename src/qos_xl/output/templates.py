@@ -1,4 +1,4 @@
-"""The unit templates: one self-check (自行檢核表) and one work plan (工作計畫) per unit.
+"""The unit templates: one self-check (自行檢核表) and one work plan (工作計畫) per unit, the work plan also in Word.
 
 Both are generated from the catalogue and written with xlsxwriter. Labels are the exact
 texts of the product contract; the reader finds them by text. Every workbook carries its
@@ -116,6 +116,11 @@ def write_templates(plan: Plan, registry: Registry, out_dir: Path, period, units
         target = out_dir / workplan_filename(unit, plan.year)
         with atomic_path(target) as tmp:
             _write_workplan(tmp, plan, registry, unit)
+        written.append(target)
+        from qos_xl.output.templates_docx import workplan_docx_filename, write_workplan_docx  # python-docx: here only
+
+        target = out_dir / workplan_docx_filename(unit, plan.year)
+        write_workplan_docx(target, plan, registry, unit)
         written.append(target)
     return written
 
@@ -531,6 +536,8 @@ def _workplan_help(plan: Plan, registry: Registry, unit: Unit) -> list:
                    "並在詢問格式時選「使用 Excel 2007-365!」。檔名可以自訂，例如「" + workplan_filename(unit, plan.year) + "」。"),
         ("3. 寄送", f"於 4 月查核期限前，以電子郵件附件寄送{_secretariat(registry)}。如需更正，修改後重新寄送整份檔案即可。"),
         ("4. 請勿", "請勿修改欄位標題文字或工作表名稱，表格內請勿合併儲存格，也不要替檔案設定密碼。"),
+        ("5. Word 版", "附件2 允許以 Word 撰寫工作計畫：也可以改用同時產生的 Word 範本「"
+                      + workplan_filename(unit, plan.year).removesuffix(".xlsx") + ".docx」填寫，兩種格式都收，擇一寄送即可。"),
         "二、表頭及各段內容",
         ("機關全銜", "已預填貴機關(單位)全銜。如有錯誤，請更正為正確的全銜。"),
         ("年度", f"計畫年度（民國年），已預填 {plan.year}，請勿修改。"),

@@ -17,7 +17,9 @@ from qos_xl.core.problems import FileProblem
 from qos_xl.core.report import FileReport
 from qos_xl.core.text import key
 from qos_xl.core.vocabulary import IGNORED
+from qos_xl.intake.documents import Document, examine
 from qos_xl.intake.spreadsheet import open_workbook
+from qos_xl.pipeline.documents import read_document
 from qos_xl.pipeline.locate import FORM_SHEET_KEYS, OWN_SHEETS, Submission, read_submission
 
 CLUTTER_PREFIXES = ("~$", ".~lock.", "._")
@@ -37,10 +39,11 @@ class Entry:
 
 @dataclass(frozen=True)
 class Loaded:
-    """A file's report and, when a form was found in it, the submission read from it."""
+    """A file's report and, when a form was found in it, the submission read from it (and what document it is)."""
 
     report: FileReport
     submission: Submission | None = None
+    document: Document | None = None         # a file the spreadsheet reader refused that is a document
 
 
 def is_clutter(path: Path) -> bool:
@@ -88,7 +91,11 @@ def load_file(entry: Entry) -> Loaded:
             workbook = open_workbook(path)  # the form is not where it should be: read every sheet
             found = read_submission(workbook, shown)
     except FileProblem as problem:
-        return Loaded(report.with_problems(problem.problem(shown)))
+        document = examine(path, shown)
+        if document is None:
+            return Loaded(report.with_problems(problem.problem(shown)))
+        report, submission = read_document(report, document)   # a Word work plan, or an award application
+        return Loaded(report, submission, document)
     if workbook.has_macros:
         report = report.with_problems(report.problem("macro-ignored"))
     if isinstance(found, list):

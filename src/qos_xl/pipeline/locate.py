@@ -30,15 +30,16 @@ _REQUIRED = {SELFCHECK: ("code", "status"), WORKPLAN: ("area", "focus")}
 
 @dataclass
 class Located:
-    """A raw value and where it was: (row, col), 1-based."""
+    """A raw value and where it was: (row, col), 1-based; or, in a document, a place named in words."""
 
     value: object
     row: int
     col: int
+    place: str | None = None                # a document's position: 「文件標題」, 標題「壹、計畫依據」下
 
     @property
     def cell(self) -> str:
-        return cell_name(self.row, self.col)
+        return self.place or cell_name(self.row, self.col)
 
 
 @dataclass
@@ -53,6 +54,14 @@ class Submission:
     date1904: bool = False
     table_row: int = 0                      # the row of the table's header (1-based); 0 when there is none
     problems: list[Problem] = field(default_factory=list)
+    places: dict[int, str] | None = None    # a document's rows named the Word way: row -> 「第 2 個表格第 5 列」
+
+    def cell_of(self, name: str, row: int) -> str | None:
+        """Where a table row's field is, as the user finds it: F12, or 第 2 個表格第 5 列."""
+        if self.places is not None:
+            return self.places.get(row)
+        letter = self.columns.get(name)
+        return f"{letter}{row}" if letter else None
 
 
 _LABEL_MAX_CHARS = 24  # labels are short: longer text is never one

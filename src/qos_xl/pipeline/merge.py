@@ -161,8 +161,9 @@ def merge(inbox: Path, plan: Plan, registry: Registry, period: Period | None = N
     loading = Loading(list_inbox([inbox]), jobs, progress)  # the workers start reading now...
     from qos_xl.pipeline.validate import check  # ...while pandas and pandera load here
 
-    checked = check(loading.results(), plan, registry)
-    files = with_provenance(checked.files, ledger.read(inbox), registry)
+    rows = ledger.read(inbox)
+    checked = check(loading.results(), plan, registry, rows)
+    files = with_provenance(checked.files, rows, registry)
     notes = []
     if period is None:
         period = choose_period(files, plan)

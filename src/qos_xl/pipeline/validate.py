@@ -27,6 +27,9 @@ from qos_xl.core.values import (cached, each_distinct, format_roc, parse_date, p
                                 shown_date)
 from qos_xl.core.vocabulary import (ACCEPTED, DOING, DONE, FIELD_LABELS, IGNORED, NOT_APPLICABLE, REJECTED, SELFCHECK,
                                     SELFCHECK_MONTHS, WORKPLAN, WORKPLAN_SECTIONS)
+from qos_xl.intake import ledger
+from qos_xl.intake.ledger import LedgerRow
+from qos_xl.pipeline import documents
 from qos_xl.pipeline.load import Loaded, list_inbox, load_files
 
 @dataclass
@@ -253,8 +256,8 @@ def _workplan_frame(loaded: dict[int, Loaded], plan: Plan) -> pd.DataFrame:
     named = set(zip(frame["fid"], frame["area"]))
     gaps = [{"fid": fid, "row": -area.number, "area_raw": "", "area": area.number, "present": False,
              "focus": "", "method": "", "remarks": ""}
-            for fid, item in loaded.items() if item.submission.form == WORKPLAN
-            for area in plan.areas if (fid, area.number) not in named]
+            for fid, item in loaded.items() if item.submission.form == WORKPLAN and item.submission.columns
+            for area in plan.areas if (fid, area.number) not in named]  # no table found: the reader said so
     if gaps:
         frame = pd.concat([frame, pd.DataFrame.from_records(gaps)], ignore_index=True)
     frame["area"] = frame["area"].astype("Int64")
@@ -282,13 +285,15 @@ def _translate(failures, rules, frame, loaded: dict[int, Loaded], plan: Plan) ->
         letter = sub.columns.get(rule.field) if rule.field else None
         if row is None:  # header rule
             loc = sub.header.get(rule.field)
+            if loc is None and rule.field == "period":
+                loc = sub.header.get("year")  # a work plan's period is its 年度
             if loc is None:
                 continue  # the label itself is missing: already reported by the reader
             quote_date = rule.field == "report_date" or isinstance(loc.value, dt.date)   # a date as 102/06/30
             shown = shown_date(loc.value, date1904=sub.date1904) if quote_date else text(loc.value)
             cell, value = loc.cell, shown or None
         elif row > 0:
-            cell = f"{letter}{row}" if letter else None
+            cell = sub.cell_of(rule.field, row) if rule.field else None
             value = _shown_value(record, rule.field)
         elif letter and sub.table_row:  # a row the file lacks
             cell = f"{letter}{sub.table_row}"
@@ -352,8 +357,10 @@ def _example(plan: Plan, item: Loaded, code: str) -> str:
     return f"{plan.year}-06 或 {plan.year}-12"
 
 
-def check(loaded: list[Loaded], plan: Plan, registry: Registry) -> Checked:
-    """Validate every loaded file at once: new reports with unit, period, problems and state."""
+def check(loaded: list[Loaded], plan: Plan, registry: Registry, ledger: dict[str, LedgerRow] | None = None) -> Checked:
+    """Validate every loaded file at once: new reports with unit, period, problems and state.
+
+    ``ledger``: the ingest ledger's rows by SHA-256, by which documents are recognised (award applications)."""
     forms = {item.report.id: item for item in loaded if item.submission is not None}
     empty = pd.DataFrame()
     headers = _header_frame(forms, plan, registry) if forms else empty
@@ -371,6 +378,8 @@ def check(loaded: list[Loaded], plan: Plan, registry: Registry) -> Checked:
         report = item.report
         if report.id in by_fid:
             report = replace(report, **_identity(by_fid[report.id], report.form, registry))
+        elif item.document is not None and item.submission is None:
+            report = documents.settle(report, item.document, plan, registry, ledger or {})
         problems = sorted((*report.problems, *found.get(report.id, ())), key=problem_order)
         report = replace(report, problems=tuple(problems))
         if report.state is None:
@@ -394,4 +403,8 @@ def _identity(header: dict, form: str, registry: Registry) -> dict:
 
 def validate_paths(paths: list[Path], plan: Plan, registry: Registry, *, jobs: int | None = None, progress=None) -> Checked:
     """Read and validate files or folders: the library behind ``qos-xl validate``."""
-    return check(load_files(list_inbox(paths), jobs, progress), plan, registry)
+    rows: dict[str, LedgerRow] = {}
+    for folder in (Path(p) for p in paths):
+        if folder.is_dir():
+            rows.update(ledger.read(folder))
+    return check(load_files(list_inbox(paths), jobs, progress), plan, registry, rows)
