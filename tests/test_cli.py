@@ -240,7 +240,8 @@ def test_speaking_zh_tw_leaves_the_process_as_it_was(monkeypatch):
 def test_periods_as_clerks_type_them(tmp_path, typed):
     result = invoke("templates", "--config", str(CONFIG), "--out", str(tmp_path), "--unit", "MNT", "--period", typed)
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["養工處_工作計畫_102.xlsx", "養工處_自行檢核表_102-06.xlsx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["養工處_工作計畫_102.docx", "養工處_工作計畫_102.xlsx",
+                                                          "養工處_自行檢核表_102-06.xlsx"]
 
 
 def test_a_month_that_is_no_checkpoint_is_explained():

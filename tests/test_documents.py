@@ -153,7 +153,10 @@ def test_a_merge_lists_award_applications_in_the_intake_log(tmp_path, plan, regi
     builders.selfcheck(inbox, plan, registry, unit="MNT")
     result = merge(inbox, plan, registry, Period(102, 6))
     award = next(f for f in result.files if f.file == "養工處_參獎申請書.pdf")
-    assert (award.form, award.unit, award.unit_code, award.period) == ("award", "養護工程處", "MNT", "102-08")
+    assert (award.form, award.unit, award.unit_code, award.period, award.state) == \
+           ("award", "養護工程處", "MNT", "102-08", "other-period")
+    august = merge(inbox, plan, registry, Period(102, 8))
+    assert next(f for f in august.files if f.file == "養工處_參獎申請書.pdf").state == "accepted"
     log = openpyxl.load_workbook(consolidated.write_consolidated(result, tmp_path / "book.xlsx"))["收件紀錄"]
     assert any("養工處_參獎申請書.pdf" in [c.value for c in row] for row in log.iter_rows(min_row=2))
 
