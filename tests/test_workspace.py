@@ -138,7 +138,7 @@ def test_commands_find_the_workspace_from_a_sub_folder(tmp_path):
     deep = ws / "workbooks" / "inbox"
     run = qos("templates", "--unit", "MNT", cwd=deep)   # templates go to the workspace's folder, not under the inbox
     assert run.returncode == 0, run.stderr
-    assert sorted(p.name for p in (ws / "workbooks" / "templates").iterdir()) == ["養工處_工作計畫_102.xlsx",
+    assert sorted(p.name for p in (ws / "workbooks" / "templates").iterdir()) == ["養工處_工作計畫_102.docx", "養工處_工作計畫_102.xlsx",
                                                                                  "養工處_自行檢核表_102-06.xlsx"]
     assert "存放於 ../templates/" in run.stdout
     run = qos("merge", "--json", "--no-feedback", cwd=ws / "workbooks")
