@@ -54,7 +54,7 @@ def test_init_demo_fills_the_inbox_and_the_current_folder_is_the_default(tmp_pat
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
     assert data["demo_files"] == 17 and data["made"][-1] == "workbooks/config"
-    assert Path(data["workspace"]) == Path(".")
+    assert data["workspace"] == str(tmp_path)
     assert tree(tmp_path / "workbooks" / "inbox") == tree(DEMO_INBOX)
 
 

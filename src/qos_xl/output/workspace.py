@@ -55,7 +55,8 @@ class MadeWorkspace:
     demo_files: int
 
     def to_dict(self) -> dict:
-        return {"workspace": str(self.root), "made": [p.as_posix() for p in self.made], "demo_files": self.demo_files}
+        return {"workspace": str(self.root.absolute()), "made": [p.as_posix() for p in self.made],
+                "demo_files": self.demo_files}
 
 
 def make_workspace(target: Path, *, demo: bool = False) -> MadeWorkspace:
