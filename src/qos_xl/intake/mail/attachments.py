@@ -48,7 +48,6 @@ SHEET_TYPES = {
     "application/excel": ".xls",
     "application/vnd.oasis.opendocument.spreadsheet": ".ods",
 }
-ZIP_TYPES = {"application/zip", "application/x-zip-compressed", "application/x-zip", "multipart/x-zip"}
 MESSAGE_TYPES = {"message/rfc822", "application/vnd.ms-outlook", "application/x-msg"}
 # names that say a file is not a spreadsheet, whatever Content-Type a mailer gave it (Excel sends
 # .csv as application/vnd.ms-excel)

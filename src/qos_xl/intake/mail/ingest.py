@@ -31,7 +31,6 @@ from qos_xl.output.files import write_bytes_atomic, write_text_atomic
 
 UNKNOWN_SENDER = "未知寄件者"
 SAVED, ALREADY, REJECTED = "saved", "already-in-inbox", "rejected"
-MISSING_SOURCE = "找不到這個檔案或資料夾。"
 
 
 @dataclass
