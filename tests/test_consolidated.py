@@ -267,7 +267,12 @@ def test_charts_exist(book, written):
         names = z.namelist()
         assert "xl/charts/chart1.xml" in names and "xl/charts/chart2.xml" in names
         chart = z.read("xl/charts/chart1.xml").decode()
+        units = z.read("xl/charts/chart2.xml").decode()
     assert "<c:barChart>" in chart and "摘要" in chart and "<c:max val=\"1\"/>" in chart and "<c:dLbls>" in chart
+    # the units' chart draws the ranked table's rows, in its order; the ones below the threshold dark and with ※
+    last = 2 + len(unit_table(book["各單位完成率"]))
+    assert f"<c:f>各單位完成率!$A$3:$A${last}</c:f>" in units and f"<c:f>各單位完成率!$B$3:$B${last}</c:f>" in units
+    assert units.count('val="C00000"') == 2 and units.count("※") == 2
 
 
 def test_units_ranked_lowest_first_with_open_counts(book, result):

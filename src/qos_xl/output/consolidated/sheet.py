@@ -78,6 +78,12 @@ def text_lines(text: str, width: float) -> int:
     return sum(-(-(2 * len(part) - len(part.encode("ascii", "ignore"))) // usable) or 1 for part in text.split("\n"))
 
 
+def column_lines(values: list, width: float) -> list[int]:
+    """The lines each value of a column takes (1 for blank and short text)."""
+    limit = width - 1
+    return [text_lines(v, width) if v and v.__class__ is str and (2 * len(v) > limit or "\n" in v) else 1 for v in values]
+
+
 def fit_height(pairs: Iterable[tuple[str, float]]) -> float:
     """Row height (points) showing every wrapped cell whole; cheap for short text."""
     lines = 1
@@ -251,31 +257,30 @@ class Sheet:
         self.row += 1
 
     def rows(self, columns: list[list]) -> None:
-        """Many plain table rows, given column by column: text made safe once per distinct value, blanks not written.
-
-        The fast way into a long table; a value is a string, a number or None.
-        """
+        """Many plain table rows, given column by column (a value is a string, a number or None): the fast way
+        into a long table.  Text is made storable, rows are sized from their wrapping columns, blanks are not written."""
         if not columns or not columns[0]:
             return
         text = [col.kind not in ("int", "rate") for col in self.cols]
         columns = [safe_cells(values) if is_text else values for values, is_text in zip(columns, text)]
-        wrapping = [(columns[i], w) for i, w in self._wrapping]
-        heights = [fit_height(pairs) for pairs in zip(*(zip(values, repeat(w)) for values, w in wrapping))] \
-            if wrapping else repeat(ONE_LINE)
-        cells = list(enumerate(zip(columns, text)))
-        for index, height in zip(range(len(columns[0])), heights):
+        lines = [column_lines(columns[i], width) for i, width in self._wrapping]
+        most = lines[0] if len(lines) == 1 else list(map(max, *lines)) if lines else repeat(1)
+        write_string, write_value = self.ws.write_string, xlsxout.write_value
+        for values, height in zip(zip(*columns), most):
             if self.row >= self.max_rows:
                 self._room()
-            ws, row = self.ws, self.row
-            if height != ONE_LINE:
-                check(ws.set_row(row, height), "set_row")
-            for i, (values, is_text) in cells:
-                value = values[index]
+                write_string = self.ws.write_string
+            row = self.row
+            if height > 1:
+                check(self.ws.set_row(row, min(height * LINE_HEIGHT + 4, MAX_ROW_HEIGHT)), "set_row")
+            for i, value in enumerate(values):
                 if value is None or value == "":
                     continue
-                code = ws.write_string(row, i, value) if is_text else xlsxout.write_value(ws, row, i, value)
-                if code:
-                    raise xlsxout.WriteError(f"xlsxwriter could not write row {row + 1}, col {i + 1} ({code})")
+                if text[i]:
+                    if write_string(row, i, value):
+                        raise xlsxout.WriteError(f"xlsxwriter could not write row {row + 1}, col {i + 1}")
+                else:
+                    write_value(self.ws, row, i, value)
             self.last_line = row
             self.row += 1
 

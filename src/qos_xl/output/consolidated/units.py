@@ -67,7 +67,8 @@ def write_unit_matrix(book: Book) -> None:
     r = book.result
     areas = book.plan.areas
     threshold = alert_threshold(book.plan)
-    mark = f"※未達{threshold:.0%}" if threshold * 100 == round(threshold * 100) else f"※未達{threshold:.1%}"
+    percent = f"{threshold:.0%}" if threshold * 100 == round(threshold * 100) else f"{threshold:.1%}"
+    mark = f"※未達{percent}"
     cols = [Col("單位", 14), Col("完成率", 8, "rate"), Col("件數", 7, "center"), Col("未辦理", 6.5, "int"),
             Col("辦理中", 6.5, "int")]
     for _ in areas:
@@ -110,7 +111,7 @@ def write_unit_matrix(book: Book) -> None:
                 "total")
     else:
         sh.text_row("（本期尚無已接受的自行檢核表）", book.fmt.note)
-    notes = [f"依整體完成率由低至高排列（相同者依單位名稱）。※ 與粗體：整體完成率未達警示門檻 {threshold:.1%}"
+    notes = [f"依整體完成率由低至高排列（相同者依單位名稱）。※ 與粗體：整體完成率未達警示門檻 {percent}"
              f"（settings.csv「{ALERT_SETTING}」）。未辦理、辦理中為本期應辦步驟的件數。"]
     if any(not r.unit_overall(u.code).applicable for u in units):
         notes.append("完成率「—」：本期應辦步驟均為不適用，無法計算，排在最後。")
@@ -118,7 +119,7 @@ def write_unit_matrix(book: Book) -> None:
         sh.text_row(note, book.fmt.note)
     waiting = [(u, MISSING) for u in r.missing.get(SELFCHECK, [])] + [(u, RETURNED) for u in r.returned.get(SELFCHECK, [])]
     if waiting:
-        sh.text_row("未繳交或退回待補正自行檢核表的單位（不列入完成率計算）", book.fmt.section, height=20.0)
+        sh.text_row(f"{MISSING}或{RETURNED}自行檢核表的單位（不列入完成率計算）", book.fmt.section, height=20.0)
         for unit, word in waiting:
             sh.text_row(f"{unit.name}：{word}", book.fmt.note)
     print_to = None

@@ -54,7 +54,7 @@ def write_coverage(book: Book) -> None:
     sh.text_row("表中數字為各單位在該實施要項的工作項目數；紅底空白表示該實施要項沒有任何工作項目。", book.fmt.note)
     waiting = [(u, MISSING) for u in r.missing.get(WORKPLAN, [])] + [(u, RETURNED) for u in r.returned.get(WORKPLAN, [])]
     if waiting:
-        sh.text_row("未繳交或退回待補正工作計畫的單位", book.fmt.section, height=20.0)
+        sh.text_row(f"{MISSING}或{RETURNED}工作計畫的單位", book.fmt.section, height=20.0)
         for unit, word in waiting:
             sh.text_row(f"{unit.name}：{word}", book.fmt.note)
     sh.finish()
