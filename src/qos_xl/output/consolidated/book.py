@@ -32,8 +32,8 @@ SHEETS = (summary.write_summary, units.write_unit_matrix, comparison.write_compa
 
 
 # Above this many table rows the workbook is written in xlsxwriter's constant_memory mode: each row goes to
-# disk as soon as the next begins (memory stays flat: ~5 KB less a unit) but every string is written inline,
-# escaped once per cell, which makes the write ~35 % slower than with a shared-string table.
+# disk as soon as the next begins (memory stays flat; below it, ~40 KB a unit is held until the save) but every
+# string is written inline, escaped once per cell, which makes the write ~35 % slower than with a shared-string table.
 LOW_MEMORY_ROWS = 250_000
 
 
