@@ -386,3 +386,12 @@ def test_a_period_that_is_no_checkpoint_is_named(tmp_path, plan, registry):
     words = by_name["政風室_國字.xlsx"]
     assert words.state == "rejected" and [p.code for p in words.errors] == ["period-invalid"]
     assert "「一○二年六月」無法辨識" in words.errors[0].message
+
+
+def test_status_reads_states_without_merging(inbox, plan, registry, june, december):
+    """``status`` takes the inbox in (states only, no rows combined, no rates): the same table as from a merge."""
+    from qos_xl.pipeline.merge import take_in
+
+    intake = take_in(inbox, plan, registry, jobs=1)
+    assert status_table(intake).to_dict() == status_table(december).to_dict() == status_table(june).to_dict()
+    assert status_table(intake, JUNE).to_dict() == status_table(june, JUNE).to_dict()

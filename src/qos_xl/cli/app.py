@@ -251,10 +251,8 @@ def inbox_options(func):
     return func
 
 
-def run_merge(ctx: Context, inbox: Path | None, period: str | None):
-    from qos_xl.pipeline.load import list_inbox
-    from qos_xl.pipeline.merge import merge
-
+def inbox_and_period(ctx: Context, inbox: Path | None, period: str | None):
+    """The inbox folder (which must exist) and the period asked for (of the plan's year), or exit 2."""
     inbox = inbox or ctx.workspace.inbox
     if not inbox.is_dir():
         click.echo(f"找不到收件匣資料夾 {inbox}。請確認路徑，或以 --inbox 指定。", err=True)
@@ -263,6 +261,14 @@ def run_merge(ctx: Context, inbox: Path | None, period: str | None):
     if chosen is not None and chosen.year != ctx.plan.year:
         raise click.BadParameter(f"期別 {chosen} 不屬於 {ctx.plan.year} 年度計畫，請指定 {ctx.plan.year} 年度的期別，"
                                  f"例如 {ctx.plan.year}-06。", param_hint="--period")
+    return inbox, chosen
+
+
+def run_merge(ctx: Context, inbox: Path | None, period: str | None):
+    from qos_xl.pipeline.load import list_inbox
+    from qos_xl.pipeline.merge import merge
+
+    inbox, chosen = inbox_and_period(ctx, inbox, period)
     with progress_bar(len(list_inbox([inbox])), "讀取與檢核") as bar:
         return merge(inbox, ctx.plan, ctx.registry, chosen, progress=bar.update)
 
@@ -316,10 +322,14 @@ def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feed
 @common_options
 def status(ctx: Context, *, as_json, inbox, period, strict):
     """各單位繳交狀況：全年度各期（或 --period 指定的一期）誰交了什麼、誰還沒交。"""
+    from qos_xl.pipeline.load import list_inbox
+    from qos_xl.pipeline.merge import take_in
     from qos_xl.pipeline.status import status_table
 
-    result = run_merge(ctx, inbox, period)
-    table = status_table(result, result.period if period else None)
+    inbox, chosen = inbox_and_period(ctx, inbox, period)
+    with progress_bar(len(list_inbox([inbox])), "讀取與檢核") as bar:   # states only: no rows combined, no rates
+        intake = take_in(inbox, ctx.plan, ctx.registry, progress=bar.update)
+    table = status_table(intake, chosen)
     if as_json:
         emit_json(table.to_dict())
     else:

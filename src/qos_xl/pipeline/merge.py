@@ -30,6 +30,8 @@ from qos_xl.pipeline.rates import NO_RATE, Rate, completion, total
 if TYPE_CHECKING:
     import pandas as pd
 
+    from qos_xl.pipeline.validate import Checked
+
 
 @dataclass
 class MergeResult:
@@ -155,22 +157,40 @@ def accepted_rows(frame: pd.DataFrame, files: list[FileReport], form: str) -> pd
     return rows
 
 
-def merge(inbox: Path, plan: Plan, registry: Registry, period: Period | None = None, *,
-          jobs: int | None = None, progress=None) -> MergeResult:
-    """Read and validate the whole inbox once, give each file its state, combine and rate the period's accepted files."""
+@dataclass
+class Intake:
+    """The inbox read once and validated, each file with its state in its own period: all ``status`` needs."""
+
+    plan: Plan
+    registry: Registry
+    files: list[FileReport]          # with provenance, before any period's states
+    year: list[FileReport]           # every file with its state in its own period
+    decided: dict[int, states.Decision]   # file id -> its state in its own period
+    checked: Checked
+
+
+def take_in(inbox: Path, plan: Plan, registry: Registry, *, jobs: int | None = None, progress=None) -> Intake:
+    """Read and validate the whole inbox once and give each file its state in its own period."""
     loading = Loading(list_inbox([inbox]), jobs, progress)  # the workers start reading now...
     from qos_xl.pipeline.validate import check  # ...while pandas and pandera load here
 
     rows = ledger.read(inbox)
     checked = check(loading.results(), plan, registry, rows)
     files = with_provenance(checked.files, rows, registry)
+    own = states.decide(files, lambda ids: states.read_contents(checked, ids))
+    return Intake(plan, registry, files, states.apply(files, own), own, checked)
+
+
+def merge(inbox: Path, plan: Plan, registry: Registry, period: Period | None = None, *,
+          jobs: int | None = None, progress=None) -> MergeResult:
+    """Read and validate the whole inbox once, give each file its state, combine and rate the period's accepted files."""
+    intake = take_in(inbox, plan, registry, jobs=jobs, progress=progress)
+    checked, year = intake.checked, intake.year
     notes = []
     if period is None:
-        period = choose_period(files, plan)
+        period = choose_period(intake.files, plan)
         notes.append(f"未指定期別，依收件匣內容採用 {period}。")
-    own = states.decide(files, lambda ids: states.read_contents(checked, ids))
-    year = states.apply(files, own)
-    files = states.apply(files, states.for_merge(files, own, period))
+    files = states.apply(intake.files, states.for_merge(intake.files, intake.decided, period))
     selfcheck = accepted_rows(checked.selfcheck, files, SELFCHECK)
     workplan = accepted_rows(checked.workplan, files, WORKPLAN)
     unit_rates = completion(selfcheck, plan)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from qos_xl.core.report import FileReport
 from qos_xl.core.values import Period
 from qos_xl.core.vocabulary import ACCEPTED, CHECKPOINT_FORMS, CHECKPOINT_NAMES, MISSING, REJECTED, SUBMISSION_NAMES
-from qos_xl.pipeline.merge import MergeResult
+from qos_xl.pipeline.merge import Intake, MergeResult
 from qos_xl.pipeline.states import checkpoint_periods, received
 
 
@@ -65,7 +65,7 @@ class StatusTable:
         return {"year": self.year, "periods": list(self.periods), "units": [row.to_dict() for row in self.rows]}
 
 
-def status_table(result: MergeResult, period: Period | None = None) -> StatusTable:
+def status_table(result: Intake | MergeResult, period: Period | None = None) -> StatusTable:
     """Each registry unit's submission at every checkpoint of the plan year, or only at ``period``'s."""
     year = result.plan.year
     periods = (str(period),) if period is not None else checkpoint_periods(year)
