@@ -119,20 +119,22 @@ def termination_signals() -> list[int]:
 
 
 _GROUP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGHUP", "SIGBREAK") if hasattr(signal, name))
+_STARTING_HELD = (*_GROUP_SIGNALS, *((signal.SIGTERM,) if hasattr(signal, "SIGTERM") else ()))
 
 
 @contextlib.contextmanager
-def group_signals_held():
-    """While a worker is started: what a terminal sends the whole group waits, here and in the new worker.
+def worker_signals_held():
+    """While a worker is started: Ctrl-C, a closed terminal and SIGTERM wait, here and in the new worker.
 
-    The worker starts with those signals blocked (across exec too), so no Ctrl-C can reach it
-    before ``quiet_worker_signals`` ignores them; here they are delivered when the block ends.
-    Windows has no signal masks: there a worker still starting may print a KeyboardInterrupt.
+    The worker starts with those signals blocked (across exec too), so none reaches the handlers
+    it inherited (or Python's own) before ``quiet_worker_signals`` has set its own; here they are
+    delivered when the block ends.  Windows has no signal masks: there a worker still starting
+    may print a KeyboardInterrupt.
     """
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, _GROUP_SIGNALS)
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _STARTING_HELD)
     try:
         yield
     finally:
@@ -140,14 +142,14 @@ def group_signals_held():
 
 
 def quiet_worker_signals() -> None:
-    """In a worker: what a terminal sends the whole process group (Ctrl-C, a closed window, Ctrl-Break)
-    is for the main process to act on; SIGTERM sent to the worker itself ends it."""
+    """In a worker, first: what a terminal sends the whole process group (Ctrl-C, a closed window,
+    Ctrl-Break) is for the main process to act on; SIGTERM sent to the worker itself ends it."""
     for signum in _GROUP_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _GROUP_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STARTING_HELD)
 
 
 # ---------------------------------------------------------------------------------------

@@ -46,8 +46,8 @@ class _Worker:
 
 def _serve(conn, func: Callable, parent_pid: int) -> None:
     """A worker's life: tasks in, outcomes out, until told to stop or the parent is gone."""
-    platform.die_with_parent(parent_pid)
     platform.quiet_worker_signals()
+    platform.die_with_parent(parent_pid)
     while True:
         try:
             task = conn.recv()
@@ -160,12 +160,12 @@ class WorkerPool:
         process = context.Process(target=_serve, args=(theirs, self._func, self._parent), daemon=True,
                                   name="qos-xl-worker")
         if os.name == "posix" and context.get_start_method() != "fork":
-            # a fresh worker brings up multiprocessing's resource tracker once, which unblocks Ctrl-C
-            # as it starts: have it running before Ctrl-C is held back for the worker
+            # a fresh worker brings up multiprocessing's resource tracker once, which unblocks Ctrl-C and
+            # SIGTERM as it starts: have it running before they are held back for the worker
             from multiprocessing import resource_tracker
 
             resource_tracker.ensure_running()
-        with platform.group_signals_held():      # no Ctrl-C reaches it before it ignores Ctrl-C
+        with platform.worker_signals_held():     # no signal reaches it before it has its own handling
             process.start()
         theirs.close()          # only the worker holds its end: its death reads as end-of-file here
         return _Worker(process, mine)
