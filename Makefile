@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 DEMO_INBOX := src/qos_xl/data/demo
 
 demo: $(STAMP)
-	$(BIN)/qos-xl merge --inbox $(DEMO_INBOX); test $$? -le 1
+	$(BIN)/qos-xl merge --inbox $(DEMO_INBOX) --period 102-12; test $$? -le 1
 
 demo-inbox: $(STAMP)
 	$(BIN)/python scripts/make_demo_inbox.py $(DEMO_INBOX)

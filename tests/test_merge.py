@@ -176,16 +176,35 @@ def test_missing_inbox_is_a_usage_error(tmp_path):
     assert result.exit_code == 2 and "找不到收件匣資料夾" in result.output
 
 
-def test_demo_inbox_merges_and_libreoffice_shows_the_json_rates(tmp_path):
-    """The shipped demo: every file accounted for, and the workbook's numbers read right in LibreOffice."""
+def test_demo_inbox_is_the_year_merged_for_december(tmp_path):
+    """The shipped demo: the whole year in one inbox, merged for December as `make demo` does, every file
+    accounted for, June compared with December, and the workbook's numbers read right in LibreOffice."""
     inbox = DEMO_INBOX
     before = {p.name: p.read_bytes() for p in inbox.iterdir()}
     result = CliRunner().invoke(cli, ["merge", "--config", str(CONFIG), "--inbox", str(inbox), "--out", str(tmp_path), "--json"])
-    assert result.exit_code == 1  # the demo holds one rejected file on purpose
+    assert result.exit_code == 1  # 下水道工程處's December file has an error on purpose
     data = json.loads(result.output)
-    states = [f["state"] for f in data["files"]]
-    assert len(states) == len(before) and {"accepted", "superseded", "duplicate", "rejected"} <= set(states)
+    assert data["period"] == "102-12"                          # the latest period in the inbox
+    by_name = {f["file"]: f for f in data["files"]}
+    assert len(by_name) == len(before) - 1                     # all but the ingest ledger
+    june = [f for f in data["files"] if f["period"] == "102-06"]
+    assert len(june) == 11 and {(f["state"], len(f["problems"])) for f in june} == {("other-period", 0)}
+    assert {f["state"] for f in data["files"] if f["form"] == "workplan"} == {"accepted"}
     assert data["missing"] == ["工程管理科"] and data["returned"] == ["下水道工程處"]
+    assert by_name["下水道處_年度自行檢核表.xlsx"]["state"] == "rejected"
+    # 會計室 re-saved its file and sent it again: other bytes, the same cells
+    resent = by_name["會計室_自行檢核表_年度(再寄).xlsx"]
+    assert resent["state"] == "duplicate" and resent["duplicate_of"] == "會計室_自行檢核表_年度.xlsx"
+    assert resent["sha256"] != by_name["會計室_自行檢核表_年度.xlsx"]["sha256"]
+    # 新建工程處 corrected one cell without changing 填報日期: the later e-mail wins, both files say so
+    old, new = by_name["新工處_年度執行成果_1021220.xlsx"], by_name["新工處_年度執行成果_1021220(更正).xlsx"]
+    assert (old["state"], new["state"]) == ("superseded", "accepted")
+    assert [p["code"] for p in old["problems"]] == [p["code"] for p in new["problems"]] == ["same-report-date"]
+    assert "內容卻有 1 個儲存格不同" in old["problems"][0]["message"]
+    assert data["comparison"]["steps"] == [
+        {"unit": "養護工程處", "code": "MNT", "step": "2-1-1", "from": "已完成", "to": "辦理中", "kind": "regressed"},
+        {"unit": "工程企劃科", "code": "PLN", "step": "3-2-1", "from": "未辦理", "to": "未辦理", "kind": "not-started"}]
+    assert [u["code"] for u in data["comparison"]["units"]] == ["SEC", "PER", "ACC", "ETH", "PLN", "NCE", "MNT", "BLD"]
     assert before == {p.name: p.read_bytes() for p in inbox.iterdir()}
     folder = office.convert(data["output"], office.CSV_ALL_SHEETS, tmp_path / "csv")
     sheets = {p.name: list(csv.reader(p.open(encoding="utf-8"))) for p in folder.glob("*.csv")}
@@ -195,9 +214,13 @@ def test_demo_inbox_merges_and_libreoffice_shows_the_json_rates(tmp_path):
         row = next(r for label, r in shown.items() if area["name"] in label)
         rate = Rate(area["completed"], area["applicable"])
         assert row[1:4] == [rate.percent, str(rate.completed), str(rate.applicable)], row   # the rate beside its counts
-        assert f"{area['rate'] * 100:.1f}%" in row
+        assert abs(float(rate.percent[:-1]) - area["rate"] * 100) < 0.051
     workbook = load_workbook(data["output"], read_only=True)
-    assert workbook.sheetnames[:3] == ["摘要", "各單位完成率", "檢核明細"]
+    assert workbook.sheetnames[:4] == ["摘要", "各單位完成率", "期中與年度比較", "檢核明細"]
+    text = CliRunner().invoke(cli, ["merge", "--config", str(CONFIG), "--inbox", str(inbox), "--out", str(tmp_path),
+                                    "--period", "102-12", "--no-feedback"]).output
+    assert "退步 1 項、未啟動 1 項，詳見彙整活頁簿的「期中與年度比較」工作表。" in text
+    assert f"彙整活頁簿：{data['output']}" in text
 
 
 def test_parallel_path_gives_the_same_result_as_one_file_at_a_time(tmp_path, plan, registry):

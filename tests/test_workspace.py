@@ -53,7 +53,7 @@ def test_init_demo_fills_the_inbox_and_the_current_folder_is_the_default(tmp_pat
     run = qos("init", "--demo", "--json", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
-    assert data["demo_files"] == 17 and data["made"][-1] == "workbooks/config"
+    assert data["demo_files"] == 31 and data["made"][-1] == "workbooks/config"
     assert data["workspace"] == str(tmp_path)
     assert tree(tmp_path / "workbooks" / "inbox") == tree(DEMO_INBOX)
 
@@ -144,9 +144,9 @@ def test_commands_find_the_workspace_from_a_sub_folder(tmp_path):
     run = qos("merge", "--json", "--no-feedback", cwd=ws / "workbooks")
     assert run.returncode == 1, run.stderr   # the demo has a rejected file on purpose
     data = json.loads(run.stdout)
-    assert data["output"] == "../outputs/102年度提升服務品質彙整_102-06.xlsx"
-    assert (ws / "outputs" / "102年度提升服務品質彙整_102-06.xlsx").is_file()
-    assert len(data["files"]) == 17
+    assert data["output"] == "../outputs/102年度提升服務品質彙整_102-12.xlsx"   # the demo year, in December
+    assert (ws / "outputs" / "102年度提升服務品質彙整_102-12.xlsx").is_file()
+    assert len(data["files"]) == 30
     run = qos("status", cwd=ws / "outputs")
     assert run.returncode == 0 and "養護工程處" in run.stdout
 
@@ -177,7 +177,7 @@ def test_config_of_another_workspace_brings_its_folders(tmp_path):
     elsewhere.mkdir()
     run = qos("merge", "--config", tmp_path / "ws" / "workbooks" / "config", "--no-feedback", cwd=elsewhere)
     assert run.returncode == 1, run.stderr
-    assert (tmp_path / "ws" / "outputs" / "102年度提升服務品質彙整_102-06.xlsx").is_file()
+    assert (tmp_path / "ws" / "outputs" / "102年度提升服務品質彙整_102-12.xlsx").is_file()
     assert list(elsewhere.iterdir()) == []
 
 

@@ -197,8 +197,8 @@ def test_december_workbook_in_libreoffice_shows_the_json_comparison(inbox, tmp_p
     folder = office.convert(data["output"], office.CSV_ALL_SHEETS, tmp_path / "csv")
     sheets = {p.stem: list(csv.reader(p.open(encoding="utf-8"))) for p in folder.glob("*.csv")}
     rows = next(rows for name, rows in sheets.items() if "期中與年度比較" in name)
-    assert rows[1] == ["單位", "實施要項", "期中自行檢核完成率", "期中自行檢核（件數）", "年度自行檢核完成率",
-                       "年度自行檢核（件數）", "變化（百分點）"]
+    assert rows[0][0] == "期中自行檢核（102-06）與年度自行檢核（102-12）完成率比較"
+    assert rows[1] == ["單位", "實施要項", "期中完成率", "期中（件數）", "年度完成率", "年度（件數）", "變化（百分點）"]
     labels = {a.number: a.label for a in plan.areas}
     shown = {(row[0], row[1]): row for row in rows if len(row) >= 7}
 

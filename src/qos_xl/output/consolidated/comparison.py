@@ -9,7 +9,8 @@ from qos_xl.pipeline.compare import change
 from qos_xl.pipeline.rates import Rate
 
 NO_DATA = "無資料"                 # the unit has no accepted self-check in that period
-STEP_CHARS = 60                   # a step's text is cut here: 檢核明細 has it whole
+STEP_CHARS = 48                   # a step's text is cut here: 檢核明細 has it whole
+SHORT = {6: "期中", 12: "年度"}     # the self-check periods in a column title
 KIND_WORDS = {REGRESSED: "退步", NOT_STARTED: "未啟動"}
 # up and down read by their sign (▲ ▼, also on a black-and-white print) and by colour on screen
 CHANGE_FORMAT = '"▲ "0.0;"▼ "0.0;"＝ "0.0'
@@ -21,8 +22,9 @@ def write_comparison(book: Book) -> None:
     if moved is None:
         return
     before, after = CHECKPOINT_NAMES[moved.before.month], CHECKPOINT_NAMES[moved.after.month]
-    cols = [Col("單位", 14), Col("實施要項", 34), Col(f"{before}完成率", 10, "rate"), Col(f"{before}（件數）", 15, "center"),
-            Col(f"{after}完成率", 10, "rate"), Col(f"{after}（件數）", 15, "center"), Col("變化（百分點）", 13, "center")]
+    early, late = SHORT[moved.before.month], SHORT[moved.after.month]
+    cols = [Col("單位", 14), Col("實施要項", 34), Col(f"{early}完成率", 10, "rate"), Col(f"{early}（件數）", 16, "center"),
+            Col(f"{late}完成率", 10, "rate"), Col(f"{late}（件數）", 16, "center"), Col("變化（百分點）", 13, "center")]
     sh = book.sheet(COMPARISON_SHEET, cols, freeze=(2, 2))
     fmt, wb = book.fmt, book.wb
     cell = {"font_name": FONT, "font_size": 11, "text_wrap": True, "valign": "vcenter", "align": "center", "border": 1,
@@ -50,13 +52,13 @@ def write_comparison(book: Book) -> None:
         for area in book.plan.areas:
             line(unit.unit, area.label, *unit.areas[area.number])
         line(unit.unit, "整體", unit.before, unit.after, "total")
-    sh.text_row(f"變化＝{after}完成率 − {before}完成率，以百分點計；▲ 上升、▼ 下降、＝ 持平。完成率分母為 0 時以「—」表示；"
+    sh.text_row(f"變化＝{late}完成率 − {early}完成率，以百分點計；▲ 上升、▼ 下降、＝ 持平。完成率分母為 0 時以「—」表示；"
                 f"「{NO_DATA}」表示該單位該期沒有已接受的自行檢核表。全局為各期已接受單位的件數加總。", fmt.note)
     sh.skip()
     regressed, not_started = moved.of_kind(REGRESSED), moved.of_kind(NOT_STARTED)
-    sh.text_row(f"退步與未啟動的執行步驟（退步 {len(regressed)} 項：{before}已完成、{after}未完成；"
-                f"未啟動 {len(not_started)} 項：{before}應辦，兩期均為未辦理）", fmt.section)
-    titles = ["單位", "項次及執行步驟", f"{before}狀態", f"{after}狀態", "類別", f"{after}辦理情形"]
+    sh.text_row(f"退步與未啟動的執行步驟（退步 {len(regressed)} 項：{early}已完成、{late}未完成；"
+                f"未啟動 {len(not_started)} 項：{early}應辦，兩期均為未辦理）", fmt.section)
+    titles = ["單位", "項次及執行步驟", f"{early}狀態", f"{late}狀態", "類別", f"{late}辦理情形"]
     _step_row(sh, titles, fmt.header)
     steps = book.plan.step_by_code
     for moved_step in moved.steps:
