@@ -62,8 +62,8 @@ SC_FIRST_ROW = 5           # row 6
 # the self-check's header block: field -> (label cell, value cell), 1-based A1 names
 SC_HEADER_CELLS = {"unit": ("B2", "C2"), "period": ("E2", "F2"), "report_date": ("H2", "I2"),
                    "filler": ("B3", "C3"), "phone": ("E3", "F3")}
-# 辦理情形 (G) is the widest input column; the plan's texts are narrower than they used to be
-SC_WIDTHS = (7, 14, 24, 38, 9, 10, 44, 12, 16, 12)
+# 辦理情形 (G) the widest column: long narratives take fewer lines; the plan's texts as wide as before
+SC_WIDTHS = (7, 15, 28, 40, 9, 10, 44, 11, 14, 11)
 WP_HEADER_ROW = 10         # row 11
 WP_FIRST_ROW = 11          # row 12
 WP_INPUT_ROWS = 40
