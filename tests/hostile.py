@@ -25,7 +25,9 @@ What each kind of file is for (the expected outcome of ``spreadsheet.open_workbo
 * values that must survive: ``plain_xlsx``, ``xlsm_with_macros``, ``uncached_formulas``,
   ``openpyxl_formulas``, ``date_1904``, ``date_serials``, ``long_string``,
   ``control_characters``, ``emoji_cjk``, ``rich_text_phonetic``, ``hidden_parts``,
-  ``merged_cells``, ``absolute_targets``
+  ``merged_cells``, ``absolute_targets``, ``time_formats``
+* legitimate structures python-calamine refuses (read by ``intake/fallback.py``):
+  ``whole_line_merges``, ``sheet_without_relationship``, ``macro_sheet``
 """
 
 from __future__ import annotations
@@ -802,3 +804,60 @@ def ods_with_doctype(directory, source_ods: Path) -> Path:
     members["settings.xml"] = settings.replace(b"?>", b'?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>', 1)
     return write_members(Path(directory) / "doctype.ods", members, stored=("mimetype",))
 
+
+
+# ------------------------------------------------------------------------------------------
+# number formats read wrongly before, and structures python-calamine refuses
+# ------------------------------------------------------------------------------------------
+
+
+def time_formats(directory) -> Path:
+    """Built-in formats 45-47 (mm:ss, [h]:mm:ss, mmss.0), formats of h or s alone, and a
+    conditional-format <numFmt> inside <dxfs> whose id is also a cell format's."""
+    styles = (
+        f'{XML_DECL}<styleSheet xmlns="{MAIN_NS}">'
+        '<numFmts count="3"><numFmt numFmtId="164" formatCode="yyyy\\-mm\\-dd"/>'
+        '<numFmt numFmtId="165" formatCode="h"/><numFmt numFmtId="166" formatCode="ss"/></numFmts>'
+        '<fonts count="1"><font/></fonts><fills count="1"><fill/></fills><borders count="1"><border/></borders>'
+        '<cellStyleXfs count="1"><xf/></cellStyleXfs><cellXfs count="7"><xf numFmtId="0"/><xf numFmtId="45"/>'
+        '<xf numFmtId="46"/><xf numFmtId="47"/><xf numFmtId="164"/><xf numFmtId="165"/><xf numFmtId="166"/></cellXfs>'
+        '<dxfs count="1"><dxf><numFmt numFmtId="164" formatCode="0.00"/></dxf></dxfs></styleSheet>'
+    ).encode()
+    values = ("0.0104166666666667", "1.10538194444444", "0.5", "42062", "0.75", "0.25")
+    rows = "".join(f'<row r="{r}"><c r="A{r}" s="{r}"><v>{v}</v></c></row>' for r, v in enumerate(values, 1))
+    return with_sheet1(directory, "time_formats.xlsx", sheet_xml(rows), {"xl/styles.xml": styles})
+
+
+def whole_line_merges(directory) -> Path:
+    """Merges over a whole column (A:A) and whole rows (3:4), as Excel writes them."""
+    rows = '<row r="1">' + inline("B1", "beside") + "</row>"
+    after = '<mergeCells count="2"><mergeCell ref="A:A"/><mergeCell ref="3:4"/></mergeCells>'
+    return with_sheet1(directory, "whole_lines.xlsx", sheet_xml(rows, after=after))
+
+
+def sheet_without_relationship(directory) -> Path:
+    """A sheet listed with r:id="" (how Excel 2013/2016 keep an old macro sheet) beside a real one."""
+    members = base_members(directory)
+    members["xl/workbook.xml"] = members["xl/workbook.xml"].replace(
+        b'<sheet name="Sheet1" sheetId="1" r:id="rId1"/>',
+        b'<sheet name="Sheet1" sheetId="1" r:id="rId1"/><sheet name="Module1" sheetId="2" state="veryHidden" r:id=""/>')
+    assert b"Module1" in members["xl/workbook.xml"]
+    return write_members(Path(directory) / "no_rel_id.xlsm", members)
+
+
+def macro_sheet(directory) -> Path:
+    """An Excel 4.0 (XLM) macro sheet beside a worksheet: its cells are sheet cells, never run."""
+    members = base_members(directory)
+    members["xl/macrosheets/sheet1.xml"] = sheet_xml('<row r="1"><c r="A1" t="str"><f>HALT()</f><v>stop</v></c></row>')
+    members["xl/workbook.xml"] = members["xl/workbook.xml"].replace(
+        b'<sheet name="Sheet1" sheetId="1" r:id="rId1"/>',
+        b'<sheet name="Sheet1" sheetId="1" r:id="rId1"/><sheet name="Macro1" sheetId="2" r:id="rIdM"/>')
+    members["xl/_rels/workbook.xml.rels"] = members["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>",
+        b'<Relationship Id="rIdM" Type="http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet"'
+        b' Target="macrosheets/sheet1.xml"/></Relationships>')
+    members["[Content_Types].xml"] = members["[Content_Types].xml"].replace(
+        b"</Types>",
+        b'<Override PartName="/xl/macrosheets/sheet1.xml" '
+        b'ContentType="application/vnd.ms-excel.macrosheet+xml"/></Types>')
+    return write_members(Path(directory) / "macro_sheet.xlsm", members)

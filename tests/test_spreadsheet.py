@@ -1,7 +1,15 @@
-"""spreadsheet.py: from a file on disk to sparse sheets, safely, or a precise FileProblem."""
+"""spreadsheet.py: from a file on disk to sparse sheets, safely, or a precise FileProblem.
+
+Value tests run twice (the ``read`` fixture): through python-calamine, as files normally
+are, and through ``intake/fallback.py``, which reads the sheets calamine cannot serve and
+must give the same values.  Tests of the isolated worker (.xls, .ods) run twice too (the
+``branch`` fixture): with Unix rlimits, and as on Windows, where ``resource`` does not
+exist and the parent's watchdog bounds the worker.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import resource
 import shutil
@@ -16,16 +24,49 @@ from pathlib import Path
 import hostile
 import office
 import pytest
-from conftest import need_tool
+from conftest import REPO, need_tool
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qos_xl.intake import spreadsheet as S
+from qos_xl.intake import bounded, fallback, sheetpass, zipguard
+from qos_xl.core import platform
 from qos_xl.core.messages import MESSAGES
 from qos_xl.core.problems import FileProblem
+from qos_xl.core.values import excel_serial_to_datetime
 from qos_xl.intake.spreadsheet import ErrorValue, Limits, Sheet, open_workbook, sniff
 
 D = dt.datetime
+REALWORLD = REPO.parent / "shared" / "corpus" / "realworld"
+SPARSE = Limits(max_dense_cells=0)        # every sheet to intake/fallback.py
+
+
+@pytest.fixture(params=["calamine", "fallback"])
+def read(request, monkeypatch):
+    """open_workbook through python-calamine, or through the fallback reader; either must give the same."""
+    calls = []
+    original = fallback.Cells.read
+    monkeypatch.setattr(fallback.Cells, "read", lambda self, *a: calls.append(a) or original(self, *a))
+
+    def opened(path, limits: Limits = Limits(), **kwargs):
+        if request.param == "fallback":
+            limits = dataclasses.replace(limits, max_dense_cells=0)
+        return open_workbook(path, limits, **kwargs)
+
+    opened.path = request.param
+    opened.fallback_calls = calls
+    return opened
+
+
+@pytest.fixture(params=["rlimits", "watchdog"])
+def branch(request, monkeypatch, tmp_path_factory):
+    """The isolated worker bounded by Unix rlimits, or as on Windows: ``resource`` cannot be
+    imported in the worker, and this process watches its memory and time."""
+    if request.param == "watchdog":
+        shim = tmp_path_factory.mktemp("no_resource")
+        (shim / "resource.py").write_text('raise ImportError("no module named resource (as on Windows)")\n')
+        monkeypatch.setenv("PYTHONPATH", str(shim))
+        monkeypatch.setattr(platform, "has_rlimits", lambda: False)
+    return request.param
 
 
 def problem(path, limits: Limits = Limits()) -> FileProblem:
@@ -40,8 +81,8 @@ def problem(path, limits: Limits = Limits()) -> FileProblem:
     return err
 
 
-def only_sheet(path, limits: Limits = Limits()) -> Sheet:
-    book = open_workbook(path, limits)
+def only_sheet(path, limits: Limits = Limits(), read=open_workbook) -> Sheet:
+    book = read(path, limits)
     assert len(book.sheets) == 1
     return book.sheets[0]
 
@@ -327,7 +368,7 @@ def test_doctype_in_utf16_part(tmp_path):
 @pytest.mark.parametrize("builder", [hostile.billion_laughs, hostile.external_entity])
 def test_parser_refuses_dtds_even_without_the_prolog_scan(tmp_path, monkeypatch, builder):
     """Defence in depth: defusedxml in the parse path refuses on its own."""
-    monkeypatch.setattr(S, "scan_prologs", lambda pkg: None)
+    monkeypatch.setattr(zipguard, "scan_prologs", lambda pkg, held=None: None)
     err = problem(builder(tmp_path))
     assert err.code == "xml-unsafe"
 
@@ -343,26 +384,39 @@ def test_malformed_xml_is_corrupt(tmp_path):
 # ------------------------------------------------------------------------------------------
 
 
-def test_huge_dimension_with_few_cells(tmp_path):
-    sheet = only_sheet(hostile.huge_dimension(tmp_path))
+def test_huge_dimension_with_few_cells(tmp_path, read):
+    sheet = only_sheet(hostile.huge_dimension(tmp_path), read=read)
     assert sheet.cells == {(1, 1): "a", (1, 2): "b", (2, 1): "c"}
     assert (sheet.max_row, sheet.max_col) == (2, 2)
 
 
-def test_far_corner_costs_nothing(tmp_path):
+def test_far_corner_costs_nothing(tmp_path, read):
+    """A1 and XFD1048576: calamine would allocate 17 billion cells (and abort the process);
+    the survey sees the span first and the sheet is read sparsely."""
     path = hostile.far_corner(tmp_path)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    book, seconds, peak = cost(lambda: open_workbook(path))
+    book, seconds, peak = cost(lambda: read(path))
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert book.sheets[0].cells == {(1, 1): "top", (1_048_576, 16_384): "far"}
     assert (book.sheets[0].max_row, book.sheets[0].max_col) == (1_048_576, 16_384)
     assert seconds < 5 and peak < 5 * 2**20 and grown_kib < 50 * 1024
+    assert len(read.fallback_calls) == 1
 
 
-def test_lone_far_cell(tmp_path):
-    book, seconds, peak = cost(lambda: open_workbook(hostile.lone_far_cell(tmp_path)))
+def test_lone_far_cell(tmp_path, read):
+    book, seconds, peak = cost(lambda: read(hostile.lone_far_cell(tmp_path)))
     assert book.sheets[0].cells == {(1_048_576, 16_384): 42}
     assert seconds < 5 and peak < 5 * 2**20
+    assert len(read.fallback_calls) == (read.path == "fallback")      # a one-cell grid: calamine's
+
+
+def test_a_grid_just_over_the_bound_goes_to_the_fallback(tmp_path, read):
+    rows = '<row r="1"><c r="A1"><v>1</v></c></row><row r="1000"><c r="J1000"><v>2</v></c></row>'
+    path = hostile.with_sheet1(tmp_path, "grid.xlsx", hostile.sheet_xml(rows))
+    assert only_sheet(path, Limits(max_dense_cells=10_000), read=read).cells == {(1, 1): 1, (1000, 10): 2}
+    assert len(read.fallback_calls) == (read.path == "fallback")
+    assert only_sheet(path, Limits(max_dense_cells=9_999), read=read).cells == {(1, 1): 1, (1000, 10): 2}
+    assert len(read.fallback_calls) == 1 + (read.path == "fallback")
 
 
 @pytest.mark.parametrize("ref", ["XFE1", "A1048577", "AAAA1", "A0", "1A"])
@@ -370,39 +424,44 @@ def test_refs_beyond_excel_are_corrupt(tmp_path, ref):
     assert problem(hostile.beyond_excel(tmp_path, ref)).code == "file-corrupt"
 
 
-def test_lying_dimension(tmp_path):
-    sheet = only_sheet(hostile.lying_dimension(tmp_path))
+def test_lying_dimension(tmp_path, read):
+    sheet = only_sheet(hostile.lying_dimension(tmp_path), read=read)
     assert (sheet.max_row, sheet.max_col) == (60, 10)
     assert len(sheet.cells) == 600
     assert sheet.cells[(60, 5)] == "第59列 4 辦理情形 text"
 
 
-def test_cell_limit(tmp_path):
+@pytest.mark.parametrize("limits", [Limits(), SPARSE], ids=["calamine", "fallback"])
+def test_cell_limit(tmp_path, limits):
     path = hostile.many_cells(tmp_path, 2_000)
-    assert len(only_sheet(path).cells) == 2_000
-    err = problem(path, Limits(max_cells=1_000))
+    assert len(only_sheet(path, limits).cells) == 2_000
+    err = problem(path, dataclasses.replace(limits, max_cells=1_000))
     assert (err.code, err.params["sheet"]) == ("sheet-too-large", "Sheet1")
 
 
-def test_blank_cells_are_free_but_bounded(tmp_path):
+def test_blank_cells_are_free_but_bounded(tmp_path, read):
     path = hostile.many_blank_cells(tmp_path, 20_000)
-    assert only_sheet(path).cells == {}
+    assert only_sheet(path, read=read).cells == {}
     assert problem(path, Limits(max_cells=1_000)).code == "sheet-too-large"
 
 
-def test_workbook_cell_limit(tmp_path):
-    err = problem(hostile.hidden_parts(tmp_path), Limits(max_total_cells=4))
+@pytest.mark.parametrize("limits", [Limits(max_total_cells=4), dataclasses.replace(SPARSE, max_total_cells=4)],
+                         ids=["calamine", "fallback"])
+def test_workbook_cell_limit(tmp_path, limits):
+    err = problem(hostile.hidden_parts(tmp_path), limits)
     assert err.code == "sheet-too-large"
 
 
-def test_cells_without_r_attributes(tmp_path):
-    sheet = only_sheet(hostile.no_r_attributes(tmp_path))
+def test_cells_without_r_attributes(tmp_path, read):
+    """Positions by counting, as Excel does: calamine is not asked (it places such cells by its own count)."""
+    sheet = only_sheet(hostile.no_r_attributes(tmp_path), read=read)
     assert sheet.cells == {
         (1, 1): "A1", (1, 2): "B1",
         (2, 1): 1, (2, 3): 3,
         (5, 1): "A5", (5, 4): "D5", (5, 5): "E5",
         (6, 1): "A6",
     }
+    assert len(read.fallback_calls) == 1
 
 
 # ------------------------------------------------------------------------------------------
@@ -410,8 +469,8 @@ def test_cells_without_r_attributes(tmp_path):
 # ------------------------------------------------------------------------------------------
 
 
-def test_plain_values(tmp_path):
-    sheet = only_sheet(hostile.plain_xlsx(tmp_path))
+def test_plain_values(tmp_path, read):
+    sheet = only_sheet(hostile.plain_xlsx(tmp_path), read=read)
     assert sheet.name == "自行檢核表" and sheet.state == "visible"
     assert sheet.cells[(1, 1)] == "欄位1"
     assert sheet.cells[(2, 1)] == 1 and type(sheet.cells[(2, 1)]) is int
@@ -419,80 +478,67 @@ def test_plain_values(tmp_path):
     assert sheet.cells[(2, 3)] == 1.25
     assert sheet.cells[(3, 4)] is True and sheet.cells[(2, 4)] is False
     assert sheet.uncached == set() and sheet.merged == []
+    assert len(read.fallback_calls) == (read.path == "fallback")
 
 
-def test_xlsm_macros_detected_never_read(tmp_path):
-    book = open_workbook(hostile.xlsm_with_macros(tmp_path))
+def test_xlsm_macros_detected_never_read(tmp_path, read):
+    book = read(hostile.xlsm_with_macros(tmp_path))
     assert (book.format, book.has_macros) == ("xlsm", True)
     assert book.sheets[0].cells == {(1, 1): "base"}
 
 
-def test_uncached_formulas(tmp_path):
-    sheet = only_sheet(hostile.uncached_formulas(tmp_path))
+def test_uncached_formulas(tmp_path, read):
+    sheet = only_sheet(hostile.uncached_formulas(tmp_path), read=read)
     assert sheet.uncached == {(1, 1), (1, 2), (1, 8)}
     assert sheet.cells == {(1, 3): 4, (1, 4): "ab", (1, 6): ErrorValue("#DIV/0!"), (1, 7): True}
     assert isinstance(sheet.cells[(1, 6)], ErrorValue)
     assert sheet.max_col == 8
 
 
-def test_openpyxl_formulas_are_uncached(tmp_path):
-    sheet = only_sheet(hostile.openpyxl_formulas(tmp_path))
+def test_error_cells(tmp_path, read):
+    """calamine reads error cells as empty: the survey gives them back, as typed."""
+    rows = ('<row r="1"><c r="A1" t="e"><v>#N/A</v></c><c r="B1" t="e"><v>#REF!</v></c>'
+            '<c r="C1" t="e"><f>1/0</f><v>#DIV/0!</v></c><c r="D1"><v>5</v></c></row>')
+    sheet = only_sheet(hostile.with_sheet1(tmp_path, "errors.xlsx", hostile.sheet_xml(rows)), read=read)
+    assert sheet.cells == {(1, 1): "#N/A", (1, 2): "#REF!", (1, 3): "#DIV/0!", (1, 4): 5}
+    assert all(isinstance(sheet.cells[(1, c)], ErrorValue) for c in (1, 2, 3)) and sheet.uncached == set()
+
+
+def test_formula_cells_in_extensions_are_not_cells(tmp_path, read):
+    """<xm:f> in a worksheet's extension list (data validations of Excel 2010) is not a cell formula."""
+    after = ('<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" '
+             'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+             '<x14:dataValidations count="1" xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
+             '<x14:dataValidation type="list"><x14:formula1><xm:f>選項!$A$1:$A$4</xm:f></x14:formula1>'
+             '<xm:sqref>F8:F20</xm:sqref></x14:dataValidation></x14:dataValidations></ext></extLst>')
+    rows = '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1"/></row>'
+    sheet = only_sheet(hostile.with_sheet1(tmp_path, "ext.xlsx", hostile.sheet_xml(rows, after=after)), read=read)
+    assert sheet.cells == {(1, 1): "base"} and sheet.uncached == set()
+
+
+def test_openpyxl_formulas_are_uncached(tmp_path, read):
+    sheet = only_sheet(hostile.openpyxl_formulas(tmp_path), read=read)
     assert sheet.cells == {(1, 1): 2}
     assert sheet.uncached == {(2, 1), (3, 1)}
     assert sheet.max_row == 3
 
 
-def test_date_1904(tmp_path):
-    book = open_workbook(hostile.date_1904(tmp_path))
+def test_date_1904(tmp_path, read):
+    """Serial 0 of the 1904 system (1904-01-01) is below 1, which python-calamine reads as a
+    time of day: midnight, put on Excel's day 0 like every time without a date."""
+    book = read(hostile.date_1904(tmp_path))
     assert book.date1904 is True
-    assert book.sheets[0].cells == {(1, 1): D(2024, 2, 29, 13, 30), (2, 1): D(1904, 1, 1), (3, 1): D(1904, 1, 2)}
+    assert book.sheets[0].cells == {(1, 1): D(2024, 2, 29, 13, 30), (2, 1): D(1899, 12, 31), (3, 1): D(1904, 1, 2)}
 
 
-def test_small_parts_are_remembered_only_for_the_same_bytes(tmp_path, monkeypatch):
-    """What a parse of styles or the workbook part found is reused for a file with the very
-    same bytes (files from one template), never for a file whose part differs in any way."""
-    def fill(book):
-        book.add_worksheet().write_number("A1", 45473, book.add_format({"num_format": "yyyy/mm/dd"}))
-
-    dated = hostile.xlsxwriter_book(tmp_path / "dated.xlsx", fill)
-    members = hostile.read_members(dated)
-    as_number = dict(members, **{"xl/styles.xml": members["xl/styles.xml"].replace(b"yyyy/mm/dd", b"0.00")})
-    number = hostile.write_members(tmp_path / "number.xlsx", as_number)
-    in_1904 = dict(members, **{"xl/workbook.xml": members["xl/workbook.xml"].replace(b"<workbookPr", b'<workbookPr date1904="1"')})
-    shifted = hostile.write_members(tmp_path / "1904.xlsx", in_1904)
-    broken = dict(members, **{"xl/styles.xml": members["xl/styles.xml"].replace(b"</cellXfs>", b"</cellXf>")})
-    corrupt = hostile.write_members(tmp_path / "broken.xlsx", broken)
-    monkeypatch.setattr(S, "_PARSED", {})
-    for _ in range(2):
-        assert only_sheet(dated).cells == {(1, 1): D(2024, 6, 30)}
-        assert only_sheet(number).cells == {(1, 1): 45473}
-        assert only_sheet(shifted).cells == {(1, 1): D(2028, 7, 1)}
-        assert problem(corrupt).code == "file-corrupt"
-    # two workbook parts, two styles (the broken one is not remembered), one of each relationship and content types
-    assert sorted(what for what, _bytes in S._PARSED) == [
-        "date styles", "date styles", "macro content type of /xl/workbook.xml", "relationships of /",
-        "relationships of /xl/workbook.xml", "workbook", "workbook"]
-
-
-def test_remembered_parts_are_bounded(tmp_path, monkeypatch):
-    members = hostile.read_members(hostile.plain_xlsx(tmp_path, rows=1, cols=1))
-    monkeypatch.setattr(S, "_PARSED", {})
-    sizes = []
-    for i in range(S._PARSED_MAX_ITEMS + 5):
-        styles = members["xl/styles.xml"].replace(b"<numFmts", f"<!-- {i} --><numFmts".encode(), 1)
-        styles = styles if styles != members["xl/styles.xml"] else styles.replace(b"</styleSheet>", f"<!-- {i} --></styleSheet>".encode())
-        open_workbook(hostile.write_members(tmp_path / f"{i}.xlsx", dict(members, **{"xl/styles.xml": styles})))
-        sizes.append(len(S._PARSED))
-    assert max(sizes) == S._PARSED_MAX_ITEMS and sizes[-1] < S._PARSED_MAX_ITEMS    # full, then emptied
-
-
-def test_date_serials(tmp_path):
-    cells = only_sheet(hostile.date_serials(tmp_path)).cells
+def test_date_serials(tmp_path, read):
+    cells = only_sheet(hostile.date_serials(tmp_path), read=read).cells
+    # serials below 1 in a date format are times of day (python-calamine's rule), -1 too
     assert [cells[(r, 1)] for r in range(1, 8)] == [
-        D(1900, 1, 1), D(1900, 2, 28), D(1900, 2, 28), D(1900, 3, 1), D(2023, 3, 15, 12), -1, 3_000_000,
+        D(1900, 1, 1), D(1900, 2, 28), D(1900, 2, 28), D(1900, 3, 1), D(2023, 3, 15, 12), D(1899, 12, 31), 3_000_000,
     ]
     assert cells[(1, 2)] == D(2024, 6, 30)            # [$-404]e"年"m"月"d"日"
-    assert cells[(2, 2)] == 1.5                       # [h]:mm:ss is a duration
+    assert cells[(2, 2)] == 1.5                       # [h]:mm:ss is a duration, in days
     assert cells[(3, 2)] == D(1899, 12, 31, 18, 0)    # h:mm
     assert cells[(4, 2)] == 45473                     # @ is text format
     assert cells[(5, 2)] == 45473                     # 0.00E+00
@@ -500,60 +546,93 @@ def test_date_serials(tmp_path):
     assert cells[(7, 2)] == 45473                     # General
 
 
+def test_time_formats(tmp_path, read):
+    """Built-in 45-47 and h / s alone are times, [h] a duration; a <numFmt> of <dxfs>
+    (conditional formatting) is no cell's format (each was read wrongly before)."""
+    cells = only_sheet(hostile.time_formats(tmp_path), read=read).cells
+    assert cells == {
+        (1, 1): D(1899, 12, 31, 0, 15),      # 45 mm:ss
+        (2, 1): pytest.approx(1.1053819444),  # 46 [h]:mm:ss: 26:31:45, a duration in days
+        (3, 1): D(1899, 12, 31, 12, 0),      # 47 mmss.0
+        (4, 1): D(2015, 2, 27),              # yyyy-mm-dd, though a dxf gives id 164 another code
+        (5, 1): D(1899, 12, 31, 18, 0),      # h
+        (6, 1): D(1899, 12, 31, 6, 0),       # ss
+    }
+
+
 @pytest.mark.parametrize(
     "code, expected",
     [
-        ("yyyy/mm/dd", True), ("[$-404]e/m/d", True), ('[DBNum1][$-404]m"月"d"日"', True),
-        ("yyyy年m月d日", True), ("h:mm", True), ("mmm-yy", True), ("[h]:mm:ss", False),
-        ("[mm]:ss", False), ("General", False), ("0.00E+00", False), ("@", False),
-        ('#,##0 "元"', False), ("#,##0.00_);[Red](#,##0.00)", False), ('"date" 0', False),
-        ("0\\d", False), ("[$NT$-404]#,##0", False), ("yyyy/mm/dd;@", True),
+        ("yyyy/mm/dd", "date"), ("[$-404]e/m/d", "date"), ('[DBNum1][$-404]m"月"d"日"', "date"),
+        ("yyyy年m月d日", "date"), ("h:mm", "date"), ("mmm-yy", "date"), ("h", "date"), ("ss", "date"),
+        ("mm:ss", "date"), ("hh:mm AM/PM", "date"), ("[h]:mm:ss", "duration"), ("[mm]:ss", "duration"),
+        ("General", ""), ("0.00E+00", ""), ("@", ""), ('#,##0 "元"', ""), ("#,##0.00_);[Red](#,##0.00)", ""),
+        ('"date" 0', ""), ("0\\d", ""), ("[$NT$-404]#,##0", ""), ("yyyy/mm/dd;@", "date"),
     ],
 )
-def test_is_date_format(code, expected):
-    assert S.is_date_format(code) is expected
+def test_format_kind(code, expected):
+    assert fallback.format_kind(code) == expected
 
 
-def test_serial_to_datetime():
-    assert S.serial_to_datetime(60) == D(1900, 2, 28)
-    assert S.serial_to_datetime(0.5) == D(1899, 12, 31, 12)
-    assert S.serial_to_datetime(45000.4166666667) == D(2023, 3, 15, 10)
-    assert S.serial_to_datetime(0, date1904=True) == D(1904, 1, 1)
-    assert S.serial_to_datetime(-0.5) is None and S.serial_to_datetime(2_958_466) is None
+def test_excel_serial_to_datetime():
+    assert excel_serial_to_datetime(60) == D(1900, 2, 28)
+    assert excel_serial_to_datetime(0.5) == D(1899, 12, 31, 12)
+    assert excel_serial_to_datetime(45000.4166666667) == D(2023, 3, 15, 10)
+    assert excel_serial_to_datetime(0, date1904=True) == D(1904, 1, 1)
+    assert excel_serial_to_datetime(-0.5) is None and excel_serial_to_datetime(2_958_466) is None
 
 
-def test_long_string_kept_whole(tmp_path):
-    value = only_sheet(hostile.long_string(tmp_path)).cells[(1, 1)]
+def test_long_string_kept_whole(tmp_path, read):
+    value = only_sheet(hostile.long_string(tmp_path), read=read).cells[(1, 1)]
     assert len(value) == 32_767 and value.startswith("長字串") and value.endswith("尾")
 
 
 def test_huge_string_is_cut_at_excels_limit_in_bounded_memory(tmp_path):
+    """A 5 MB sheet part is more than calamine gets here (Limits.max_whole_part_bytes): it is streamed."""
     path = hostile.huge_inline_string(tmp_path)
     book, seconds, peak = cost(lambda: open_workbook(path))
     assert book.sheets[0].cells == {(1, 1): hostile.huge_text(5_000_000)[:32_767]}
     assert seconds < 5 and peak < 10 * 2**20
 
 
-def test_control_characters_and_escapes(tmp_path):
-    cells = only_sheet(hostile.control_characters(tmp_path)).cells
+def test_control_characters_and_escapes(tmp_path, read):
+    cells = only_sheet(hostile.control_characters(tmp_path), read=read).cells
     assert cells[(1, 1)] == hostile.CONTROL_TEXT
     assert cells[(2, 1)] == hostile.ESCAPE_LOOKALIKE
     assert cells[(3, 1)] == "  padded  "
     assert cells[(4, 1)] == "x\ry😀z"
 
 
-def test_emoji_and_cjk_ext_b(tmp_path):
-    sheet = only_sheet(hostile.emoji_cjk(tmp_path))
+def test_wide_escapes(tmp_path, read):
+    """_xHHHH_ beyond U+00FF (calamine decodes only _x00HH_): a CJK character, an escaped
+    surrogate pair, a non-character; an escaped underscore keeps the rest literal."""
+    rows = ('<row r="1">' + hostile.inline("A1", "_x4E2D__x6587_") + hostile.inline("B1", "_xD840__xDC00_")
+            + hostile.inline("C1", "_xFFFE_") + hostile.inline("D1", "_x005F_x0041_") + "</row>")
+    sheet = only_sheet(hostile.with_sheet1(tmp_path, "escapes.xlsx", hostile.sheet_xml(rows)), read=read)
+    assert sheet.cells == {(1, 1): "中文", (1, 2): "𠀀", (1, 3): "\ufffe", (1, 4): "_x0041_"}
+
+
+def test_inline_string_kept_in_v(tmp_path, read):
+    """t="inlineStr" with its text in <v> (Apache POI bug 52575): calamine reads nothing, the text is there."""
+    rows = '<row r="1"><c r="A1" t="inlineStr"><v>POI rocks!</v></c></row>'
+    sheet = only_sheet(hostile.with_sheet1(tmp_path, "inline_v.xlsx", hostile.sheet_xml(rows)), read=read)
+    assert sheet.cells == {(1, 1): "POI rocks!"}
+
+
+def test_emoji_and_cjk_ext_b(tmp_path, read):
+    sheet = only_sheet(hostile.emoji_cjk(tmp_path), read=read)
     assert sheet.name == "表😀𠀀"
     assert sheet.cells == {(1, 1): hostile.EMOJI_CJK, (2, 2): "𠀀"}
 
 
-def test_rich_text_without_phonetic_guide(tmp_path):
-    assert only_sheet(hostile.rich_text_phonetic(tmp_path)).cells == {(1, 1): "plain", (1, 2): "rich bold end", (1, 3): "漢字"}
+def test_rich_text_without_phonetic_guide(tmp_path, read):
+    """A run's <t> without xml:space="preserve" loses its outer spaces, as in Excel (and calamine)."""
+    cells = only_sheet(hostile.rich_text_phonetic(tmp_path), read=read).cells
+    assert cells == {(1, 1): "plain", (1, 2): "richbold end", (1, 3): "漢字"}
 
 
-def test_hidden_sheets_rows_cols(tmp_path):
-    book = open_workbook(hostile.hidden_parts(tmp_path))
+def test_hidden_sheets_rows_cols(tmp_path, read):
+    book = read(hostile.hidden_parts(tmp_path))
     assert [(s.name, s.state) for s in book.sheets] == [("可見", "visible"), ("隱藏", "hidden"), ("非常隱藏", "veryHidden")]
     first = book.sheets[0]
     assert first.hidden_rows == {3} and first.hidden_cols == {3, 4, 6}
@@ -561,10 +640,30 @@ def test_hidden_sheets_rows_cols(tmp_path):
     assert book.sheets[1].cells == {(2, 2): "secret"} and book.sheets[2].cells == {(1, 1): "deep"}
 
 
-def test_merged_cells(tmp_path):
-    sheet = only_sheet(hostile.merged_cells(tmp_path))
+def test_merged_cells(tmp_path, read):
+    sheet = only_sheet(hostile.merged_cells(tmp_path), read=read)
     assert sorted(sheet.merged) == [(1, 1, 1, 3), (3, 2, 5, 2)]
     assert sheet.cells == {(1, 1): "標題", (3, 2): "直", (4, 4): "other"}
+
+
+def test_whole_column_and_row_merges(tmp_path, read):
+    """calamine refuses a sheet with <mergeCell ref="A:A"/>; Excel writes such merges."""
+    sheet = only_sheet(hostile.whole_line_merges(tmp_path), read=read)
+    assert sheet.cells == {(1, 2): "beside"}
+    assert sheet.merged == [(1, 1, 1_048_576, 1), (3, 1, 4, 16_384)]
+
+
+def test_sheet_listed_without_relationship(tmp_path, read):
+    """<sheet r:id=""/> (an old macro sheet kept by Excel 2013/2016): listed, empty, not damage."""
+    book = read(hostile.sheet_without_relationship(tmp_path))
+    assert [(s.name, s.state, s.cells) for s in book.sheets] == [("Sheet1", "visible", {(1, 1): "base"}),
+                                                                  ("Module1", "veryHidden", {})]
+
+
+def test_macro_sheet_is_read_never_run(tmp_path, read):
+    book = read(hostile.macro_sheet(tmp_path))
+    assert book.has_macros and book.format == "xlsm"
+    assert [(s.name, s.cells) for s in book.sheets] == [("Sheet1", {(1, 1): "base"}), ("Macro1", {(1, 1): "stop"})]
 
 
 def test_xlsx_renamed_is_read_by_content(tmp_path):
@@ -584,26 +683,46 @@ def test_two_sheets_sharing_one_part_is_corrupt(tmp_path):
     assert err.code == "file-corrupt" and "Again" in err.params["detail"]
 
 
-def test_merge_ranges():
-    assert S._merge_ranges([(5, 6), (1, 2), (3, 3), (10, 12), (11, 11)]) == [(1, 3), (5, 6), (10, 12)]
-    assert S._merge_ranges([]) == []
+def test_a_sheet_whose_part_is_missing_is_corrupt(tmp_path):
+    members = hostile.base_members(tmp_path)
+    del members[hostile.SHEET1]
+    err = problem(hostile.write_members(tmp_path / "missing.xlsx", members))
+    assert (err.code, err.params["detail"]) == ("file-corrupt", "找不到工作表「Sheet1」的內容")
 
 
-def test_absolute_relationship_targets(tmp_path):
-    assert only_sheet(hostile.absolute_targets(tmp_path)).cells == {(1, 1): "base"}
+def test_merge_spans():
+    assert sheetpass.merge_spans([(5, 6), (1, 2), (3, 3), (10, 12), (11, 11)]) == [(1, 3), (5, 6), (10, 12)]
+    assert sheetpass.merge_spans([]) == []
 
 
-def test_bad_values_are_corrupt(tmp_path):
-    for i, cell in enumerate(['<c r="A1"><v>nan</v></c>', '<c r="A1"><v>12abc</v></c>', '<c r="A1" t="s"><v>7</v></c>',
-                              '<c r="A1" t="b"><v>maybe</v></c>', '<c r="A1" t="zz"><v>1</v></c>']):
+def test_absolute_relationship_targets(tmp_path, read):
+    assert only_sheet(hostile.absolute_targets(tmp_path), read=read).cells == {(1, 1): "base"}
+
+
+@pytest.mark.parametrize("limits", [Limits(), SPARSE], ids=["calamine", "fallback"])
+def test_bad_values_are_corrupt(tmp_path, limits):
+    """A damaged value is the file's problem (calamine refuses the sheet, the fallback says where)."""
+    for i, cell in enumerate(['<c r="A1"><v>nan</v></c>', '<c r="A1" t="n"><v>12abc</v></c>',
+                              '<c r="A1" t="s"><v>7</v></c>', '<c r="A1" t="b"><v>maybe</v></c>',
+                              '<c r="A1" t="zz"><v>1</v></c>', '<c r="A1"><v>inf</v></c>']):
         path = hostile.with_sheet1(tmp_path, f"bad{i}.xlsx", hostile.sheet_xml(f'<row r="1">{cell}</row>'))
-        assert problem(path).code == "file-corrupt", cell
+        assert problem(path, limits).code == "file-corrupt", cell
 
 
-def test_iso_date_cells(tmp_path):
-    rows = '<row r="1"><c r="A1" t="d"><v>2024-06-30</v></c><c r="B1" t="d"><v>2024-06-30T08:15:00Z</v></c></row>'
-    sheet = only_sheet(hostile.with_sheet1(tmp_path, "d.xlsx", hostile.sheet_xml(rows)))
-    assert sheet.cells == {(1, 1): D(2024, 6, 30), (1, 2): D(2024, 6, 30, 8, 15)}
+def test_text_in_a_number_cell_without_type_is_text(tmp_path, read):
+    """<v>12abc</v> with no t="...": python-calamine reads it as the text it is."""
+    path = hostile.with_sheet1(tmp_path, "text.xlsx", hostile.sheet_xml('<row r="1"><c r="A1"><v>12abc</v></c></row>'))
+    assert only_sheet(path, read=read).cells == {(1, 1): "12abc"}
+
+
+def test_iso_date_cells(tmp_path, read):
+    """t="d" (Strict OOXML, LibreOffice): ISO dates; one with a time zone, or a duration
+    (PT0H0M0.000S, which Strict files hold), is kept as the text python-calamine gives."""
+    rows = ('<row r="1"><c r="A1" t="d"><v>2024-06-30</v></c><c r="B1" t="d"><v>2024-06-30T08:15:00Z</v></c>'
+            '<c r="C1" t="d"><v>2024-06-30T08:15:00</v></c><c r="D1" t="d"><v>PT0H11M0.000S</v></c></row>')
+    sheet = only_sheet(hostile.with_sheet1(tmp_path, "d.xlsx", hostile.sheet_xml(rows)), read=read)
+    assert sheet.cells == {(1, 1): D(2024, 6, 30), (1, 2): "2024-06-30T08:15:00Z", (1, 3): D(2024, 6, 30, 8, 15),
+                           (1, 4): "PT0H11M0.000S"}
 
 
 @pytest.mark.parametrize("stored", [True, False])
@@ -726,7 +845,7 @@ def test_libreoffice_resaved_xlsx_reads_the_same(libreoffice):
     assert original.sheets[0].cells[(100, 26)] == "遠處"
 
 
-def test_libreoffice_ods_via_calamine(libreoffice):
+def test_libreoffice_ods_via_calamine(libreoffice, branch):
     source, converted = libreoffice
     assert sniff(converted["ods"]) == "zip"
     book = open_workbook(converted["ods"])
@@ -735,7 +854,7 @@ def test_libreoffice_ods_via_calamine(libreoffice):
     assert comparable(book, bools_as_numbers=True) == comparable(open_workbook(source), bools_as_numbers=True)
 
 
-def test_libreoffice_xls_via_calamine(libreoffice, tmp_path):
+def test_libreoffice_xls_via_calamine(libreoffice, tmp_path, branch):
     source, converted = libreoffice
     renamed = tmp_path / "really_xls.xlsx"                 # routed by content, not name
     shutil.copy(converted["xls"], renamed)
@@ -751,19 +870,19 @@ def test_ods_doctype_in_unused_part(libreoffice, tmp_path):
     assert (err.code, err.params["detail"]) == ("xml-unsafe", "DOCTYPE 宣告 於 settings.xml")
 
 
-def test_calamine_timeout(libreoffice):
+def test_calamine_timeout(libreoffice, branch):
     _, converted = libreoffice
     err = problem(converted["ods"], Limits(timeout_seconds=0.01))
     assert err.code in ("format-unreadable", "sheet-too-large") and "秒" in err.params["detail"]
 
 
-def test_calamine_cell_limit(libreoffice):
+def test_calamine_cell_limit(libreoffice, branch):
     _, converted = libreoffice
     err = problem(converted["xls"], Limits(max_cells=10))
     assert (err.code, err.params["sheet"]) == ("sheet-too-large", "資料")
 
 
-def test_ods_repeat_bomb_is_contained(tmp_path):
+def test_ods_repeat_bomb_is_contained(tmp_path, branch):
     path = hostile.ods_repeat_bomb(tmp_path)
     started = time.perf_counter()
     err = problem(path, Limits(memory_bytes=512 * 2**20))
@@ -771,16 +890,35 @@ def test_ods_repeat_bomb_is_contained(tmp_path):
     assert time.perf_counter() - started < 20
 
 
-def test_ods_garbage_content(tmp_path):
+def test_ods_garbage_content(tmp_path, branch):
     assert problem(hostile.ods_garbage_content(tmp_path)).code in ("format-unreadable", "file-corrupt")
 
 
-def test_ole_garbage_workbook(tmp_path):
+def test_ole_garbage_workbook(tmp_path, branch):
     err = problem(hostile.ole_garbage_workbook(tmp_path))
     assert (err.code, err.params["format"]) == ("format-unreadable", "XLS")
 
 
 def test_a_killed_worker_is_blamed_on_the_sheet_it_was_reading():
-    assert S._last_sheet(b'qos-xl-sheet\t"\\u8cc7\\u6599"\nqos-xl-sheet\t"B\\nC"\n') == "B\nC"
-    assert S._last_sheet(b'qos-xl-sheet\t"A"\nqos-xl-done\n') is None
-    assert S._last_sheet(None) is None
+    assert bounded.last_sheet(b'qos-xl-sheet\t"\\u8cc7\\u6599"\nqos-xl-sheet\t"B\\nC"\n') == "B\nC"
+    assert bounded.last_sheet(b'qos-xl-sheet\t"A"\nqos-xl-done\n') is None
+    assert bounded.last_sheet(None) is None
+
+
+def test_a_worker_too_big_for_this_machine_is_a_plain_rejection(tmp_path, branch):
+    """An .xls whose four used corners make calamine allocate the whole 65,536 x 256 grid
+    (Apache POI's 51535.xls): more than the worker may use, so a plain "too large" answer,
+    never "damaged" -- with rlimits the kernel stops the worker, on Windows the watchdog."""
+    source = REALWORLD / "readable" / "poi__test-data__spreadsheet__51535.xls"
+    if not source.exists():
+        pytest.skip(f"{source.parent.parent} is not here (../shared/corpus is not part of the repository)")
+    err = problem(source)
+    assert err.code in ("sheet-too-large", "format-unreadable") and "記憶體" in err.params["detail"]
+
+
+def test_without_rlimits_or_psutil_the_worker_is_not_started(tmp_path, monkeypatch):
+    """Where neither the system (rlimits) nor psutil can bound the worker, nothing is read unbounded."""
+    monkeypatch.setattr(platform, "has_rlimits", lambda: False)
+    monkeypatch.setattr(platform, "can_watch_memory", lambda: False)
+    err = problem(hostile.ole_garbage_workbook(tmp_path))
+    assert (err.code, err.params["format"]) == ("format-unreadable", "XLS") and "記憶體" in err.params["detail"]

@@ -10,9 +10,11 @@ import contextlib
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 IS_WINDOWS = os.name == "nt"
@@ -236,3 +238,91 @@ def _windows_pid_alive(pid: int) -> bool:
         return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == _STILL_ACTIVE
     finally:
         kernel32.CloseHandle(handle)
+
+
+# ---------------------------------------------------------------------------------------
+# Bounding a reading worker: rlimits in the worker on Unix, a watchdog in the parent elsewhere
+
+WATCH_INTERVAL = 0.02          # seconds between two looks at a watched child
+
+
+def has_rlimits() -> bool:
+    """Whether this system bounds a process's address space and CPU time itself (Unix ``resource``)."""
+    import importlib.util
+
+    return importlib.util.find_spec("resource") is not None
+
+
+def limit_self(memory_bytes: int, cpu_seconds: int) -> bool:
+    """Bound this process: address space and CPU time (Unix RLIMIT_AS, RLIMIT_CPU); False when not possible."""
+    try:
+        import resource
+    except ImportError:
+        return False
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def can_watch_memory() -> bool:
+    """Whether a child's memory can be watched from here (psutil, declared for Windows, is installed)."""
+    import importlib.util
+
+    return importlib.util.find_spec("psutil") is not None
+
+
+def resident_bytes(pid: int) -> int | None:
+    """Resident memory of a running process, by psutil (Linux, Windows, macOS); None once it is gone."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).memory_info().rss
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return None
+
+
+@dataclass(frozen=True)
+class Finished:
+    """How a bounded child ended: its exit code and output, and why it was stopped, if it was."""
+
+    returncode: int | None
+    stdout: bytes
+    stderr: bytes
+    stopped: str | None = None       # "time" | "memory" | "unguarded" (could not be bounded here: not run)
+
+
+def run_bounded(cmd: list[str], data: bytes, memory_bytes: int, timeout: float) -> Finished:
+    """Run ``cmd`` with ``data`` on its stdin, bounded in wall time and memory.
+
+    Unix: the child is told (``--rlimits``) to set RLIMIT_AS / RLIMIT_CPU on itself before it
+    reads anything, so the kernel stops it; the wall clock is watched here.  Where the system
+    has no rlimits (Windows), this process watches the child's resident memory every
+    ``WATCH_INTERVAL`` with psutil and kills it when it passes ``memory_bytes`` (it may pass it
+    by what it allocates in one interval); without psutil the child is not started at all.
+    """
+    self_limited = has_rlimits()
+    if not self_limited and not can_watch_memory():
+        return Finished(None, b"", b"", "unguarded")
+    proc = subprocess.Popen([*cmd, "--rlimits"] if self_limited else cmd,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    data_left: bytes | None = data
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            out, err = proc.communicate(data_left, timeout=max(left if self_limited else min(left, WATCH_INTERVAL), 0))
+            return Finished(proc.returncode, out, err)
+        except subprocess.TimeoutExpired:
+            data_left = None
+        if time.monotonic() >= deadline:
+            stopped = "time"
+        elif not self_limited and (resident_bytes(proc.pid) or 0) > memory_bytes:
+            stopped = "memory"
+        else:
+            continue
+        proc.kill()
+        out, err = proc.communicate()
+        return Finished(proc.returncode, out, err, stopped)

@@ -141,6 +141,34 @@ def _from_digits(digits: str, era: str | None) -> date:
     return _build(digits[:-4], digits[-4:-2], digits[-2:], era)
 
 
+_EPOCH_1900 = datetime(1899, 12, 30)        # serials >= 60 (Excel's fictitious 1900-02-29 is 60)
+_EPOCH_1900_EARLY = datetime(1899, 12, 31)  # serials < 60
+_EPOCH_1904 = datetime(1904, 1, 1)
+_MAX_SERIAL_1900 = 2_958_466                # 10000-01-01
+_MAX_SERIAL_1904 = _MAX_SERIAL_1900 - 1462
+
+
+def excel_serial_to_datetime(serial: float, date1904: bool = False) -> datetime | None:
+    """The one Excel serial conversion: day number -> datetime (to the millisecond), as Excel shows it.
+
+    None when outside Excel's dates (negative, or from the year 10000).  1900 system: Excel
+    counts a 1900-02-29 that never was, so serials below 60 are shifted one day and 60
+    itself, that phantom day, reads as 1900-02-28.
+    """
+    if not serial >= 0:                     # negative, or NaN
+        return None
+    if date1904:
+        if serial >= _MAX_SERIAL_1904:
+            return None
+        base = _EPOCH_1904
+    else:
+        if serial >= _MAX_SERIAL_1900:
+            return None
+        base = _EPOCH_1900_EARLY if serial < 60 else _EPOCH_1900
+    days = int(serial)
+    return base + timedelta(days=days, milliseconds=round((serial - days) * 86_400_000))
+
+
 def _from_number(n: numbers.Real, date1904: bool) -> date:
     if not math.isfinite(n):
         raise _Invalid(NOT_DATE)
@@ -151,11 +179,7 @@ def _from_number(n: numbers.Real, date1904: bool) -> date:
         raise _Invalid(SERIAL_60)
     if not 0 <= serial < 100_000:
         raise _Invalid(BAD_NUMBER)
-    if date1904:
-        epoch = date(1904, 1, 1)
-    else:  # Excel counts a 1900-02-29 that never was: serials after 60 are one day late
-        epoch = date(1899, 12, 31) if serial < 60 else date(1899, 12, 30)
-    day = epoch + timedelta(days=serial)
+    day = excel_serial_to_datetime(serial, date1904).date()
     if not FIRST_DAY <= day <= LAST_DAY:
         raise _Invalid(BAD_NUMBER)
     return day

@@ -12,6 +12,7 @@ prolog refuses the file (``scan_prologs``), whether or not the part is parsed.
 from __future__ import annotations
 
 import codecs
+import io
 import struct
 import zipfile
 import zlib
@@ -35,6 +36,12 @@ class Limits:
     memory_bytes: int = 768 * 2**20          # address space of an isolated reading worker
     max_total_cells: int = 2_000_000         # non-empty cells in the whole workbook
     timeout_seconds: float = 30.0            # wall clock for an isolated reading worker
+    # python-calamine reading an .xlsx in this process allocates a dense grid from a sheet's
+    # first to its last cell (~50 bytes a cell at its peak), and the parts it reads (sheet,
+    # shared strings, styles) are held whole, here and in calamine (up to ~5x their size);
+    # a sheet beyond these bounds is read by intake/fallback.py, streamed and sparse
+    max_dense_cells: int = 2_000_000
+    max_whole_part_bytes: int = 4 * 2**20
 
 
 def human_size(n: int) -> str:
@@ -264,11 +271,24 @@ def _prolog_encoding(raw: bytes) -> tuple[str, int]:
     return "utf-8", 0
 
 
-def scan_prolog(pkg: Package, info: zipfile.ZipInfo) -> None:
-    """xml-unsafe when a DOCTYPE or ENTITY declaration stands before the root element."""
+def _declaration_then_root(head: bytes) -> bool:
+    """The usual prolog, at once: (a UTF-8 BOM,) an XML declaration, white space, the root's start tag."""
+    at = 3 if head.startswith(codecs.BOM_UTF8) else 0
+    if not head.startswith(b"<?xml", at):
+        return False
+    end = head.find(b"?>", at)
+    rest = head[end + 2:].lstrip(b" \t\r\n") if end > 0 else b""
+    return rest[:1] == b"<" and rest[1:2] not in (b"!", b"?", b"")
+
+
+def scan_prolog(pkg: Package, info: zipfile.ZipInfo, raw: bytes | None = None) -> None:
+    """xml-unsafe when a DOCTYPE or ENTITY declaration stands before the root element (``raw``:
+    the part already inflated, else it is read from the package)."""
     name = info.filename[:80]
-    stream = pkg.open(info)
+    stream = pkg.open(info) if raw is None else io.BytesIO(raw)
     raw = stream.read(4096)
+    if _declaration_then_root(raw):
+        return
     enc, skip = _prolog_encoding(raw)
     decoder = codecs.getincrementaldecoder(enc)(errors="replace")
     text = decoder.decode(raw[skip:])
@@ -318,8 +338,10 @@ def scan_prolog(pkg: Package, info: zipfile.ZipInfo) -> None:
             pos = 0
 
 
-def scan_prologs(pkg: Package) -> None:
-    """Every XML part of the package refused when a DOCTYPE or ENTITY declaration opens it."""
+def scan_prologs(pkg: Package, held: dict[str, bytes] | None = None) -> None:
+    """Every XML part of the package refused when a DOCTYPE or ENTITY declaration opens it
+    (``held``: parts already inflated, by member name)."""
+    held = held or {}
     for info in pkg.members.values():
         if info.filename.lower().endswith(XML_SUFFIXES) and info.file_size:
-            scan_prolog(pkg, info)
+            scan_prolog(pkg, info, held.get(info.filename))
