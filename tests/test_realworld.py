@@ -132,14 +132,16 @@ def _read_references(files: list[str]) -> dict:
             for index, meta in enumerate(book.sheets_metadata):
                 try:
                     sheet = book.get_sheet_by_index(index)
-                except Exception:
+                except Exception:             # a sheet calamine refuses: compared on the others
                     continue
                 top, left = sheet.start or (0, 0)
                 rows = sheet.to_python(skip_empty_area=True)
                 pairs.append((meta.name, [((top + r + 1, left + c + 1), v)
                                           for r, row in enumerate(rows) for c, v in enumerate(row)]))
             entry["calamine"] = _sheets(pairs)
-        except Exception as e:
+        except BaseException as e:           # calamine's errors and pyo3's PanicException
+            if isinstance(e, KeyboardInterrupt):
+                raise
             entry["calamine"] = {"error": f"{type(e).__name__}: {e}"[:200]}
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             try:

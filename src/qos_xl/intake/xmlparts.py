@@ -12,10 +12,9 @@ import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote
-from xml.etree.ElementTree import ParseError
 
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
-from defusedxml.ElementTree import DefusedXMLParser
+from defusedxml.ElementTree import DefusedXMLParser, ParseError   # defusedxml 0.7.0 raises its own copy of the class
 
 from qos_xl.core.problems import FileProblem
 from qos_xl.intake.zipguard import CHUNK, Package, corrupt, read_all
