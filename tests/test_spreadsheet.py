@@ -533,9 +533,9 @@ def test_date_1904(tmp_path, read):
 
 def test_date_serials(tmp_path, read):
     cells = only_sheet(hostile.date_serials(tmp_path), read=read).cells
-    # serials below 1 in a date format are times of day (python-calamine's rule), -1 too
+    # a negative serial is a date before 1900, counted back as LibreOffice stores one (and openpyxl reads it)
     assert [cells[(r, 1)] for r in range(1, 8)] == [
-        D(1900, 1, 1), D(1900, 2, 28), D(1900, 2, 28), D(1900, 3, 1), D(2023, 3, 15, 12), D(1899, 12, 31), 3_000_000,
+        D(1900, 1, 1), D(1900, 2, 28), D(1900, 2, 28), D(1900, 3, 1), D(2023, 3, 15, 12), D(1899, 12, 29), 3_000_000,
     ]
     assert cells[(1, 2)] == D(2024, 6, 30)            # [$-404]e"年"m"月"d"日"
     assert cells[(2, 2)] == 1.5                       # [h]:mm:ss is a duration, in days
@@ -579,7 +579,10 @@ def test_excel_serial_to_datetime():
     assert excel_serial_to_datetime(0.5) == D(1899, 12, 31, 12)
     assert excel_serial_to_datetime(45000.4166666667) == D(2023, 3, 15, 10)
     assert excel_serial_to_datetime(0, date1904=True) == D(1904, 1, 1)
-    assert excel_serial_to_datetime(-0.5) is None and excel_serial_to_datetime(2_958_466) is None
+    assert excel_serial_to_datetime(-0.5) == D(1899, 12, 29, 12)          # LibreOffice's dates before 1900
+    assert excel_serial_to_datetime(-657_069) == D(101, 1, 1)             # early enough for ROC years typed as AD
+    assert excel_serial_to_datetime(-700_000) is None and excel_serial_to_datetime(2_958_466) is None
+    assert excel_serial_to_datetime(float("nan")) is None
 
 
 def test_long_string_kept_whole(tmp_path, read):

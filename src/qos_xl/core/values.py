@@ -149,13 +149,15 @@ _MAX_SERIAL_1904 = _MAX_SERIAL_1900 - 1462
 
 
 def excel_serial_to_datetime(serial: float, date1904: bool = False) -> datetime | None:
-    """The one Excel serial conversion: day number -> datetime (to the millisecond), as Excel shows it.
+    """The one Excel serial conversion: day number -> datetime (to the millisecond), as it is shown.
 
-    None when outside Excel's dates (negative, or from the year 10000).  1900 system: Excel
-    counts a 1900-02-29 that never was, so serials below 60 are shifted one day and 60
-    itself, that phantom day, reads as 1900-02-28.
+    1900 system: Excel counts a 1900-02-29 that never was, so serials 1-59 are shifted one
+    day and 60 itself, that phantom day, reads as 1900-02-28.  Excel has no dates before
+    its day 0; LibreOffice stores them as negative serials counted back from it (proleptic
+    Gregorian: 102/6/28 typed in zh-TW becomes the year 102 AD).  None for NaN and outside
+    the years 1-9999.
     """
-    if not serial >= 0:                     # negative, or NaN
+    if serial != serial:                    # NaN
         return None
     if date1904:
         if serial >= _MAX_SERIAL_1904:
@@ -164,9 +166,12 @@ def excel_serial_to_datetime(serial: float, date1904: bool = False) -> datetime 
     else:
         if serial >= _MAX_SERIAL_1900:
             return None
-        base = _EPOCH_1900_EARLY if serial < 60 else _EPOCH_1900
-    days = int(serial)
-    return base + timedelta(days=days, milliseconds=round((serial - days) * 86_400_000))
+        base = _EPOCH_1900_EARLY if 0 <= serial < 60 else _EPOCH_1900
+    days = math.floor(serial)
+    try:
+        return base + timedelta(days=days, milliseconds=round((serial - days) * 86_400_000))
+    except OverflowError:
+        return None
 
 
 def _from_number(n: numbers.Real, date1904: bool) -> date:
@@ -185,20 +190,13 @@ def _from_number(n: numbers.Real, date1904: bool) -> date:
     return day
 
 
-def _epoch(date1904: bool) -> date:
-    """Day 0 of the serials before 1900 (LibreOffice counts them back from Excel's epoch)."""
-    return date(1904, 1, 1) if date1904 else date(1899, 12, 30)
-
-
 def _stored_day(raw: object, date1904: bool) -> date | None:
     """The calendar day a date cell or a negative (before 1900) serial holds; None for anything else."""
     if isinstance(raw, date):
         return None if raw != raw else (raw.date() if isinstance(raw, datetime) else raw)   # raw != raw: NaT
     if isinstance(raw, numbers.Real) and not isinstance(raw, bool) and math.isfinite(raw) and raw < 0:
-        try:
-            return _epoch(date1904) + timedelta(days=math.floor(raw))
-        except OverflowError:
-            return None
+        stored = excel_serial_to_datetime(raw, date1904)
+        return None if stored is None else stored.date()
     return None
 
 

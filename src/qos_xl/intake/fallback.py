@@ -172,9 +172,15 @@ def _iso(text: str):
 
 
 def _dated(value: float, kind: str, date1904: bool):
-    """A number shown in a date or duration format -> what python-calamine gives for it."""
+    """A number shown in a date or duration format -> what python-calamine gives for it, except a
+    negative one: the date before 1900 LibreOffice stores so (102/6/28 typed in zh-TW becomes
+    the year 102 AD; ``core.values`` reads it back), as LibreOffice and openpyxl show it, where
+    calamine keeps only the time of day."""
     if kind == DURATION:
         return timedelta(milliseconds=round(value * 86_400_000))
+    if value < 0:
+        shown = excel_serial_to_datetime(value, date1904)
+        return value if shown is None else shown
     if value < 1:
         return excel_serial_to_datetime(value - math.floor(value)).time()
     shown = excel_serial_to_datetime(value, date1904)

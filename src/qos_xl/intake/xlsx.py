@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import time
 
 from python_calamine import CalamineWorkbook
 
@@ -99,10 +100,8 @@ class _Reader:
         by_calamine = dict(zip(chosen, read))
         for k, (sheet, info, raw, found) in enumerate(surveyed):
             rows = by_calamine.get(k)
-            if rows is None:
-                cells, uncached = self._fallback(info, raw, sheet.name)
-            else:
-                cells, uncached = self._from_calamine(rows, found, info.filename)
+            read = self._from_calamine(rows, found, info.filename) if rows is not None else None
+            cells, uncached = read if read is not None else self._fallback(info, raw, sheet.name)
             self._fill(sheet, found, cells, uncached)
 
     def _whole_part(self, name: str | None) -> tuple[bytes | None, bool]:
@@ -114,16 +113,24 @@ class _Reader:
             return None, False
         return read_all(self.pkg, info), True
 
-    def _from_calamine(self, rows, found: Survey, part: str) -> tuple[dict, set]:
-        """Calamine's rows -> cells, with what only the survey saw: errors, inline strings in <v>."""
+    def _from_calamine(self, rows, found: Survey, part: str) -> tuple[dict, set] | None:
+        """Calamine's rows -> cells, with what only the survey saw: errors, inline strings in <v>.
+
+        None when calamine gave a time of day: that may be a negative serial in a date format
+        (a date before 1900, as LibreOffice stores 102/6/28 typed in zh-TW), of which calamine
+        keeps only the time; the fallback reads the date.
+        """
         (top, left), grid = rows
         cells: dict[tuple[int, int], object] = {}
         for r, row in enumerate(grid, top + 1):
             for c, value in enumerate(row, left + 1):
-                if value.__class__ is str:            # most cells: text that needs nothing more
+                kind = value.__class__
+                if kind is str:                       # most cells: text that needs nothing more
                     if value:
                         cells[(r, c)] = value if "_x" not in value and len(value) <= MAX_TEXT else calamine_text(value)
                     continue
+                if kind is time:
+                    return None
                 try:
                     value = cell_value(value)
                 except ValueError:
