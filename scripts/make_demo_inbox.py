@@ -2,12 +2,12 @@
 
 Run from the repository root: ``make demo-inbox`` (``python scripts/make_demo_inbox.py src/qos_xl/data/demo``).
 The output is committed, so ``make demo`` needs nothing but Python; rebuilding needs
-LibreOffice (``soffice``) for the file a unit saved with LibreOffice and for the award
-applications.  Randomness is seeded.
+LibreOffice (``soffice``) for the file a unit saved with LibreOffice; the documents come from
+``demo_documents.py``.  Randomness is seeded.
 
 The year, checkpoint by checkpoint:
 
-- April: work plans of six units;
+- April: work plans of seven units, one of them in Word;
 - June (102-06): self-checks of nine units, one sent twice (an earlier 填報日期 superseded),
   one copied byte for byte, one with errors (退回待補正), one with a row inserted;
 - August (102-08): two award applications, a PDF and a Word document, by e-mail;
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import os
 import random
 import shutil
@@ -38,6 +37,8 @@ from qos_xl.core.registry import load_registry
 from qos_xl.core.values import Period
 from qos_xl.intake import ledger
 from qos_xl.output.templates import SC_FIRST_ROW, SC_HEADER_CELLS, write_templates
+
+import demo_documents   # beside this script: the Word work plan and the award applications
 
 JUNE, DECEMBER = Period(102, 6), Period(102, 12)
 FIRST_ROW = SC_FIRST_ROW + 1
@@ -77,9 +78,10 @@ DECEMBER_FILES = [
     ("BLD", "建管處_102年年度檢核.xlsx", dt.date(2013, 12, 24), "許志明", 1, {"insert_row": True, "period": "102年12月"}),
 ]
 WORK_PLANS = ("SEC", "PER", "NCE", "MNT", "BLD", "PLN")
-AWARDS = [  # unit, file name, format, sent on
-    ("MNT", "養工處_政府服務品質獎參獎申請書.pdf", "pdf:writer_pdf_Export", dt.datetime(2013, 8, 14, 10, 12)),
-    ("NCE", "新工處_參獎申請書.docx", "docx:MS Word 2007 XML", dt.datetime(2013, 8, 16, 15, 40)),
+WORD_WORK_PLANS = ("ETH",)          # 附件2 allows the work plan in Word
+AWARDS = [  # unit, file name, writer, sent on
+    ("MNT", "養工處_政府服務品質獎參獎申請書.pdf", demo_documents.award_pdf, dt.datetime(2013, 8, 14, 10, 12)),
+    ("NCE", "新工處_參獎申請書.docx", demo_documents.award_docx, dt.datetime(2013, 8, 16, 15, 40)),
 ]
 
 
@@ -179,36 +181,16 @@ def fill_workplan(path: Path, plan, rng: random.Random) -> None:
     wb.save(path)
 
 
-def libreoffice_convert(source: Path, out_dir: Path, fmt: str, infilter: str | None = None) -> Path:
+def libreoffice_convert(source: Path, out_dir: Path, fmt: str) -> Path:
     """``soffice --convert-to`` with a profile of its own; the file written into ``out_dir``."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "HOME": tmp}
-        extra = [f"--infilter={infilter}"] if infilter else []
-        subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp}/profile", "--headless", *extra, "--convert-to", fmt,
+        subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp}/profile", "--headless", "--convert-to", fmt,
                         "--outdir", f"{tmp}/out", str(source)], check=True, capture_output=True, env=env, timeout=180)
         made = next(Path(tmp, "out").iterdir())
         target = Path(out_dir) / f"{source.stem}{made.suffix}"
         shutil.move(made, target)
     return target
-
-
-def award_application(unit, name: str, fmt: str, inbox: Path) -> Path:
-    """A short 參獎申請書 written as HTML and saved by LibreOffice as a PDF or a Word document."""
-    paragraphs = [
-        ("h1", f"{unit.name}<br>102年度政府服務品質獎參獎申請書"),
-        ("p", f"機關名稱：高雄市政府工務局{html.escape(unit.name)}"),
-        ("p", "參獎類別：第一線服務機關"),
-        ("h2", "壹、機關簡介"),
-        ("p", "本機關負責本市公共工程之規劃、興建與維護，以便民、透明、效率為服務理念。"),
-        ("h2", "貳、服務成效"),
-        ("p", "一、設置單一窗口，申辦案件平均處理天數較去年縮短 2 日。二、建置線上查詢系統，民眾可隨時查詢案件進度。"),
-    ]
-    body = "".join(f"<{tag}>{text}</{tag}>" for tag, text in paragraphs)
-    with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp) / f"{Path(name).stem}.html"
-        source.write_text(f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>參獎申請書</title></head>'
-                          f"<body>{body}</body></html>", encoding="utf-8")
-        return libreoffice_convert(source, inbox, fmt, infilter="HTML (StarWriter)")
 
 
 def mailed(inbox: Path, path: Path, unit, when: dt.datetime, subject: str) -> None:
@@ -249,9 +231,12 @@ def main(inbox: Path) -> None:
             target = inbox / f"{registry.by_code(code).short_name}_工作計畫.xlsx"
             shutil.copy(folders[JUNE] / f"{registry.by_code(code).short_name}_工作計畫_{plan.year}.xlsx", target)
             fill_workplan(target, plan, rng)
-        for code, name, fmt, when in AWARDS:
+        for code in WORD_WORK_PLANS:
             unit = registry.by_code(code)
-            made = award_application(unit, name, fmt, inbox)
+            demo_documents.word_workplan(inbox / f"{unit.short_name}_工作計畫.docx", plan, registry, unit)
+        for code, name, write, when in AWARDS:
+            unit = registry.by_code(code)
+            made = write(inbox / name, unit)
             mailed(inbox, made, unit, when, f"{unit.name} 102年度政府服務品質獎參獎申請書")
         for code, name, report_date, filler, style, options in DECEMBER_FILES:
             unit = registry.by_code(code)

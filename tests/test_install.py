@@ -88,7 +88,7 @@ def test_a_clerk_installs_the_wheel_and_runs_a_year_from_a_workspace(installed, 
     merged = run([qos, "merge", "--json"], tmp_path / "ws" / "workbooks", env)
     assert merged.returncode == 1, merged.stderr            # the demo has a rejected file on purpose
     data = json.loads(merged.stdout)
-    assert data["output"] == "../outputs/102年度提升服務品質彙整_102-12.xlsx" and len(data["files"]) == 30
+    assert data["output"] == "../outputs/102年度提升服務品質彙整_102-12.xlsx" and len(data["files"]) == 31
     assert (tmp_path / "ws" / "outputs" / "102年度提升服務品質彙整_102-12.xlsx").stat().st_size > 10_000
     assert sorted(p.name for p in (tmp_path / "ws" / "outputs" / "feedback").iterdir())
     made_templates = run([qos, "templates"], tmp_path / "ws" / "workbooks", env)

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 from click.testing import CliRunner
@@ -190,6 +191,12 @@ def test_demo_inbox_is_the_year_merged_for_december(tmp_path):
     june = [f for f in data["files"] if f["period"] == "102-06"]
     assert len(june) == 11 and {(f["state"], len(f["problems"])) for f in june} == {("other-period", 0)}
     assert {f["state"] for f in data["files"] if f["form"] == "workplan"} == {"accepted"}
+    assert by_name["政風室_工作計畫.docx"]["form"] == "workplan"           # a work plan written in Word
+    # August's award applications belong to 102-08: listed, no problem, not counted in December
+    awards = {f["file"]: (f["form"], f["unit"], f["period"], f["state"], f["problems"]) for f in data["files"]
+              if f["form"] == "award"}
+    assert awards == {"養工處_政府服務品質獎參獎申請書.pdf": ("award", "養護工程處", "102-08", "other-period", []),
+                      "新工處_參獎申請書.docx": ("award", "新建工程處", "102-08", "other-period", [])}
     assert data["missing"] == ["工程管理科"] and data["returned"] == ["下水道工程處"]
     assert by_name["下水道處_年度自行檢核表.xlsx"]["state"] == "rejected"
     # 會計室 re-saved its file and sent it again: other bytes, the same cells
@@ -221,6 +228,12 @@ def test_demo_inbox_is_the_year_merged_for_december(tmp_path):
                                     "--period", "102-12", "--no-feedback"]).output
     assert "退步 1 項、未啟動 1 項，詳見彙整活頁簿的「期中與年度比較」工作表。" in text
     assert f"彙整活頁簿：{data['output']}" in text
+    year = json.loads(CliRunner().invoke(cli, ["status", "--config", str(CONFIG), "--inbox", str(inbox), "--json"]).output)
+    counts = {period: Counter(u["submissions"][period]["state"] for u in year["units"]) for period in year["periods"]}
+    assert counts == {"102": {"accepted": 7, "missing": 3}, "102-06": {"accepted": 8, "rejected": 1, "missing": 1},
+                      "102-08": {"accepted": 2, "missing": 8}, "102-12": {"accepted": 8, "rejected": 1, "missing": 1}}
+    mnt = next(u for u in year["units"] if u["code"] == "MNT")["submissions"]
+    assert mnt["102-08"] == {"state": "accepted", "file": "養工處_政府服務品質獎參獎申請書.pdf"}
 
 
 def test_parallel_path_gives_the_same_result_as_one_file_at_a_time(tmp_path, plan, registry):

@@ -53,7 +53,7 @@ def test_init_demo_fills_the_inbox_and_the_current_folder_is_the_default(tmp_pat
     run = qos("init", "--demo", "--json", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
-    assert data["demo_files"] == 31 and data["made"][-1] == "workbooks/config"
+    assert data["demo_files"] == 32 and data["made"][-1] == "workbooks/config"
     assert data["workspace"] == str(tmp_path)
     assert tree(tmp_path / "workbooks" / "inbox") == tree(DEMO_INBOX)
 
@@ -146,7 +146,7 @@ def test_commands_find_the_workspace_from_a_sub_folder(tmp_path):
     data = json.loads(run.stdout)
     assert data["output"] == "../outputs/102年度提升服務品質彙整_102-12.xlsx"   # the demo year, in December
     assert (ws / "outputs" / "102年度提升服務品質彙整_102-12.xlsx").is_file()
-    assert len(data["files"]) == 30
+    assert len(data["files"]) == 31
     run = qos("status", cwd=ws / "outputs")
     assert run.returncode == 0 and "養護工程處" in run.stdout
 
