@@ -224,6 +224,9 @@ def test_december_workbook_in_libreoffice_shows_the_json_comparison(inbox, tmp_p
     assert [(r[0], r[1].split("　")[0], r[2], r[3], r[4]) for r in steps] == [
         ("秘書室", "4-1-1", "已完成", "不適用", "退步"), ("養護工程處", "2-1-1", "已完成", "辦理中", "退步"),
         ("養護工程處", "1-2-2", "未辦理", "未辦理", "未啟動")]
+    intake = {row[0]: row for row in next(rows for name, rows in sheets.items() if "收件紀錄" in name)}
+    assert intake["養工處_期中.xlsx"][4:8] == ["102-06", "102/06/28", "其他期別", "0"]
+    assert intake["養工處_期中.xlsx"][9] == "屬於期中自行檢核（102-06），列入該期的彙整，不列入本期"
     summary = next(rows for name, rows in sheets.items() if "摘要" in name)
     lines = {row[0]: row[1] for row in summary if row and row[0].endswith("單位數") and "（1" in row[0]}
     assert lines == {"工作計畫（102）單位數": "已接受 2、退回待修正 1、未繳交 7",

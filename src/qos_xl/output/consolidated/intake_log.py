@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from qos_xl.core.values import format_roc
-from qos_xl.core.vocabulary import FORM_NAMES, IGNORED, REJECTED, SEVERITY_NAMES, STATE_NAMES, WORKPLAN
+from qos_xl.core.values import Period, format_roc
+from qos_xl.core.vocabulary import (CHECKPOINT_NAMES, FORM_NAMES, IGNORED, OTHER_PERIOD, REJECTED, SEVERITY_NAMES, STATE_NAMES,
+                                    WORKPLAN)
 from qos_xl.output.consolidated.sheet import MISSING, RETURNED, Book, Col, text_of
 
 SHORT_HASH = 12      # the characters of the SHA-256 that replies and annotated copies quote
@@ -84,6 +85,8 @@ def explain(report) -> str:
         return f"與「{report.duplicate_of}」內容完全相同"
     if report.state == IGNORED:
         return "暫存檔或系統檔，不是填報檔案，未處理"
+    if report.state == OTHER_PERIOD:
+        return f"屬於{CHECKPOINT_NAMES[Period.parse(report.period).month]}（{report.period}），列入該期的彙整，不列入本期"
     errors = report.errors
     if errors:
         first = errors[0]
