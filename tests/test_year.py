@@ -197,8 +197,9 @@ def test_december_workbook_in_libreoffice_shows_the_json_comparison(inbox, tmp_p
     folder = office.convert(data["output"], office.CSV_ALL_SHEETS, tmp_path / "csv")
     sheets = {p.stem: list(csv.reader(p.open(encoding="utf-8"))) for p in folder.glob("*.csv")}
     rows = next(rows for name, rows in sheets.items() if "期中與年度比較" in name)
-    assert rows[0][0] == "期中自行檢核（102-06）與年度自行檢核（102-12）完成率比較"
-    assert rows[1] == ["單位", "實施要項", "期中完成率", "期中（件數）", "年度完成率", "年度（件數）", "變化（百分點）"]
+    assert rows[0][0] == "期中自行檢核（102-06）與年度自行檢核（102-12）比較：完成率，以及退步與未啟動的執行步驟"
+    header = ["單位", "實施要項／執行步驟", "期中完成率", "期中（件數／狀態）", "年度完成率", "年度（件數／狀態）", "變化（百分點）／類別"]
+    assert rows[1] == header and rows.count(header) == 2        # the same columns above the steps
     labels = {a.number: a.label for a in plan.areas}
     shown = {(row[0], row[1]): row for row in rows if len(row) >= 7}
 
@@ -220,8 +221,8 @@ def test_december_workbook_in_libreoffice_shows_the_json_comparison(inbox, tmp_p
     assert shown[("養護工程處", labels[1])][3:] == ["85.7% (12/14)", "93.3%", "93.3% (14/15)", "▲ 7.6"]
     assert shown[("養護工程處", labels[2])][6] == "▼ 12.5"
     assert shown[("全局", "整體")][3] == "98.5% (130/132)"
-    steps = [row for row in rows if len(row) >= 6 and row[4] in ("退步", "未啟動")]
-    assert [(r[0], r[1].split("　")[0], r[2], r[3], r[4]) for r in steps] == [
+    steps = [row for row in rows if len(row) >= 7 and row[6] in ("退步", "未啟動")]
+    assert [(r[0], r[1].split("　")[0], r[3], r[5], r[6]) for r in steps] == [
         ("秘書室", "4-1-1", "已完成", "不適用", "退步"), ("養護工程處", "2-1-1", "已完成", "辦理中", "退步"),
         ("養護工程處", "1-2-2", "未辦理", "未辦理", "未啟動")]
     intake = {row[0]: row for row in next(rows for name, rows in sheets.items() if "收件紀錄" in name)}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from qos_xl.core.vocabulary import CHECKPOINT_NAMES, COMPARISON_SHEET, NOT_STARTED, REGRESSED
 from qos_xl.output import xlsxout
-from qos_xl.output.consolidated.sheet import FONT, Book, Col, check, fit_height
+from qos_xl.output.consolidated.sheet import Book, Col
 from qos_xl.pipeline.compare import change
 from qos_xl.pipeline.rates import Rate
 
 NO_DATA = "無資料"                 # the unit has no accepted self-check in that period
-STEP_CHARS = 48                   # a step's text is cut here: 檢核明細 has it whole
+STEP_CHARS = 48                   # a step's text is cut here: 項次對照 has it whole
 SHORT = {6: "期中", 12: "年度"}     # the self-check periods in a column title
 KIND_WORDS = {REGRESSED: "退步", NOT_STARTED: "未啟動"}
 # up and down read by their sign (▲ ▼, also on a black-and-white print) and by colour on screen
@@ -23,16 +23,17 @@ def write_comparison(book: Book) -> None:
         return
     before, after = CHECKPOINT_NAMES[moved.before.month], CHECKPOINT_NAMES[moved.after.month]
     early, late = SHORT[moved.before.month], SHORT[moved.after.month]
-    cols = [Col("單位", 14), Col("實施要項", 34), Col(f"{early}完成率", 10, "rate"), Col(f"{early}（件數）", 16, "center"),
-            Col(f"{late}完成率", 10, "rate"), Col(f"{late}（件數）", 16, "center"), Col("變化（百分點）", 13, "center")]
+    # one set of columns for both tables, so that the header printed on every page fits both
+    cols = [Col("單位", 14), Col("實施要項／執行步驟", 36), Col(f"{early}完成率", 10, "rate"),
+            Col(f"{early}（件數／狀態）", 16, "center"), Col(f"{late}完成率", 10, "rate"),
+            Col(f"{late}（件數／狀態）", 16, "center"), Col("變化（百分點）／類別", 14, "center")]
     sh = book.sheet(COMPARISON_SHEET, cols, freeze=(2, 2))
     fmt, wb = book.fmt, book.wb
-    cell = {"font_name": FONT, "font_size": 11, "text_wrap": True, "valign": "vcenter", "align": "center", "border": 1,
-            "border_color": "#A6A6A6", "num_format": CHANGE_FORMAT}
+    cell = {**fmt.base, "align": "center", "border": 1, "border_color": "#A6A6A6", "num_format": CHANGE_FORMAT}
     changes = {(sign, style): wb.add_format({**cell, "font_color": font, **({"bg_color": ground} if ground else {}),
                                              **({"bold": True} if style == "total" else {})})
                for sign, (font, ground) in CHANGE_COLOURS.items() for style in ("body", "total")}
-    sh.text_row(f"{before}（{moved.before}）與{after}（{moved.after}）完成率比較", fmt.section)
+    sh.text_row(f"{before}（{moved.before}）與{after}（{moved.after}）比較：完成率，以及退步與未啟動的執行步驟", fmt.section)
     sh.header()
 
     def line(unit: str, label: str, a: Rate | None, b: Rate | None, style: str = "body") -> None:
@@ -58,27 +59,17 @@ def write_comparison(book: Book) -> None:
     regressed, not_started = moved.of_kind(REGRESSED), moved.of_kind(NOT_STARTED)
     sh.text_row(f"退步與未啟動的執行步驟（退步 {len(regressed)} 項：{early}已完成、{late}未完成；"
                 f"未啟動 {len(not_started)} 項：{early}應辦，兩期均為未辦理）", fmt.section)
-    titles = ["單位", "項次及執行步驟", f"{early}狀態", f"{late}狀態", "類別", f"{late}辦理情形"]
-    _step_row(sh, titles, fmt.header)
+    for i, col in enumerate(cols):                   # the header again, right above the steps
+        xlsxout.write_string(sh.ws, sh.row, i, col.title, fmt.header)
+    sh.row += 1
     steps = book.plan.step_by_code
     for moved_step in moved.steps:
         step = steps.get(moved_step.step)
         text = step.text if step else ""
         text = text if len(text) <= STEP_CHARS else text[:STEP_CHARS] + "…"
-        _step_row(sh, [moved_step.unit, f"{moved_step.step}　{text}", moved_step.before, moved_step.after,
-                       KIND_WORDS[moved_step.kind], moved_step.narrative], fmt.cell("text"),
-                  center=fmt.cell("center"))
+        said = f"\n{late}辦理情形：{moved_step.narrative}" if moved_step.narrative else ""
+        sh.line([moved_step.unit, f"{moved_step.step}　{text}{said}", None, moved_step.before, None, moved_step.after,
+                 KIND_WORDS[moved_step.kind]])
     if not moved.steps:
         sh.text_row("（沒有退步或未啟動的執行步驟）", fmt.note)
     sh.finish()
-
-
-def _step_row(sh, values: list[str], fmt, *, center=None) -> None:
-    """A row of the steps table: the last value spans the last two columns."""
-    widths = [c.width for c in sh.cols[:5]] + [sh.cols[5].width + sh.cols[6].width]
-    sh.set_height(fit_height(zip(values, widths)))
-    for col, value in enumerate(values[:5]):
-        xlsxout.write_string(sh.ws, sh.row, col, value, center if center is not None and col in (2, 3, 4) else fmt)
-    check(sh.ws.merge_range(sh.row, 5, sh.row, 6, "", fmt), "merge_range")
-    xlsxout.write_string(sh.ws, sh.row, 5, values[5], fmt)
-    sh.row += 1
