@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-inbox click-catalogue wheel test bench templates clean
+.PHONY: demo demo-inbox click-catalogue wheel test bench bench-scale templates clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py
 
 templates: $(STAMP)
 	$(BIN)/qos-xl templates

@@ -253,7 +253,8 @@ def _double(item: int) -> int:
 
 
 def test_a_dead_worker_costs_its_task_only():
-    outcomes = workers.run(_double, list(range(12)), 2)
+    with workers.WorkerPool(_double, range(12), 2) as pool:
+        outcomes = sorted(pool.outcomes(), key=lambda o: o.index)
     assert [o.index for o in outcomes] == list(range(12))
     assert [o.crashed for o in outcomes] == [i == 3 for i in range(12)]
     assert isinstance(outcomes[5].error, ValueError) and str(outcomes[5].error) == "five"
@@ -518,6 +519,21 @@ def test_feedback_copy_open_in_excel_leaves_its_pair_as_it_was(inbox, tmp_path, 
     assert _temps(out) == []
 
 
+def test_our_own_failed_write_is_never_blamed_on_the_unit(inbox, tmp_path, monkeypatch, capsys):
+    """Saving an annotated copy fails (the disk, not the unit's file): no 問題清單 saying the original could not be opened."""
+    from openpyxl.workbook.workbook import Workbook
+
+    def save(self, filename):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(filename))
+
+    monkeypatch.setattr(Workbook, "save", save)
+    out = tmp_path / "outputs"
+    code, stdout, err = _run_cli(monkeypatch, capsys, "validate", "--config", str(CONFIG), "--out", str(out), str(inbox))
+    assert code == 2 and "共 3 個檔案" in stdout
+    assert "磁碟空間不足" in err and "_問題標註.xlsx」" in err
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == []       # nothing half-done, nothing false
+
+
 def test_a_pair_appears_together_or_not_at_all(tmp_path, monkeypatch):
     copy, reply = tmp_path / "a_問題標註.xlsx", tmp_path / "a_回覆.txt"
     copy.write_bytes(b"old copy")
@@ -546,6 +562,12 @@ def test_each_cause_has_its_line(tmp_path, error, replacing, code):
     assert made.code == code
     assert made.message.startswith(f"無法寫入「{target}」：") and made.message.endswith("先前的檔案保持不變。")
     assert "請" in made.message and "Error" not in made.message
+
+
+def test_an_error_no_writer_reported_is_one_line_naming_the_folder(tmp_path):
+    stranded = tmp_path / f"{files.TEMP_PREFIX}123-abc.xlsx.tmp"
+    line = files.describe(OSError(errno.ENOSPC, "No space left on device", str(stranded)))
+    assert line == (f"無法存取「{tmp_path}」：磁碟空間不足。請清出磁碟空間，或以 --out 改存到其他磁碟後，再執行一次。")
 
 
 # ---------------------------------------------------------------------------------------

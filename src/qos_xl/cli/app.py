@@ -19,6 +19,7 @@ import click
 
 from qos_xl import __version__
 from qos_xl.cli import console, ending, helpformat, render, zh
+from qos_xl.core import platform
 from qos_xl.core.config import ConfigError
 from qos_xl.core.vocabulary import CHECKPOINT_MONTHS, SELFCHECK_MONTHS
 from qos_xl.core.workspace import Workspace, open_workspace
@@ -293,13 +294,17 @@ def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feed
             if exc.folder_wide:               # a full disk, a read-only folder: nothing else could be written
                 raise
             failures.append(exc)              # open in Excel, say: the feedback is still written
+        data = result.to_dict()
         if feedback:
+            # the rows are in the workbook now: let them go, and the memory with them, before the
+            # feedback workers start (a city-scale merge holds hundreds of MB of them)
+            result.selfcheck, result.workplan = result.selfcheck.iloc[:0].copy(), result.workplan.iloc[:0].copy()
+            platform.return_free_memory()
             try:
                 written = run_feedback(ctx, result.files, out_dir, [inbox])
             except files.OutputError as exc:  # whatever was written stays; say what could not be
                 written = exc.written
                 failures.append(exc)
-    data = result.to_dict()
     data["feedback"] = [str(p) for p in written]
     if as_json and not failures:
         emit_json(data)

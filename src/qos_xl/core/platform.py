@@ -326,3 +326,25 @@ def run_bounded(cmd: list[str], data: bytes, memory_bytes: int, timeout: float) 
         proc.kill()
         out, err = proc.communicate()
         return Finished(proc.returncode, out, err, stopped)
+
+
+# ---------------------------------------------------------------------------------------
+# Memory
+
+
+def return_free_memory() -> bool:
+    """Hand the memory this process has freed back to the system; False where there is no way to.
+
+    glibc keeps freed memory for reuse, so a process that has let go of a city-scale merge's
+    rows still counts them in its RSS while its feedback workers run (malloc_trim(0)).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        trim = ctypes.CDLL(None).malloc_trim        # glibc; musl has none
+    except (OSError, AttributeError):
+        return False
+    trim(0)
+    return True

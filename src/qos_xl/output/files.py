@@ -29,7 +29,6 @@ LOCK_NAME = ".qos-lock"
 LOCK_WAIT_SECONDS = 5.0          # a second run into a busy folder waits this long, then says who is writing
 STALE_SECONDS = 24 * 3600        # a temp file of a live pid older than this is stranded all the same (pid reused)
 _TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"(\d+)-")
-_STARTED = time.time()
 
 
 def _umask() -> int:

@@ -229,14 +229,3 @@ class WorkerPool:
         if self._todo and len(self._workers) < self._jobs and not self._stopping.is_set():
             self._workers.append(self._start(platform.spawn_context()))
 
-
-def run(func: Callable, items: list, jobs: int, *, context=None,
-        on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
-    """Every item's ``Outcome``, in the order of ``items`` (``on_outcome`` sees each as it completes)."""
-    done: list[Outcome | None] = [None] * len(items)
-    with WorkerPool(func, items, jobs, context=context) as pool:
-        for outcome in pool.outcomes():
-            done[outcome.index] = outcome
-            if on_outcome is not None:
-                on_outcome(outcome)
-    return done  # type: ignore[return-value]
