@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
+from qos_xl.cli.helpformat import columns   # terminal columns: wide (CJK) characters take two
 from qos_xl.core.report import FileReport
-from qos_xl.core.vocabulary import (ACCEPTED, COMPARISON_SHEET, FORM_NAMES, IGNORED, MISSING, NOT_STARTED, OTHER_PERIOD, REGRESSED, REJECTED,
-                                    SELFCHECK, SEVERITY_NAMES, STATE_NAMES, SUBMISSION_NAMES)
+from qos_xl.core.vocabulary import (ACCEPTED, COMPARISON_SHEET, FORM_NAMES, IGNORED, MISSING, NOT_STARTED, OTHER_PERIOD,
+                                    REGRESSED, REJECTED, SELFCHECK, SEVERITY_NAMES, STATE_NAMES, SUBMISSION_NAMES)
 
-STATE_MARKS = {ACCEPTED: "✔", REJECTED: "✘", IGNORED: "·", OTHER_PERIOD: "○"}
+STATE_MARKS = {ACCEPTED: "✔", REJECTED: "✘", IGNORED: "·"}
 SUBMISSION_MARKS = {ACCEPTED: "✔", REJECTED: "✘", MISSING: "－"}   # none of East Asian width "ambiguous": aligned everywhere
 INGEST_WORDS = {"saved": "✔ 已存入", "already-in-inbox": "= 已在收件匣", "rejected": "✘ 未存檔"}
 
@@ -88,8 +89,6 @@ def change_text(before, after) -> str:
 
 def status(table) -> None:
     """One row per unit, one column per checkpoint, aligned for CJK text; then the counts per checkpoint."""
-    from qos_xl.output.xlsxout import display_width  # wide (CJK) characters take two columns, as on a terminal
-
     if len(table.periods) == 1:
         click.echo(f"期別 {table.periods[0]}（{table.titles[0]}）各單位繳交狀況")
     else:
@@ -97,9 +96,9 @@ def status(table) -> None:
     lines = [["單位", *table.titles]]
     for row in table.rows:
         lines.append([row.unit, *(f"{SUBMISSION_MARKS[c.state]} {SUBMISSION_NAMES[c.state]}" for c in row.cells.values())])
-    widths = [max(display_width(line[i]) for line in lines) for i in range(len(lines[0]))]
+    widths = [max(columns(line[i]) for line in lines) for i in range(len(lines[0]))]
     for line in lines:
-        cells = [text + " " * (width - display_width(text)) for text, width in zip(line, widths)]
+        cells = [text + " " * (width - columns(text)) for text, width in zip(line, widths)]
         click.echo("  ".join(cells).rstrip())
     click.echo("")
     for title, period in zip(table.titles, table.periods):
