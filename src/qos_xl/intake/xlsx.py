@@ -96,12 +96,12 @@ class _Reader:
                     and found.grid() <= limits.max_dense_cells:
                 chosen.append(len(surveyed))
             surveyed.append((sheet, info, raw, found))
-        read = _calamine_values([surveyed[k][2] for k in chosen], shared, styles, self.structure.date1904)
-        by_calamine = dict(zip(chosen, read))
+        answers = _calamine_values([surveyed[k][2] for k in chosen], shared, styles, self.structure.date1904)
+        by_calamine = dict(zip(chosen, answers))
         for k, (sheet, info, raw, found) in enumerate(surveyed):
             rows = by_calamine.get(k)
-            read = self._from_calamine(rows, found, info.filename) if rows is not None else None
-            cells, uncached = read if read is not None else self._fallback(info, raw, sheet.name)
+            taken = self._from_calamine(rows, found, info.filename) if rows is not None else None
+            cells, uncached = taken if taken is not None else self._fallback(info, raw, sheet.name)
             self._fill(sheet, found, cells, uncached)
 
     def _whole_part(self, name: str | None) -> tuple[bytes | None, bool]:
