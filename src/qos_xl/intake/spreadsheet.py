@@ -22,6 +22,7 @@ import os
 import stat
 
 from qos_xl.core.problems import FileProblem
+from qos_xl.process import paused_gc
 from qos_xl.intake import xmlparts, zipguard
 from qos_xl.intake.book import ErrorValue, Sheet, Workbook
 from qos_xl.intake.bounded import read_isolated
@@ -127,7 +128,8 @@ def _open_zip(pkg: Package, limits: Limits, wanted=None) -> Workbook:
         zipguard.scan_prologs(pkg)
         macros = any(n.lower().endswith("vbaproject.bin") for n in pkg.names())
         return _isolated_package(pkg, "xlsb", limits, macros, lambda name: True)
-    return read_xlsx(pkg, workbook_part, limits, wanted)
+    with paused_gc():      # many small acyclic objects: the cyclic GC would only rescan them
+        return read_xlsx(pkg, workbook_part, limits, wanted)
 
 
 def _isolated_package(pkg: Package, fmt: str, limits: Limits, macros: bool, inflated) -> Workbook:
