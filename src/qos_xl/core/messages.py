@@ -87,4 +87,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # -- across files (merge) -----------------------------------------------------------
     "same-report-date": (WARNING, "「{other}」與本檔案的填報日期同為 {report_date}，內容卻有 {cells} 個儲存格不同；已以較晚收到的「{kept}」為準，另一份不列入彙整。如應以另一份為準，請更新其「填報日期」後重新寄送。"),
     "sender-unit-mismatch": (WARNING, "寄件者 {sender} 屬於「{sender_unit}」，但檔案填的是「{unit}」。請確認是否代為寄送。"),
+    # -- quality hints (warnings; never reject a file, never change a rate) -------------------
+    "narrative-too-short": (WARNING, "項次 {step} 的「辦理情形」只寫了「{value}」，內容過於簡略（有效字數 {count} 字，至少需 {minimum} 字）。"
+                                     "請具體說明辦理了什麼、何時辦理、有何成果，例如「102年5月修訂櫃台服務流程並公告於本處網站」。"),
+    "narrative-repeated": (WARNING, "同一段「辦理情形」（「{value}」）用於 {count} 個項次（{steps}），占本期應辦理 {total} 項中的多數。"
+                                    "請依各執行步驟分別說明實際辦理的內容。"),
+    "narrative-copied": (WARNING, "項次 {step} 的「辦理情形」與{others}的內容相同（「{value}」）。"
+                                  "請以貴單位實際辦理的情形填寫，不要沿用其他單位的文字。"),
+    "evidence-missing": (WARNING, "項次 {step} 為「已完成」，但「佐證資料」空白。"
+                                  "請填寫可查證的資料名稱、文號或網址，例如「102年5月10日簽陳」或「本處網站公告連結」。"),
+    "plan-area-not-applicable": (WARNING, "工作計畫在「{area}」列有工作項目，但本表此實施要項的 {count} 個步驟全部填「不適用」。"
+                                          "請確認執行狀態是否正確；若確實不適用，請在「辦理情形」或「備註」說明理由。"),
 }
+
+# the codes of quality hints: listed apart from other problems, under 「品質提示（不影響收件）」
+QUALITY_HINTS = frozenset({"narrative-too-short", "narrative-repeated", "narrative-copied", "evidence-missing",
+                           "plan-area-not-applicable"})
