@@ -33,9 +33,20 @@ def step_row(plan, code: str) -> int:
     return FIRST_ROW + [s.code for s in plan.steps].index(code)
 
 
+def narrative(unit_name: str, step) -> str:
+    """A 辦理情形 as a careful unit writes it: what, when, for this step and by this unit (no quality hint)."""
+    return f"{unit_name}於102年5月1日完成項次{step.code}：{step.text[:24]}，辦理情形已簽陳核閱。"
+
+
+def evidence(step) -> str:
+    """A 佐證資料 that can be looked up: a dated memo about the step."""
+    return f"102年5月1日簽陳（項次{step.code}）"
+
+
 def selfcheck(folder: Path, plan, registry, *, unit="MNT", period="102-06", name=None, report_date="102/6/28",
               edit=None) -> Path:
-    """A valid filled self-check (every due step 已完成), then ``edit(ws)`` applied."""
+    """A valid filled self-check (every due step 已完成, its own narrative and evidence: no quality hint),
+    then ``edit(ws)`` applied."""
     source = template(plan, registry, unit, period, "selfcheck")
     target = Path(folder) / (name or source.name)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -43,11 +54,13 @@ def selfcheck(folder: Path, plan, registry, *, unit="MNT", period="102-06", name
     ws = wb["自行檢核表"]
     ws[CELL["filler"]], ws[CELL["phone"]], ws[CELL["report_date"]] = "王小明", "07-3368333", report_date
     month = Period.parse(period).month
+    name = registry.by_code(unit).name
     for i, step in enumerate(plan.steps):
         if step.due_at(month):
             ws.cell(FIRST_ROW + i, 6, "已完成")
-            ws.cell(FIRST_ROW + i, 7, "已依計畫辦理完成。")
+            ws.cell(FIRST_ROW + i, 7, narrative(name, step))
             ws.cell(FIRST_ROW + i, 8, "102/5/1")
+            ws.cell(FIRST_ROW + i, 9, evidence(step))
     if edit:
         edit(ws)
     wb.save(target)

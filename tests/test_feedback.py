@@ -24,7 +24,7 @@ from qos_xl.output.templates import write_templates
 from qos_xl.pipeline.validate import validate_paths
 from qos_xl.core.values import Period
 
-from builders import CELL, FIRST_ROW
+from builders import CELL, FIRST_ROW, evidence, narrative
 from office import convert, pdf_pages
 
 SHEET = "自行檢核表"
@@ -70,8 +70,9 @@ def _fill_selfcheck(path: Path, plan) -> tuple[dict[str, int], set[tuple[str, st
     for code in due:
         r = rows[code]
         ws.cell(row=r, column=6, value="已完成")
-        ws.cell(row=r, column=7, value="依計畫辦理完成")
+        ws.cell(row=r, column=7, value=narrative("養護工程處", plan.step_by_code[code]))
         ws.cell(row=r, column=8, value="102/6/1")
+        ws.cell(row=r, column=9, value=evidence(plan.step_by_code[code]))
     bad_status, no_narrative, late, synonym, evil = due[:5]
     ws.cell(row=rows[bad_status], column=6, value="做完了")
     ws.cell(row=rows[no_narrative], column=7).value = None
@@ -475,7 +476,7 @@ def test_corrected_annotated_copy_is_accepted(fed, plan, registry, tmp_path):
     for problem in fed.report.problems:
         row = int(problem.cell[1:])
         ws.cell(row, 6, "已完成")
-        ws.cell(row, 7, "依計畫辦理完成")
+        ws.cell(row, 7, narrative("養護工程處", plan.step_by_code[problem.step]))
         ws.cell(row, 8, "102/6/1")
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -96,7 +96,7 @@ def test_every_file_state(tmp_path, plan, registry):
     builders.selfcheck(inbox, plan, registry, unit="SEW", edit=lambda ws: ws.__setitem__(f"F{FIRST_ROW + 4}", "做完了"))
     first = builders.selfcheck(inbox, plan, registry, unit="BLD", name="建管處_A.xlsx", report_date="102/6/27")
     second = builders.selfcheck(inbox, plan, registry, unit="BLD", name="建管處_B.xlsx", report_date="102/6/27",
-                                edit=lambda ws: ws.__setitem__(f"G{FIRST_ROW}", "另一個版本"))
+                                edit=lambda ws: ws.__setitem__(f"G{FIRST_ROW}", "建築管理處於102年6月另行修訂服務計畫並公告。"))
     os.utime(first, (1_372_000_000,) * 2)
     os.utime(second, (1_372_000_100,) * 2)      # received later: it wins
     builders.selfcheck(inbox, plan, registry, unit="PER", period="102-12", report_date="102/12/20",

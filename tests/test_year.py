@@ -51,7 +51,7 @@ def set_statuses(plan, statuses: dict[str, str]):
         for code, status in statuses.items():
             row = step_row(plan, code)
             ws[f"F{row}"] = status
-            ws[f"G{row}"] = None if status == "未辦理" else ("本單位無此業務。" if status == "不適用" else "辦理中。")
+            ws[f"G{row}"] = None if status == "未辦理" else ("本單位無此業務。" if status == "不適用" else f"項次{code}刻正辦理中，預計年底前完成。")
             ws[f"H{row}"] = "102/5/1" if status == "已完成" else None
     return edit
 

@@ -8,8 +8,9 @@ import click
 
 from qos_xl.cli.helpformat import columns   # terminal columns: wide (CJK) characters take two
 from qos_xl.core.report import FileReport
-from qos_xl.core.vocabulary import (ACCEPTED, COMPARISON_SHEET, FORM_NAMES, IGNORED, MISSING, NOT_STARTED, OTHER_PERIOD,
-                                    REGRESSED, REJECTED, SELFCHECK, SEVERITY_NAMES, STATE_NAMES, SUBMISSION_NAMES)
+from qos_xl.core.vocabulary import (ACCEPTED, COMPARISON_SHEET, FORM_NAMES, HINT_NAME, IGNORED, MISSING, NOT_STARTED,
+                                    OTHER_PERIOD, REGRESSED, REJECTED, SELFCHECK, SEVERITY_NAMES, STATE_NAMES,
+                                    SUBMISSION_NAMES)
 
 STATE_MARKS = {ACCEPTED: "✔", REJECTED: "✘", IGNORED: "·"}
 SUBMISSION_MARKS = {ACCEPTED: "✔", REJECTED: "✘", MISSING: "－"}   # none of East Asian width "ambiguous": aligned everywhere
@@ -33,13 +34,16 @@ def files(reports: list[FileReport]) -> None:
         verdict = STATE_NAMES.get(report.state, report.state)
         if report.state == REJECTED:
             verdict += f"：{len(report.errors)} 個錯誤"
-        if report.warnings:
-            verdict += f"，{len(report.warnings)} 個警告"
+        hints = len(report.hints)
+        if len(report.warnings) > hints:
+            verdict += f"，{len(report.warnings) - hints} 個警告"
+        if hints:
+            verdict += f"，{hints} 項{HINT_NAME}"
         mark = STATE_MARKS.get(report.state, "•")
         click.echo(f"{mark} {report.file}　{verdict}" + (f"（{what}）" if what else ""))
         for p in report.problems:
             where = f"{p.where} " if p.where else ""
-            click.echo(f"    {SEVERITY_NAMES[p.severity]} {where}[{p.code}] {p.message}"
+            click.echo(f"    {HINT_NAME if p.is_hint else SEVERITY_NAMES[p.severity]} {where}[{p.code}] {p.message}"
                        + (f"（填寫內容：「{p.value}」）" if p.value else ""))
     click.echo(f"\n{count_files(reports)}。")
 

@@ -14,6 +14,15 @@ OPTIONAL_PARAMS = {"not_due": "", "others": "", "at_step": ""}
 NOT_DUE_NOTE = "（此步驟本期尚未到查核期限，若本期不填報，也可以清除這一列填寫的內容。）"
 OTHERS_NOTE = "（本表另有 {count} 格完成日期也是如此，均已依民國年讀取）"
 
+# what a good entry looks like, after what each quality hint saw (fixed text: the 品質提示 sheet shows the finding alone)
+HINT_ADVICE = {
+    "narrative-too-short": "請具體說明辦理了什麼、何時辦理、有何成果，例如「5月修訂櫃台服務流程，並公告於本處網站及服務台」。",
+    "narrative-repeated": "請依各項次分別說明實際辦理的內容：做了什麼、何時辦理、有何成果。",
+    "narrative-copied": "請以貴單位實際辦理的情形填寫，不要沿用其他單位的文字。",
+    "evidence-missing": "請填寫可供查證的資料名稱、文號或網址，例如「服務流程檢討會議紀錄」、「5月10日簽陳」或公告網頁的網址。",
+    "plan-area-not-applicable": "請確認「執行狀態」是否正確；如工作計畫已改變，請在「備註」說明原因。",
+}
+
 # code: (severity, message template). Templates name what is wrong and what to do.
 MESSAGES: dict[str, tuple[str, str]] = {
     # -- the file as a whole ------------------------------------------------------------
@@ -87,19 +96,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # -- across files (merge) -----------------------------------------------------------
     "same-report-date": (WARNING, "「{other}」與本檔案的填報日期同為 {report_date}，內容卻有 {cells} 個儲存格不同；已以較晚收到的「{kept}」為準，另一份不列入彙整。如應以另一份為準，請更新其「填報日期」後重新寄送。"),
     "sender-unit-mismatch": (WARNING, "寄件者 {sender} 屬於「{sender_unit}」，但檔案填的是「{unit}」。請確認是否代為寄送。"),
-    # -- quality hints (warnings; never reject a file, never change a rate) -------------------
-    "narrative-too-short": (WARNING, "項次 {step} 的「辦理情形」只寫了「{value}」，內容過於簡略（有效字數 {count} 字，至少需 {minimum} 字）。"
-                                     "請具體說明辦理了什麼、何時辦理、有何成果，例如「102年5月修訂櫃台服務流程並公告於本處網站」。"),
-    "narrative-repeated": (WARNING, "同一段「辦理情形」（「{value}」）用於 {count} 個項次（{steps}），占本期應辦理 {total} 項中的多數。"
-                                    "請依各執行步驟分別說明實際辦理的內容。"),
-    "narrative-copied": (WARNING, "項次 {step} 的「辦理情形」與{others}的內容相同（「{value}」）。"
-                                  "請以貴單位實際辦理的情形填寫，不要沿用其他單位的文字。"),
-    "evidence-missing": (WARNING, "項次 {step} 為「已完成」，但「佐證資料」空白。"
-                                  "請填寫可查證的資料名稱、文號或網址，例如「102年5月10日簽陳」或「本處網站公告連結」。"),
-    "plan-area-not-applicable": (WARNING, "工作計畫在「{area}」列有工作項目，但本表此實施要項的 {count} 個步驟全部填「不適用」。"
-                                          "請確認執行狀態是否正確；若確實不適用，請在「辦理情形」或「備註」說明理由。"),
+    # -- quality hints (warnings, added after the states: never reject a file, never change a rate) --
+    **{code: (WARNING, seen + HINT_ADVICE[code]) for code, seen in (
+        ("narrative-too-short", "項次 {step} 的「辦理情形」只寫了「{value}」，內容過於簡略（扣除標點符號及執行狀態文字後只有 {count} 個字，"
+                                "至少需 {minimum} 個字）。"),
+        ("narrative-repeated", "本期應辦理的 {total} 個項次中，有 {count} 個（項次 {steps}）的「辦理情形」都是同一段文字「{value}」。"),
+        ("narrative-copied", "項次 {step} 的「辦理情形」與{units}同一項次的內容相同（「{value}」）。"),
+        ("evidence-missing", "項次 {step} 為「已完成」，但「佐證資料」沒有填寫可查證的內容。"),
+        ("plan-area-not-applicable", "貴單位的工作計畫在「{area}」列有工作項目，但本表此實施要項本期應辦理的 {count} 個項次（{steps}）"
+                                     "全部填「不適用」。"),
+    )},
 }
 
-# the codes of quality hints: listed apart from other problems, under 「品質提示（不影響收件）」
-QUALITY_HINTS = frozenset({"narrative-too-short", "narrative-repeated", "narrative-copied", "evidence-missing",
-                           "plan-area-not-applicable"})
+# the quality hints, each with its short name for the secretariat (the 品質提示 sheet), in the order they are listed;
+# a unit reads them apart from other problems, under 「品質提示（不影響收件）」
+HINT_NAMES = {"narrative-too-short": "辦理情形過於簡略", "narrative-repeated": "辦理情形重複使用",
+              "narrative-copied": "與他單位內容相同", "evidence-missing": "已完成但無佐證",
+              "plan-area-not-applicable": "計畫列有卻全不適用"}
+QUALITY_HINTS = frozenset(HINT_NAMES)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qos_xl.core.messages import MESSAGES, OPTIONAL_PARAMS
+from qos_xl.core.messages import MESSAGES, OPTIONAL_PARAMS, QUALITY_HINTS
 from qos_xl.core.vocabulary import ERROR
 
 _NUMBERS = re.compile(r"[0-9]+")
@@ -31,6 +31,11 @@ class Problem:
     @property
     def is_error(self) -> bool:
         return self.severity == ERROR
+
+    @property
+    def is_hint(self) -> bool:
+        """A quality hint (``messages.QUALITY_HINTS``): a warning about how the self-check is written."""
+        return self.code in QUALITY_HINTS
 
     def to_dict(self) -> dict:
         return {

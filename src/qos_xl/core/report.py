@@ -55,6 +55,11 @@ class FileReport:
         return [p for p in self.problems if not p.is_error]
 
     @property
+    def hints(self) -> list[Problem]:
+        """The quality hints among the warnings."""
+        return [p for p in self.problems if p.is_hint]
+
+    @property
     def valid(self) -> bool:
         return self.state != IGNORED and not self.errors
 
@@ -78,6 +83,7 @@ class FileReport:
             "report_date": self.report_date.isoformat() if self.report_date else None,
             "errors": len(self.errors),
             "warnings": len(self.warnings),
+            "hints": len(self.hints),
             "problems": [p.to_dict() for p in self.problems],
         }
         if self.duplicate_of:

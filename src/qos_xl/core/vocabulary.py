@@ -78,3 +78,6 @@ ERROR = "error"
 WARNING = "warning"
 SEVERITIES = (ERROR, WARNING)
 SEVERITY_NAMES = {ERROR: "錯誤", WARNING: "警告"}
+# quality hints (``messages.QUALITY_HINTS``): warnings about how a self-check is written, listed apart
+HINT_NAME = "品質提示"
+HINT_HEADING = "品質提示（不影響收件）"

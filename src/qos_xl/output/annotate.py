@@ -24,7 +24,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from qos_xl.core.report import FileReport
 from qos_xl.core.problems import Problem
 from qos_xl.core.text import key
-from qos_xl.core.vocabulary import ERROR, FORM_NAMES, PROBLEM_LIST_SHEET, SEVERITY_NAMES, WARNING
+from qos_xl.core.vocabulary import ERROR, FORM_NAMES, HINT_HEADING, HINT_NAME, PROBLEM_LIST_SHEET, SEVERITY_NAMES, WARNING
 from qos_xl.output.files import atomic_path
 from qos_xl.output.reply import SIGNATURE
 from qos_xl.output.xlsxout import display_width, new_workbook, row_height, safe_text, write_string
@@ -38,6 +38,7 @@ LINK_COLOUR = "0563C1"
 ERROR_BORDER = "C00000"
 # a mark that reads in greyscale too, before the severity's name
 SEVERITY_MARKS = {ERROR: f"✖ {SEVERITY_NAMES[ERROR]}", WARNING: f"△ {SEVERITY_NAMES[WARNING]}"}
+HINT_MARK = f"◇ {HINT_NAME}"      # a quality hint: a warning that never stops a file being accepted
 
 # 問題清單 layout: (header, width in Excel character units)
 COLUMNS = (("嚴重度", 9), ("工作表", 14), ("儲存格", 9), ("項次", 9), ("說明", 66), ("填寫內容", 34))
@@ -68,13 +69,15 @@ class _Row:
 
 def _rows(report: FileReport) -> list[_Row]:
     return [
-        _Row(p, SEVERITY_MARKS.get(p.severity, p.severity), p.sheet or "", p.cell or "", p.step or "", p.message, p.value or "")
+        _Row(p, HINT_MARK if p.is_hint else SEVERITY_MARKS.get(p.severity, p.severity), p.sheet or "", p.cell or "", p.step or "", p.message, p.value or "")
         for p in report.problems
     ]
 
 
 def _title(report: FileReport) -> str:
-    return f"檔案「{Path(report.file).name}」檢核問題：錯誤 {len(report.errors)} 項、警告 {len(report.warnings)} 項"
+    hints = len(report.hints)
+    also = f"；{HINT_HEADING} {hints} 項" if hints else ""
+    return f"檔案「{Path(report.file).name}」檢核問題：錯誤 {len(report.errors)} 項、警告 {len(report.warnings) - hints} 項{also}"
 
 
 def _subtitle(report: FileReport, note: str | None) -> str:
@@ -131,7 +134,7 @@ def _anchor(ws, ref: str):
 def _comment_text(problems: list[Problem], signature: str) -> str:
     parts = []
     for n, p in enumerate(problems, start=1):
-        level = SEVERITY_NAMES.get(p.severity, p.severity)
+        level = HINT_NAME if p.is_hint else SEVERITY_NAMES.get(p.severity, p.severity)
         prefix = f"{n}. " if len(problems) > 1 else ""
         parts.append(f"{prefix}【{level}】{safe_text(p.message)}")
     return f"{signature}檢核意見：\n" + "\n".join(parts)

@@ -20,7 +20,8 @@ from qos_xl.core.problems import Problem
 from qos_xl.core.report import FileReport
 from qos_xl.core.text import safe_text
 from qos_xl.core.values import format_roc, parse_date
-from qos_xl.core.vocabulary import (DUPLICATE, FORM_NAMES, IGNORED, SELFCHECK, SEVERITY_NAMES, SUPERSEDED, WORKPLAN)
+from qos_xl.core.vocabulary import (DUPLICATE, FORM_NAMES, HINT_HEADING, HINT_NAME, IGNORED, SELFCHECK, SEVERITY_NAMES,
+                                    SUPERSEDED, WORKPLAN)
 
 if TYPE_CHECKING:
     from qos_xl.intake.mail import MailMessage
@@ -71,14 +72,16 @@ def clean(value: object, limit: int | None = None, *, one_line: bool = False) ->
 
 
 def verdict(report: FileReport) -> str:
-    """「檢核通過，已收件」, accepted with warnings, or 「檢核未通過，請修正後重新寄送」."""
-    errors, warnings = len(report.errors), len(report.warnings)
+    """「檢核通過，已收件」, accepted with warnings or quality hints, or 「檢核未通過，請修正後重新寄送」."""
+    hints = len(report.hints)
+    errors, warnings = len(report.errors), len(report.warnings) - hints
     if report.state == IGNORED:
         return "非填報檔案，未檢核"
     if errors:
         return "檢核未通過，請修正後重新寄送"
-    if warnings:
-        return f"檢核通過，已收件（另有 {warnings} 項提醒，請參考）"
+    if warnings or hints:
+        also = "、".join(x for x in (f"{warnings} 項提醒" if warnings else "", f"{hints} 項{HINT_NAME}" if hints else "") if x)
+        return f"檢核通過，已收件（另有 {also}，請參考）"
     return "檢核通過，已收件"
 
 
@@ -107,10 +110,10 @@ def where_text(problem: Problem) -> str:
 
 def problem_lines(problems: tuple[Problem, ...] | list[Problem], *, indent: str = "", number: str = "{}. ",
                   message_chars: int | None = None) -> list[str]:
-    """Each problem on a line (level, place, message), and what the unit typed on the next."""
+    """Each problem on a line (level, place, message), and what the unit typed on the next; a quality hint's level is 品質提示."""
     lines = []
     for index, problem in enumerate(problems, start=1):
-        level = SEVERITY_NAMES.get(problem.severity, problem.severity)
+        level = HINT_NAME if problem.is_hint else SEVERITY_NAMES.get(problem.severity, problem.severity)
         lines.append(f"{indent}{number.format(index)}【{level}】{where_text(problem)}{clean(problem.message, message_chars)}")
         if problem.value:
             lines.append(f"{indent}   填寫內容：「{clean(problem.value, VALUE_CHARS)}」")
@@ -152,13 +155,15 @@ def file_reply(report: FileReport, *, annotated: str | None = None, problem_list
 
 
 def _reply_sections(report: FileReport, *, annotated, problem_list, note, sender: Sender) -> list[list[str]]:
-    """The reply's sections in order: greeting, the file, the verdict, the problems, what to do, the attachment, signature."""
+    """The reply's sections in order: greeting, the file, the verdict, the problems, the quality hints, what to do,
+    the attachment, signature."""
     return [
         [f"{_greeting_name(report)} 您好："],
         ["本室已收到貴單位寄送的檔案，檢核結果如下。"],
         _file_facts(report),
         _verdict_lines(report),
         _problem_section(report),
+        _hint_section(report),
         _what_next(report, annotated, sender),
         _attachment(annotated, problem_list, note),
         [line for line in (sender.contact_line(),) if line],
@@ -189,11 +194,21 @@ def _verdict_lines(report: FileReport) -> list[str]:
 
 
 def _problem_section(report: FileReport) -> list[str]:
-    if not report.problems:
+    problems = [p for p in report.problems if not p.is_hint]
+    if not problems:
         return []
-    errors, warnings = len(report.errors), len(report.warnings)
+    errors = len(report.errors)
+    warnings = len(problems) - errors
     summary = "、".join(x for x in (f"錯誤 {errors} 項" if errors else "", f"警告 {warnings} 項" if warnings else "") if x)
-    return [f"問題明細（{summary}）：", *problem_lines(report.problems)]
+    return [f"問題明細（{summary}）：", *problem_lines(problems)]
+
+
+def _hint_section(report: FileReport) -> list[str]:
+    """The quality hints, apart from the problems: they never stop a file being accepted."""
+    hints = report.hints
+    if not hints:
+        return []
+    return [f"{HINT_HEADING}（{len(hints)} 項）：", "以下是本室對填寫內容的建議，供貴單位更正或下次填寫時參考。", *problem_lines(hints)]
 
 
 def _what_next(report: FileReport, annotated: str | None, sender: Sender) -> list[str]:
@@ -262,7 +277,10 @@ def mail_receipt(message: MailMessage) -> str:
         lines.append(f"   檢核結果：{verdict(report)}")
         any_errors |= bool(report.errors)
         any_warnings |= bool(report.warnings)
-        lines += problem_lines(report.problems, indent="   ", number="({}) ", message_chars=400)
+        lines += problem_lines([p for p in report.problems if not p.is_hint], indent="   ", number="({}) ", message_chars=400)
+        if report.hints:
+            lines.append(f"   {HINT_HEADING}（{len(report.hints)} 項）：")
+            lines += problem_lines(report.hints, indent="   ", number="({}) ", message_chars=400)
     if message.others:
         lines += ["", f"其他附件（{len(message.others)} 個，不是試算表或參獎申請書，未存入收件匣）："]
         lines += [f"- {clean(other, 200, one_line=True)}" for other in message.others[:20]]

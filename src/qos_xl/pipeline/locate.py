@@ -42,6 +42,22 @@ class Located:
         return self.place or cell_name(self.row, self.col)
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Where a file's table lies: its sheet and each field's column, or a document's rows named in words."""
+
+    sheet: str | None
+    columns: dict[str, str]                 # field -> column letter
+    places: dict[int, str] | None = None    # a document's rows: row -> 「第 2 個表格第 5 列」
+
+    def cell_of(self, name: str, row: int) -> str | None:
+        """Where a table row's field is, as the user finds it: F12, or 第 2 個表格第 5 列."""
+        if self.places is not None:
+            return self.places.get(row)
+        letter = self.columns.get(name)
+        return f"{letter}{row}" if letter else None
+
+
 @dataclass
 class Submission:
     """What one file holds, as found: header values, table rows, and reading problems."""
@@ -56,12 +72,14 @@ class Submission:
     problems: list[Problem] = field(default_factory=list)
     places: dict[int, str] | None = None    # a document's rows named the Word way: row -> 「第 2 個表格第 5 列」
 
+    @property
+    def layout(self) -> Layout:
+        """The table's place, kept after the rows are read (``Checked.layouts``)."""
+        return Layout(self.sheet, self.columns, self.places)
+
     def cell_of(self, name: str, row: int) -> str | None:
         """Where a table row's field is, as the user finds it: F12, or 第 2 個表格第 5 列."""
-        if self.places is not None:
-            return self.places.get(row)
-        letter = self.columns.get(name)
-        return f"{letter}{row}" if letter else None
+        return self.layout.cell_of(name, row)
 
 
 _LABEL_MAX_CHARS = 24  # labels are short: longer text is never one

@@ -23,6 +23,7 @@ from qos_xl.core.vocabulary import (ACCEPTED, CHECKPOINT_FORMS, DONE, NOT_APPLIC
 from qos_xl.intake import ledger
 from qos_xl.pipeline import states
 from qos_xl.pipeline.compare import Comparison, compare
+from qos_xl.pipeline.hints import with_hints
 from qos_xl.pipeline.load import Loading, list_inbox
 from qos_xl.pipeline.provenance import with_provenance
 from qos_xl.pipeline.rates import NO_RATE, Rate, completion, total
@@ -191,6 +192,7 @@ def merge(inbox: Path, plan: Plan, registry: Registry, period: Period | None = N
         period = choose_period(intake.files, plan)
         notes.append(f"未指定期別，依收件匣內容採用 {period}。")
     files = states.apply(intake.files, states.for_merge(intake.files, intake.decided, period))
+    files = with_hints(files, checked, plan)     # quality hints: warnings only, once the states are decided
     selfcheck = accepted_rows(checked.selfcheck, files, SELFCHECK)
     workplan = accepted_rows(checked.workplan, files, WORKPLAN)
     unit_rates = completion(selfcheck, plan)

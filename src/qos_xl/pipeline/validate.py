@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -31,15 +31,17 @@ from qos_xl.intake import ledger
 from qos_xl.intake.ledger import LedgerRow
 from qos_xl.pipeline import documents
 from qos_xl.pipeline.load import Loaded, list_inbox, load_files
+from qos_xl.pipeline.locate import Layout
 
 @dataclass
 class Checked:
-    """The validation of a batch of files: one report per file and the normalised rows."""
+    """The validation of a batch of files: one report per file, the normalised rows and where each file's table lies."""
 
     files: list[FileReport]
     selfcheck: pd.DataFrame
     workplan: pd.DataFrame
     headers: pd.DataFrame
+    layouts: dict[int, Layout] = field(default_factory=dict)   # file id -> its sheet and columns (cells of later stages)
 
     def to_dict(self) -> dict:
         return {"valid": all(f.valid or f.state == IGNORED for f in self.files),
@@ -385,7 +387,7 @@ def check(loaded: list[Loaded], plan: Plan, registry: Registry, ledger: dict[str
         if report.state is None:
             report = replace(report, state=ACCEPTED if report.valid else REJECTED)
         reports.append(report)
-    return Checked(reports, selfcheck, workplan, headers)
+    return Checked(reports, selfcheck, workplan, headers, {fid: item.submission.layout for fid, item in forms.items()})
 
 
 def _identity(header: dict, form: str, registry: Registry) -> dict:
@@ -402,9 +404,14 @@ def _identity(header: dict, form: str, registry: Registry) -> dict:
 
 
 def validate_paths(paths: list[Path], plan: Plan, registry: Registry, *, jobs: int | None = None, progress=None) -> Checked:
-    """Read and validate files or folders: the library behind ``qos-xl validate``."""
+    """Read and validate files or folders: the library behind ``qos-xl validate``.
+
+    Accepted self-checks get their quality hints, ``narrative-copied`` comparing the files read together."""
+    from qos_xl.pipeline.hints import with_hints
+
     rows: dict[str, LedgerRow] = {}
     for folder in (Path(p) for p in paths):
         if folder.is_dir():
             rows.update(ledger.read(folder))
-    return check(load_files(list_inbox(paths), jobs, progress), plan, registry, rows)
+    checked = check(load_files(list_inbox(paths), jobs, progress), plan, registry, rows)
+    return replace(checked, files=with_hints(checked.files, checked, plan))

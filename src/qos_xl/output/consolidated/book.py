@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from qos_xl.output import xlsxout
-from qos_xl.output.consolidated import comparison, details, intake_log, summary, units, workplans
+from qos_xl.output.consolidated import comparison, details, hints, intake_log, summary, units, workplans
 from qos_xl.output.consolidated.sheet import Book
 from qos_xl.output.files import atomic_path, scratch_folder
 from qos_xl.pipeline.merge import MergeResult, output_name
@@ -28,7 +28,7 @@ from qos_xl.process import paused_gc
 SHEETS = (summary.write_summary, units.write_unit_matrix, comparison.write_comparison, details.write_details,
           details.write_lookup,
           workplans.write_workplan, workplans.write_coverage, intake_log.write_missing, details.write_unfinished,
-          intake_log.write_intake, intake_log.write_problems)
+          hints.write_hints, intake_log.write_intake, intake_log.write_problems)
 
 
 # Above this many table rows the workbook is written in xlsxwriter's constant_memory mode: each row goes to

@@ -1,10 +1,13 @@
-"""收件紀錄, 檢核問題 and 未繳交: every file with its state, every problem, every unit still missing or sent back."""
+"""收件紀錄, 檢核問題 and 未繳交: every file with its state, every problem, every unit still missing or sent back.
+
+Quality hints are not repeated in 檢核問題: they have their own sheet, 品質提示.
+"""
 
 from __future__ import annotations
 
 from qos_xl.core.values import Period, format_roc
-from qos_xl.core.vocabulary import (CHECKPOINT_NAMES, FORM_NAMES, IGNORED, OTHER_PERIOD, REJECTED, SEVERITY_NAMES, STATE_NAMES,
-                                    WORKPLAN)
+from qos_xl.core.vocabulary import (CHECKPOINT_NAMES, FORM_NAMES, HINT_NAME, IGNORED, OTHER_PERIOD, REJECTED, SEVERITY_NAMES,
+                                    STATE_NAMES, WORKPLAN)
 from qos_xl.output.consolidated.sheet import MISSING, RETURNED, Book, Col, text_of
 
 SHORT_HASH = 12      # the characters of the SHA-256 that replies and annotated copies quote
@@ -68,12 +71,14 @@ def write_problems(book: Book) -> None:
     count = 0
     for report in book.result.files:
         state = STATE_NAMES.get(report.state, text_of(report.state))
-        for p in report.problems:
+        for p in (p for p in report.problems if not p.is_hint):
             sh.line([report.file, state, SEVERITY_NAMES.get(p.severity, p.severity), text_of(p.sheet), text_of(p.cell), p.code,
                      p.message, text_of(p.value)], "error" if p.is_error else "body")
             count += 1
     if not count:
         sh.text_row("（沒有任何檢核問題）", book.fmt.note)
+    if any(report.hints for report in book.result.files):
+        sh.text_row(f"{HINT_NAME}（不影響收件）另列於「{HINT_NAME}」工作表。", book.fmt.note)
     sh.finish()
 
 
@@ -92,5 +97,7 @@ def explain(report) -> str:
         first = errors[0]
         text = f"{first.where}：{first.message}" if first.where else first.message
         return text + (f"（共 {len(errors)} 個錯誤，詳見「檢核問題」）" if len(errors) > 1 else "")
-    warnings = len(report.problems)
-    return f"有 {warnings} 個警告，詳見「檢核問題」" if warnings else ""
+    hints = len(report.hints)
+    warnings = len(report.problems) - hints
+    return "；".join(x for x in (f"有 {warnings} 個警告，詳見「檢核問題」" if warnings else "",
+                                f"有 {hints} 項{HINT_NAME}，詳見「{HINT_NAME}」" if hints else "") if x)
