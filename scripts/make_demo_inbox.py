@@ -16,6 +16,12 @@ The year, checkpoint by checkpoint:
   never starts step 3-2-1 (未辦理 in June and December), 會計室 sends its file again re-saved
   (other bytes, the same cells), 新建工程處 resends a correction without changing the
   填報日期, and 下水道工程處's file has an error.  工程管理科 sends nothing all year.
+
+Quality hints (warnings that never reject a file): 會計室 and 工程企劃科 answer every step with
+stock sentences (the same text for many steps, the same as each other's for a step, some
+finished steps without evidence); the other units date what they finished and name their
+evidence.  人事室 writes only 「已完成。」 for its first finished step; 建築管理處's work plan
+lists work in area 五, whose every step its self-checks call 不適用.
 """
 
 from __future__ import annotations
@@ -53,10 +59,11 @@ NARRATIVES = {
     "不適用": ["本單位無對外服務櫃台，不適用。", "本單位未辦理線上申辦業務。"],
 }
 EVIDENCE = ["簽陳影本", "會議紀錄", "網站截圖", "活動照片", "成果報告", ""]
+STOCK = ("ACC", "PLN")              # units writing stock sentences as drawn (quality hints); the others date them
 # unit, file name, report date, filler, date style, options
 JUNE_FILES = [
     ("SEC", "秘書室_自行檢核表_1020625.xlsx", dt.date(2013, 6, 25), "王小明", 0, {}),
-    ("PER", "人事室 自評表.xlsx", dt.date(2013, 6, 26), "林美玲", 7, {}),
+    ("PER", "人事室 自評表.xlsx", dt.date(2013, 6, 26), "林美玲", 7, {"terse": True}),
     ("ACC", "會計室_自行檢核表.xlsx", dt.date(2013, 6, 24), "陳志豪", 1, {"synonym": True}),
     ("ETH", "政風室_自行檢核表_LibreOffice.xlsx", dt.date(2013, 6, 27), "張淑芬", 2, {"libreoffice": True}),
     ("PLN", "工企科_1020628.xlsx", dt.date(2013, 6, 28), "黃建國", 3, {}),
@@ -64,18 +71,19 @@ JUNE_FILES = [
     ("NCE", "新工處_自行檢核表_1020628(修正版).xlsx", dt.date(2013, 6, 28), "李俊傑", 4, {}),
     ("MNT", "養工處_自行檢核表_1020628.xlsx", dt.date(2013, 6, 28), "吳宗翰", 0, {}),
     ("SEW", "下水道處_自行檢核表.xlsx", dt.date(2013, 6, 27), "蔡雅婷", 2, {"broken": True}),
-    ("BLD", "建管處_102年期中檢核.xlsx", dt.date(2013, 6, 26), "許志明", 1, {"insert_row": True}),
+    ("BLD", "建管處_102年期中檢核.xlsx", dt.date(2013, 6, 26), "許志明", 1, {"insert_row": True, "not_applicable": 5}),
 ]
 DECEMBER_FILES = [
     ("SEC", "秘書室_年度執行成果_1021218.xlsx", dt.date(2013, 12, 18), "王小明", 0, {}),
-    ("PER", "人事室 年度自評表.xlsx", dt.date(2013, 12, 19), "林美玲", 7, {"period": "１０２－１２"}),
+    ("PER", "人事室 年度自評表.xlsx", dt.date(2013, 12, 19), "林美玲", 7, {"period": "１０２－１２", "terse": True}),
     ("ACC", "會計室_自行檢核表_年度.xlsx", dt.date(2013, 12, 20), "陳志豪", 1, {}),
     ("ETH", "政風室_年度自行檢核表_LibreOffice.xlsx", dt.date(2013, 12, 20), "張淑芬", 2, {"libreoffice": True}),
     ("PLN", "工企科_1021220.xlsx", dt.date(2013, 12, 20), "黃建國", 3, {}),
     ("NCE", "新工處_年度執行成果_1021220.xlsx", dt.date(2013, 12, 20), "李俊傑", 4, {}),
     ("MNT", "養工處_年度自行檢核表_1021223.xlsx", dt.date(2013, 12, 23), "吳宗翰", 0, {}),
     ("SEW", "下水道處_年度自行檢核表.xlsx", dt.date(2013, 12, 24), "蔡雅婷", 2, {"late_date": True}),
-    ("BLD", "建管處_102年年度檢核.xlsx", dt.date(2013, 12, 24), "許志明", 1, {"insert_row": True, "period": "102年12月"}),
+    ("BLD", "建管處_102年年度檢核.xlsx", dt.date(2013, 12, 24), "許志明", 1,
+     {"insert_row": True, "period": "102年12月", "not_applicable": 5}),
 ]
 WORK_PLANS = ("SEC", "PER", "NCE", "MNT", "BLD", "PLN")
 WORD_WORK_PLANS = ("ETH",)          # 附件2 allows the work plan in Word
@@ -126,7 +134,8 @@ def december_statuses(plan, rng: random.Random, unit: str, june: dict[str, tuple
 
 def fill_selfcheck(path: Path, plan, rng: random.Random, statuses: dict[str, tuple[str, int]], *, report_date: dt.date,
                    filler: str, date_style: int, synonym=False, broken=False, late_date=False, insert_row=False,
-                   period: str | None = None, libreoffice=False) -> None:
+                   period: str | None = None, libreoffice=False, stock=False, terse=False,
+                   not_applicable: int | None = None) -> None:
     wb = load_workbook(path)
     ws = wb["自行檢核表"]
     ws[CELL["filler"]], ws[CELL["phone"]] = filler, f"07-33{rng.randint(10000, 99999)}"
@@ -138,12 +147,26 @@ def fill_selfcheck(path: Path, plan, rng: random.Random, statuses: dict[str, tup
             continue
         row = FIRST_ROW + i
         status, days = statuses[step.code]
+        done = report_date - dt.timedelta(days=days)
         ws.cell(row, 6, "完成" if synonym and status == "已完成" and i % 9 == 0 else status)
-        ws.cell(row, 7, rng.choice(NARRATIVES[status]))
+        said = rng.choice(NARRATIVES[status])
+        if status == "已完成" and not stock:     # what was done, and when: no two steps alike
+            said = f"{done.year - 1911}年{done.month}月{done.day}日{said}"
+        ws.cell(row, 7, said)
         if status == "已完成":
-            done = report_date - dt.timedelta(days=days)
             ws.cell(row, 8, roc(done, date_style + i) if i % 4 else dt.datetime(done.year, done.month, done.day))
-            ws.cell(row, 9, rng.choice(EVIDENCE))
+            shown = rng.choice(EVIDENCE)
+            ws.cell(row, 9, shown if shown or stock else f"{done.month}月{done.day}日簽陳")
+    if terse:
+        first = next(FIRST_ROW + i for i, step in enumerate(plan.steps) if statuses.get(step.code, ("",))[0] == "已完成")
+        ws.cell(first, 7, "已完成。")
+    if not_applicable:
+        for i, step in enumerate(plan.steps):
+            if step.area == not_applicable and step.code in statuses:
+                row = FIRST_ROW + i
+                ws.cell(row, 6, "不適用")
+                ws.cell(row, 7, NARRATIVES["不適用"][0])
+                ws.cell(row, 8).value = ws.cell(row, 9).value = None
     if broken:
         ws.cell(FIRST_ROW + 4, 6, "做完了")
         ws.cell(FIRST_ROW + 5, 6, "已完成")
@@ -225,7 +248,8 @@ def main(inbox: Path) -> None:
             june[code] = june_statuses(plan, rng, code)
             target = inbox / name
             shutil.copy(template(code, JUNE), target)
-            fill_selfcheck(target, plan, rng, june[code], report_date=report_date, filler=filler, date_style=style, **options)
+            fill_selfcheck(target, plan, rng, june[code], report_date=report_date, filler=filler, date_style=style,
+                           stock=code in STOCK, **options)
         shutil.copy(inbox / "養工處_自行檢核表_1020628.xlsx", inbox / "養工處_自行檢核表_1020628 (1).xlsx")
         for code in WORK_PLANS:
             target = inbox / f"{registry.by_code(code).short_name}_工作計畫.xlsx"
@@ -243,7 +267,7 @@ def main(inbox: Path) -> None:
             target = inbox / name
             shutil.copy(template(code, DECEMBER), target)
             fill_selfcheck(target, plan, rng, december_statuses(plan, rng, code, june[code]), report_date=report_date,
-                           filler=filler, date_style=style, **options)
+                           filler=filler, date_style=style, stock=code in STOCK, **options)
             sent = dt.datetime.combine(report_date, dt.time(16, 30))
             mailed(inbox, target, unit, sent, f"{unit.name} 102年度自行檢核表（年度執行成果）")
         resend_unchanged(inbox, registry)

@@ -445,21 +445,21 @@ def test_consolidated_sheet_counts_then_lists_most_hints_first(workbook, merged,
     wb = openpyxl.load_workbook(workbook)
     ws = wb["品質提示"]
     rows = hint_sheet_rows(ws)
-    assert rows[0] == ["單位", "項次", "提示", "代碼", "儲存格", "件數", "內容摘錄", "說明"]
-    totals = [(r[0], r[5]) for r in rows if r[2] == "合計"]
+    assert rows[0] == ["單位", "項次", "提示", "儲存格", "件數", "內容摘錄", "說明", "代碼"]
+    totals = [(r[0], r[4]) for r in rows if r[2] == "合計"]
     assert totals == [("新建工程處", 6), ("下水道工程處", 2), ("秘書室", 1), ("建築管理處", 1)]   # ties in registry order
     block = rows[1:1 + 1 + 3 + 6]
-    assert [(r[2], r[3], r[5]) for r in block[1:4]] == [
+    assert [(r[2], r[7], r[4]) for r in block[1:4]] == [
         ("辦理情形過於簡略", "narrative-too-short", 2), ("辦理情形重複使用", "narrative-repeated", 1),
         ("已完成但無佐證", "evidence-missing", 3)]
     nce = by_unit(merged.files)["NCE"]
-    assert [(r[0], r[1], r[3], r[4], r[6]) for r in block[4:]] == [
+    assert [(r[0], r[1], r[7], r[3], r[5]) for r in block[4:]] == [
         ("新建工程處", p.step, p.code, p.cell, p.value) for p in nce.hints]
-    assert [r[7] for r in block[4:]] == [H.finding(p) for p in nce.hints]
-    assert all(not r[7].endswith(HINT_ADVICE[r[3]]) and r[7] for r in block[4:])
-    (formula,) = [row[6] for row in ws.iter_rows() if row[6].value == FORMULA]
+    assert [r[6] for r in block[4:]] == [H.finding(p) for p in nce.hints]
+    assert all(not r[6].endswith(HINT_ADVICE[r[7]]) and r[6] for r in block[4:])
+    (formula,) = [row[5] for row in ws.iter_rows() if row[5].value == FORMULA]
     assert formula.data_type == "s"
-    assert "narrative-copied" in {r[3] for r in rows} and "plan-area-not-applicable" in {r[3] for r in rows}
+    assert "narrative-copied" in {r[7] for r in rows} and "plan-area-not-applicable" in {r[7] for r in rows}
     assert rows[-1][0].startswith("品質提示不影響收件及完成率") and "少於 6 個字" in rows[-1][0] and "1/3" in rows[-1][0]
     # on paper: A4 landscape, one page wide, the header on every page
     assert ws.page_setup.paperSize == 9 and ws.page_setup.orientation == "landscape"
@@ -478,15 +478,17 @@ def test_consolidated_sheet_as_libreoffice_shows_it(workbook, merged, tmp_path):
     shown = [r for r in csv.reader(sheet.open(encoding="utf-8")) if r]
     nce = by_unit(merged.files)["NCE"]
     lines = [r for r in shown if r[0] == "新建工程處" and r[1]]
-    assert [(r[1], r[3], r[4], r[6]) for r in lines] == [(p.step, p.code, p.cell, p.value or "") for p in nce.hints]
-    assert any(r[6] == FORMULA for r in lines)                       # shown as typed, not evaluated
-    assert ["新建工程處", "", "合計", "", "", "6"] == shown[1][:6]
+    assert [(r[1], r[7], r[3], r[5]) for r in lines] == [(p.step, p.code, p.cell, p.value or "") for p in nce.hints]
+    assert any(r[5] == FORMULA for r in lines)                       # shown as typed, not evaluated
+    assert ["新建工程處", "", "合計", "", "6"] == shown[1][:5]
 
 
 def test_consolidated_sheet_prints_in_landscape_pages_with_its_header(workbook, tmp_path):
     pdf = office.convert(workbook, "pdf", tmp_path)
     pages = [p for p in office.pdf_pages(pdf) if "品質提示" in p.splitlines()[0]]
-    assert pages and all("單位" in p and "內容摘錄" in p for p in pages)
+    assert pages and all("單位" in p and "內容摘錄" in p and "代碼" not in p for p in pages)   # the header on every page
+    text = "".join(pages)
+    assert "辦理情形過於簡略" in text and "narrative-" not in text                             # codes stay off paper
 
 
 def test_consolidated_sheet_goes_on_in_a_continued_sheet(merged, tmp_path):
@@ -505,3 +507,11 @@ def test_no_hint_no_list(tmp_path, plan, registry):
     result = merge(inbox, plan, registry, Period(102, 6), jobs=1)
     ws = openpyxl.load_workbook(write_consolidated(result, tmp_path / "b.xlsx"))["品質提示"]
     assert [r[0] for r in hint_sheet_rows(ws)][1] == "（本期已接受的自行檢核表沒有品質提示）"
+
+
+@pytest.mark.parametrize("period", [Period(102, 6), Period(102, 12)])
+def test_the_demo_inbox_shows_every_kind_of_hint(plan, registry, period):
+    from conftest import DEMO_INBOX
+
+    result = merge(DEMO_INBOX, plan, registry, period, jobs=1)
+    assert {p.code for f in result.files for p in f.hints} == QUALITY_HINTS

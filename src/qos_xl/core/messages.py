@@ -112,5 +112,5 @@ MESSAGES: dict[str, tuple[str, str]] = {
 # a unit reads them apart from other problems, under 「品質提示（不影響收件）」
 HINT_NAMES = {"narrative-too-short": "辦理情形過於簡略", "narrative-repeated": "辦理情形重複使用",
               "narrative-copied": "與他單位內容相同", "evidence-missing": "已完成但無佐證",
-              "plan-area-not-applicable": "計畫列有卻全不適用"}
+              "plan-area-not-applicable": "計畫有列卻不適用"}
 QUALITY_HINTS = frozenset(HINT_NAMES)

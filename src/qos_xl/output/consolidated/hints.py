@@ -1,8 +1,9 @@
 """品質提示: per unit the count of each quality hint, then its hints, the units with most hints first.
 
 Each unit's block opens with its total (bold on grey) and a line per kind of hint with its
-count, then one line per hint: 項次, the hint, its code, the cell, an excerpt of what the
-unit typed and what the hint saw (the message without the advice the unit reads).  The sheet says what the thresholds are; hints never change a
+count, then one line per hint: 項次, the hint, the cell, an excerpt of what the unit typed,
+what the hint saw (the message without the advice the unit reads) and, off the printed page,
+its code.  The sheet says what the thresholds are; hints never change a
 state or a rate, and the note says so.
 """
 
@@ -31,24 +32,25 @@ def thresholds_note() -> str:
 
 
 def write_hints(book: Book) -> None:
-    cols = [Col("單位", 11), Col("項次", 7, "center"), Col("提示", 14), Col("代碼", 20), Col("儲存格", 7, "center"),
-            Col("件數", 5, "int"), Col("內容摘錄", 24), Col("說明", 62)]
-    sh = book.sheet(SHEET, cols, table=True, freeze=(1, 1), autofilter=True)
+    # the code stays in the sheet (to filter by), off the printed page: on paper the hint's name says it
+    cols = [Col("單位", 10), Col("項次", 6, "center"), Col("提示", 17), Col("儲存格", 6, "center"), Col("件數", 5, "int"),
+            Col("內容摘錄", 34), Col("說明", 72), Col("代碼", 22)]
+    sh = book.sheet(SHEET, cols, table=True, freeze=(1, 1), autofilter=True, print_cols=len(cols) - 1)
     sh.header()
     reports = [f for f in book.result.files if f.state == ACCEPTED and f.form == SELFCHECK and f.hints]
     reports.sort(key=lambda f: (-len(f.hints), book.unit_rank.get(f.unit_code, len(book.unit_rank)), f.file))
     for report in reports:
         found = report.hints
         unit = text_of(report.unit)
-        sh.line([unit, "", "合計", "", "", len(found), "", f"檔案：{report.file}"], "total")
+        sh.line([unit, "", "合計", "", len(found), "", f"檔案：{report.file}", ""], "total")
         counts = Counter(p.code for p in found)
         kinds = [code for code in HINT_NAMES if counts[code]]
-        lines = len(kinds) + len(found)              # a line per kind with its count, then a line per hint
-        sh.rows([[unit] * lines, [None] * len(kinds) + [p.step for p in found],
+        blank = [None] * len(kinds)                 # a line per kind with its count, then a line per hint
+        sh.rows([[unit] * (len(kinds) + len(found)), blank + [p.step for p in found],
                  [HINT_NAMES[code] for code in kinds] + [HINT_NAMES[p.code] for p in found],
-                 kinds + [p.code for p in found], [None] * len(kinds) + [p.cell for p in found],
-                 [counts[code] for code in kinds] + [None] * len(found),
-                 [None] * len(kinds) + [p.value for p in found], [None] * len(kinds) + [hints.finding(p) for p in found]])
+                 blank + [p.cell for p in found], [counts[code] for code in kinds] + [None] * len(found),
+                 blank + [p.value for p in found], blank + [hints.finding(p) for p in found],
+                 kinds + [p.code for p in found]])
     if not reports:
         sh.text_row("（本期已接受的自行檢核表沒有品質提示）", book.fmt.note)
     sh.text_row(thresholds_note(), book.fmt.note)
