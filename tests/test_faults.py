@@ -618,3 +618,33 @@ def test_a_worker_ends_when_its_parent_is_killed(way):
     finally:
         with contextlib.suppress(OSError):
             os.kill(worker, signal.SIGKILL)
+
+
+_READER_PARENT = """
+import json, os, subprocess, sys
+fifo = sys.argv[1]
+child = subprocess.Popen([sys.executable, "-P", "-m", "qos_xl.intake.isolated"], stdin=subprocess.PIPE)
+request = {"path": fifo, "memory": 2**30, "cpu": 300, "max_cells": 10, "max_total_cells": 10, "parent": os.getpid()}
+child.stdin.write(json.dumps(request).encode())
+child.stdin.close()
+print(child.pid, flush=True)
+child.wait()
+"""
+
+
+@needs_proc
+def test_the_isolated_reader_ends_when_its_worker_is_killed(tmp_path):
+    """The .xls/.ods reader child of a killed worker does not live on (here it blocks opening a FIFO)."""
+    fifo = tmp_path / "book.xls"
+    os.mkfifo(fifo)
+    parent = subprocess.Popen([sys.executable, "-c", _READER_PARENT, str(fifo)], stdout=subprocess.PIPE)
+    reader = int(parent.stdout.readline())
+    try:
+        time.sleep(1)                       # let it reach the blocking open
+        assert _live([reader]) == [reader]
+        parent.kill()
+        parent.wait(timeout=TIMEOUT)
+        _wait_for(lambda: not _live([reader]), 15, "the orphaned reader to end")
+    finally:
+        with contextlib.suppress(OSError):
+            os.kill(reader, signal.SIGKILL)

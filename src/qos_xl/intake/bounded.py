@@ -37,6 +37,7 @@ def _run(path: str, fmt: str, limits: Limits) -> Workbook:
         "cpu": int(limits.timeout_seconds) + 2,
         "max_cells": limits.max_cells,
         "max_total_cells": limits.max_total_cells,
+        "parent": os.getpid(),          # the reader ends with this process, however it ends
     }
     # -P: the working directory is not put on sys.path (no stray json.py is imported)
     done = platform.run_bounded([sys.executable, "-P", "-m", WORKER], json.dumps(request).encode(),

@@ -127,6 +127,8 @@ def read(request: dict) -> dict:
 
 def main() -> None:
     request = json.loads(sys.stdin.buffer.read())
+    if "parent" in request:
+        platform.die_with_parent(int(request["parent"]))
     if "--rlimits" in sys.argv[1:]:
         platform.limit_self(int(request["memory"]), int(request["cpu"]))
     _answer(read(request))
