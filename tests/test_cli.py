@@ -16,7 +16,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from qos_xl.cli import cli, helpformat, zh
+from qos_xl.cli import cli, zh
+from qos_xl.core.text import display_width
 
 from conftest import CONFIG, REPO
 
@@ -150,7 +151,7 @@ def test_every_help_page_is_zh_tw_with_an_example(command):
     example = run.stdout.split("範例：\n")[1].splitlines()
     assert example and all(line.startswith("    qos-xl ") for line in example)
     for line in run.stdout.splitlines():   # laid out in terminal columns: nothing runs past 80
-        assert helpformat.columns(line) <= 80, line
+        assert display_width(line) <= 80, line
 
 
 def test_defaults_are_shown_in_zh_tw():

@@ -323,7 +323,7 @@ def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feed
 
 @cli.command(epilog=example("qos-xl status", "qos-xl status --period 102-06 --strict"))
 @inbox_options
-@click.option("--strict", is_flag=True, help="有單位未繳交或退回待補正時以結束碼 1 結束（全年度：已開始收件的各期）。")
+@click.option("--strict", is_flag=True, help="有單位未繳交或退回待修正時以結束碼 1 結束（全年度：已開始收件的各期）。")
 @common_options
 def status(ctx: Context, *, as_json, inbox, period, strict):
     """各單位繳交狀況：全年度各期（或 --period 指定的一期）誰交了什麼、誰還沒交。"""

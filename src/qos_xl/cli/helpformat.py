@@ -10,18 +10,16 @@ split, and no line starts with closing punctuation or ends with opening punctuat
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import click
+
+from qos_xl.core.text import display_width
 
 CLOSING = set("，。、；：？！）」』】》〉,.;:?!)")
 OPENING = set("（「『【《〈")
 _TOKEN = re.compile(r"[ \t]+|[!-~]+|.", re.DOTALL)   # spaces | an ASCII word | one other character
 
 
-def columns(text: str) -> int:
-    """Terminal columns ``text`` takes: wide and full-width characters count two."""
-    return len(text) if text.isascii() else sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def wrap(text: str, width: int) -> list[str]:
@@ -34,7 +32,7 @@ def wrap(text: str, width: int) -> list[str]:
             tokens.append(token)
     lines, line = [], ""
     for token in tokens:
-        if line and columns(line + token) > width:
+        if line and display_width(line + token) > width:
             lines.append(line.rstrip())
             line = "" if token.isspace() else token
         else:
@@ -71,15 +69,15 @@ class HelpFormatter(click.HelpFormatter):
 
     def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
         rows = list(rows)
-        first_col = min(max((columns(first) for first, _ in rows), default=0), col_max) + col_spacing
+        first_col = min(max((display_width(first) for first, _ in rows), default=0), col_max) + col_spacing
         text_width = max(self.width - self.current_indent - first_col - 2, 20)
         for first, second in rows:
             self.write(f"{'':>{self.current_indent}}{first}")
             if not second:
                 self.write("\n")
                 continue
-            if columns(first) <= first_col - col_spacing:
-                self.write(" " * (first_col - columns(first)))
+            if display_width(first) <= first_col - col_spacing:
+                self.write(" " * (first_col - display_width(first)))
             else:
                 self.write("\n" + " " * (first_col + self.current_indent))
             lines = wrap(second, text_width) or [""]

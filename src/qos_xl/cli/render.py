@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from qos_xl.cli.helpformat import columns   # terminal columns: wide (CJK) characters take two
+from qos_xl.core.text import display_width as columns   # terminal columns: wide (CJK) characters take two
 from qos_xl.core.report import FileReport
 from qos_xl.core.vocabulary import (ACCEPTED, COMPARISON_SHEET, FORM_NAMES, HINT_NAME, IGNORED, MISSING, NOT_STARTED,
                                     OTHER_PERIOD, REGRESSED, REJECTED, SELFCHECK, SEVERITY_NAMES, STATE_NAMES,
@@ -67,7 +67,7 @@ def merge(result) -> None:
     if result.missing.get(result.form):
         click.echo(f"未繳交{name}：" + "、".join(u.name for u in result.missing[result.form]))
     if result.returned.get(result.form):
-        click.echo(f"{name}退回待補正：" + "、".join(u.name for u in result.returned[result.form]))
+        click.echo(f"{name}{SUBMISSION_NAMES[REJECTED]}：" + "、".join(u.name for u in result.returned[result.form]))
     if result.comparison is not None:
         comparison(result.comparison)
     click.echo(f"彙整活頁簿：{result.output}")

@@ -54,3 +54,24 @@ def safe_text(value: object) -> str:
     if len(text) > MAX_CELL_CHARS:
         text = text[: MAX_CELL_CHARS - len(TRUNCATED_MARK)] + TRUNCATED_MARK
     return text
+
+
+class _CharWidths(dict):
+    """Width of each character met (2: CJK and full-width), looked up once; a few thousand entries
+    in practice, and at most ``LIMIT`` remembered whatever the input."""
+
+    LIMIT = 70_000
+
+    def __missing__(self, ch: str) -> int:
+        width = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if len(self) < self.LIMIT:
+            self[ch] = width
+        return width
+
+
+_CHAR_WIDTHS = _CharWidths()
+
+
+def display_width(text: str) -> int:
+    """Width in terminal columns and Excel character units: wide and full-width characters count two."""
+    return len(text) if text.isascii() else sum(map(_CHAR_WIDTHS.__getitem__, text))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import unicodedata
 from pathlib import Path
 
 import xlsxwriter
 
-from qos_xl.core.text import safe_text
+from qos_xl.core.text import display_width, safe_text
 
 __all__ = ["EXCEL_ROWS", "WriteError", "display_width", "new_workbook", "print_a4", "row_height", "safe_text",
            "write_string", "write_value"]
@@ -48,27 +47,6 @@ def write_value(ws, row: int, col: int, value: object, fmt=None) -> None:
         return write_string(ws, row, col, value, fmt)
     if code < 0:
         raise WriteError(f"xlsxwriter write failed ({code}) at row {row + 1}, col {col + 1}")
-
-
-class _CharWidths(dict):
-    """Width of each character met (2: CJK and full-width), looked up once; a few thousand entries
-    in practice, and at most ``LIMIT`` remembered whatever the input."""
-
-    LIMIT = 70_000
-
-    def __missing__(self, ch: str) -> int:
-        width = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
-        if len(self) < self.LIMIT:
-            self[ch] = width
-        return width
-
-
-_CHAR_WIDTHS = _CharWidths()
-
-
-def display_width(text: str) -> int:
-    """Width in Excel character units: CJK and full-width characters count double."""
-    return len(text) if text.isascii() else sum(map(_CHAR_WIDTHS.__getitem__, text))
 
 
 def row_height(texts_and_widths, line_height: float = 16.5, min_lines: int = 1) -> float:

@@ -46,7 +46,7 @@ class MergeResult:
     area_rates: dict[int, Rate]    # the bureau's rate per area
     unit_rates: dict[str, dict[int, Rate]]  # unit code -> area -> rate
     missing: dict[str, list[Unit]]  # form of this period -> units that sent no file of it
-    returned: dict[str, list[Unit]]  # form of this period -> units whose files of it were all rejected (退回待補正)
+    returned: dict[str, list[Unit]]  # form of this period -> units whose files of it were all rejected (退回待修正)
     output: Path | None = None
     notes: list[str] = field(default_factory=list)
     year_files: list[FileReport] | None = None  # every file with its state in its own period (None: as ``files``)
