@@ -150,8 +150,8 @@ def fill_selfcheck(path: Path, plan, rng: random.Random, statuses: dict[str, tup
         done = report_date - dt.timedelta(days=days)
         ws.cell(row, 6, "完成" if synonym and status == "已完成" and i % 9 == 0 else status)
         said = rng.choice(NARRATIVES[status])
-        if status == "已完成" and not stock:     # what was done, and when: no two steps alike
-            said = f"{done.year - 1911}年{done.month}月{done.day}日{said}"
+        if status == "已完成" and not stock:     # when it was done, not 「已」: no two steps alike, no longer a line
+            said = f"{done.month}月{done.day}日{said.removeprefix('已')}"
         ws.cell(row, 7, said)
         if status == "已完成":
             ws.cell(row, 8, roc(done, date_style + i) if i % 4 else dt.datetime(done.year, done.month, done.day))

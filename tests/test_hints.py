@@ -515,3 +515,12 @@ def test_the_demo_inbox_shows_every_kind_of_hint(plan, registry, period):
 
     result = merge(DEMO_INBOX, plan, registry, period, jobs=1)
     assert {p.code for f in result.files for p in f.hints} == QUALITY_HINTS
+
+
+def test_validate_prints_hints_apart_from_warnings(inbox):
+    run = CliRunner().invoke(cli, ["validate", "--config", str(CONFIG), "--no-feedback", str(inbox / "新工處_自行檢核表_102-06.xlsx")])
+    assert run.exit_code == 0, run.output
+    lines = run.output.splitlines()
+    assert lines[0].endswith("接受，6 項品質提示（新建工程處，自行檢核表，102-06）") and "警告" not in lines[0]
+    assert all(line.startswith("    品質提示 「自行檢核表」") for line in lines[1:7])
+    assert "[narrative-too-short]" in lines[1] and "（填寫內容：「已完成。」）" in lines[1]

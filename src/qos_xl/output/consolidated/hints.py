@@ -33,8 +33,8 @@ def thresholds_note() -> str:
 
 def write_hints(book: Book) -> None:
     # the code stays in the sheet (to filter by), off the printed page: on paper the hint's name says it
-    cols = [Col("單位", 10), Col("項次", 6, "center"), Col("提示", 17), Col("儲存格", 6, "center"), Col("件數", 5, "int"),
-            Col("內容摘錄", 34), Col("說明", 72), Col("代碼", 22)]
+    cols = [Col("單位", 13), Col("項次", 6, "center"), Col("提示", 17), Col("儲存格", 6, "center"), Col("件數", 5, "int"),
+            Col("內容摘錄", 34), Col("說明", 69), Col("代碼", 22)]
     sh = book.sheet(SHEET, cols, table=True, freeze=(1, 1), autofilter=True, print_cols=len(cols) - 1)
     sh.header()
     reports = [f for f in book.result.files if f.state == ACCEPTED and f.form == SELFCHECK and f.hints]
