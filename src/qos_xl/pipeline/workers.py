@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from multiprocessing import connection
 from typing import Callable, Iterable, Iterator
 
-from qos_xl.core import platform
+from qos_xl.core import interrupt, platform
 
 IN_FLIGHT = 2          # tasks queued at a worker: it never waits for the next, and a death is pinned on one task
 RETRIES = 1            # a task whose worker died is tried this many more times before it counts as crashed
@@ -93,7 +93,7 @@ class WorkerPool:
         self._closed = False
         try:
             for _ in range(self._jobs):
-                self._workers.append(self._start(self._context))
+                self._start(self._context)
         except BaseException:
             self.close(cancel=True)
             raise
@@ -155,7 +155,8 @@ class WorkerPool:
 
     # -- the pool's thread ---------------------------------------------------------------
 
-    def _start(self, context) -> _Worker:
+    def _start(self, context) -> None:
+        """Start a worker and count it in; a stopping signal waits until it is counted (so it is stopped too)."""
         mine, theirs = context.Pipe()
         process = context.Process(target=_serve, args=(theirs, self._func, self._parent), daemon=True,
                                   name="qos-xl-worker")
@@ -165,10 +166,14 @@ class WorkerPool:
             from multiprocessing import resource_tracker
 
             resource_tracker.ensure_running()
-        with platform.worker_signals_held():     # no signal reaches it before it has its own handling
-            process.start()
-        theirs.close()          # only the worker holds its end: its death reads as end-of-file here
-        return _Worker(process, mine)
+        # In the main thread, Ctrl-C or SIGTERM is held back until the worker is started and counted: cut
+        # short, ``start`` would leave it reading half its start-up data (a traceback of its own on stderr).
+        in_main = threading.current_thread() is threading.main_thread()
+        with interrupt.held() if in_main else contextlib.nullcontext():
+            with platform.worker_signals_held():     # no signal reaches it before it has its own handling
+                process.start()
+            theirs.close()          # only the worker holds its end: its death reads as end-of-file here
+            self._workers.append(_Worker(process, mine))
 
     def _dispatch(self) -> None:
         try:
@@ -227,5 +232,5 @@ class WorkerPool:
                 self._left -= 1
                 self._outcomes.put(Outcome(index, crashed=True))
         if self._todo and len(self._workers) < self._jobs and not self._stopping.is_set():
-            self._workers.append(self._start(platform.spawn_context()))
+            self._start(platform.spawn_context())
 
