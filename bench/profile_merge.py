@@ -59,7 +59,7 @@ def main(argv=None) -> None:
     bench = generate(args.n)
     from qos_xl.cli import set_up_process
 
-    set_up_process()        # as the qos-xl process does: no hypothesis, no OpenBLAS thread pool, no cyclic GC
+    set_up_process()        # as the qos-xl process does: no cyclic GC
 
     started = time.perf_counter()
     from qos_xl.core.catalogue import load_plan

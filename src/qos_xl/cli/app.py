@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -366,12 +365,7 @@ def ingest_command(ctx: Context, *, as_json, sources, inbox, receipts_dir):
 
 
 def main():
-    """The ``qos-xl`` program: the command line, then a fast exit.
-
-    Every output is complete (written atomically, closed) when a command returns, so the
-    process ends without the interpreter freeing a city-scale merge object by object
-    (0.4 s at 1,000 units; mypy exits the same way).
-    """
+    """The ``qos-xl`` program: the command line, its exit code."""
     set_up_process()
     console.make_output_safe()
     # signals, and outputs that cannot be written, end the run in one zh-TW line (cli/ending.py)
@@ -379,7 +373,7 @@ def main():
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):   # a closed pipe: nothing more to say
             stream.flush()
-    os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
