@@ -205,6 +205,19 @@ def test_same_unit_sender_has_no_mismatch_and_unknown_sender_is_named(run, books
     assert run.ledger()[-1][-1] == ""
 
 
+def test_receipt_is_signed_dated_and_gives_the_contact_from_settings(run, books):
+    """The mail receipt answers as settings.csv says: 回覆署名, 補件期限 for a file to fix, 聯絡人 and 聯絡電話."""
+    import dataclasses
+
+    run.plan = dataclasses.replace(run.plan, settings={**run.plan.settings, "回覆署名": "工務局秘書室",
+                                                       "補件期限": "102/7/10", "聯絡人": "陳小華",
+                                                       "聯絡電話": "07-3368333 轉 2231"})
+    text = receipt(only(run(run.write(mf.webmail(books["BAD"], "養工處_自行檢核表.xlsx")))))
+    assert "請於 102/07/10 前依上列說明修正後重新寄送" in text
+    assert "如有疑問，請洽工務局秘書室 陳小華（07-3368333 轉 2231）。" in text
+    assert text.rstrip().endswith("工務局秘書室 敬上")
+
+
 def test_invalid_workbook_verdict_and_problems_in_receipt(run, books):
     message = only(run(run.write(mf.webmail(books["BAD"], "養工處_自行檢核表.xlsx"))))
     (att,) = message.attachments
@@ -570,6 +583,14 @@ def test_award_applications_and_word_work_plans_are_saved(run, books):
     assert rows["1020628_養工處_附件一.docx"].subject == "102年度政府服務品質獎申請資料"   # the pipeline recognises it by this
     text = receipt(result.messages[1])
     assert "共 1 個檔案，處理結果如下。" in text and "存檔名稱：1020628_養工處_附件一.docx" in text
+    # an award application named only by the mail's subject is recognised in the receipt too (from the ledger)
+    pdf_subject = run.write(mf.with_attachment(PDF + b"% 2\n", "附件一.pdf", "application/pdf",
+                                               subject="102年度政府服務品質獎申請資料", message_id="<a5@x>"))
+    text = receipt(run(pdf_subject).messages[0])
+    assert "內容：養護工程處，參獎申請書，102-08" in text and "檢核結果：檢核通過，已收件" in text
+    # a damaged Word file: resend it, with no 填報日期 to update (documents have none)
+    text = receipt(result.messages[1])
+    assert "檢核未通過" in text and "請依上列說明修正後重新寄送。" in text and "填報日期" not in text
 
 
 def test_other_archives_are_one_line_each_and_not_a_failure(tmp_path, books):

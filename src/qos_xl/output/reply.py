@@ -120,17 +120,19 @@ def problem_lines(problems: tuple[Problem, ...] | list[Problem], *, indent: str 
     return lines
 
 
-def closing(errors: bool, warnings: bool, *, original_name: bool = True, deadline: str = "") -> str:
+def closing(errors: bool, warnings: bool, *, original_name: bool = True, deadline: str = "", dated: bool = True) -> str:
     """What the unit should do now (``original_name``: about one file it should resend under its name;
-    ``deadline``: the date to resend by, as written for users)."""
+    ``deadline``: the date to resend by, as written for users; ``dated``: the file has a 填報日期 to update,
+    which documents — Word or PDF — do not)."""
     by = f"於 {deadline} 前" if deadline else ""
+    update = "，並更新「填報日期」。" if dated else "。"
     if errors:
         if original_name:
-            return f"請{by}依上列說明修正原檔案後，以原檔名重新寄送，並更新「填報日期」。"
-        return f"請{by}依上列說明修正後重新寄送，並更新「填報日期」。"
+            return f"請{by}依上列說明修正原檔案後，以原檔名重新寄送{update}"
+        return f"請{by}依上列說明修正後重新寄送{update}"
     if warnings:
         again = "以原檔名重新寄送" if original_name else "重新寄送"
-        return f"以上提醒不影響收件，本次無須重新寄送；如需更正，請修正後{again}，並更新「填報日期」。"
+        return f"以上提醒不影響收件，本次無須重新寄送；如需更正，請修正後{again}{update}"
     return "本檔案無須修正，謝謝貴單位配合。" if original_name else "檔案無須修正，謝謝貴單位配合。"
 
 
@@ -217,7 +219,7 @@ def _what_next(report: FileReport, annotated: str | None, sender: Sender) -> lis
         by = f"於 {sender.deadline} 前" if sender.deadline else ""
         return [f"請{by}依上列說明修正後重新寄送，並更新「填報日期」：可以直接在附件「{clean(annotated)}」上修正後寄回"
                 "（檔名不拘），也可以修正原檔案後寄回。"]
-    return [closing(errors, warnings, deadline=sender.deadline)]
+    return [closing(errors, warnings, deadline=sender.deadline, dated=report.document is None)]
 
 
 def _attachment(annotated: str | None, problem_list: str | None, note: str | None) -> list[str]:
@@ -245,8 +247,9 @@ def _mail_greeting(message: MailMessage) -> str:
     return f"{greeting} 您好：" if greeting else "您好："
 
 
-def mail_receipt(message: MailMessage) -> str:
-    """The reply to one message: which files arrived and each one's verdict, then its other attachments."""
+def mail_receipt(message: MailMessage, sender: Sender = Sender()) -> str:
+    """The reply to one message: which files arrived and each one's verdict, then its other attachments,
+    signed as ``sender`` (settings.csv) says."""
     from qos_xl.intake.mail import ALREADY, REJECTED  # the attachment states of ingest
 
     lines = [_mail_greeting(message), ""]
@@ -290,6 +293,11 @@ def mail_receipt(message: MailMessage) -> str:
     for note in dict.fromkeys(clean(note, 400, one_line=True) for note in notes):
         lines += ["", note]
     if files:
-        lines += ["", closing(any_errors, any_warnings, original_name=False)]
-    lines += ["", f"{SIGNATURE} 敬上", ""]
+        reports = [att.report for att in files if att.report is not None]
+        to_fix = [r for r in reports if (r.errors if any_errors else r.warnings)]
+        dated = not to_fix or any(r.document is None for r in to_fix)
+        lines += ["", closing(any_errors, any_warnings, original_name=False, deadline=sender.deadline, dated=dated)]
+    if sender.contact_line():
+        lines += ["", sender.contact_line()]
+    lines += ["", f"{sender.signature} 敬上", ""]
     return "\n".join(lines)

@@ -410,8 +410,8 @@ def validate_paths(paths: list[Path], plan: Plan, registry: Registry, *, jobs: i
     from qos_xl.pipeline.hints import with_hints
 
     rows: dict[str, LedgerRow] = {}
-    for folder in (Path(p) for p in paths):
-        if folder.is_dir():
-            rows.update(ledger.read(folder))
+    folders = (Path(p) if Path(p).is_dir() else Path(p).parent for p in paths)
+    for folder in dict.fromkeys(folders):   # a file given alone is still known by its folder's 收件紀錄 (ingest)
+        rows.update(ledger.read(folder))
     checked = check(load_files(list_inbox(paths), jobs, progress), plan, registry, rows)
     return replace(checked, files=with_hints(checked.files, checked, plan))

@@ -146,10 +146,13 @@ def ingest(sources_given: list[Path], inbox: Path, receipts_dir: Path, plan, reg
             message.attachments += [Attachment(name=r.name, state=REJECTED, sha256=r.sha256, reason=r.reason)
                                     for r in mail.refused]
     _validate(result, plan, registry)
+    from qos_xl.output.reply import Sender
+
+    sender = Sender.from_settings(getattr(plan, "settings", {}) or {})
     for message in result.messages:
         if message.reason and not message.attachments:
             continue
-        message.receipt = str(_write_receipt(message, receipts_dir))
+        message.receipt = str(_write_receipt(message, receipts_dir, sender))
     return result
 
 
@@ -275,9 +278,9 @@ def receipt_path(message: MailMessage, receipts_dir: Path) -> Path:
     return Path(receipts_dir) / safe_filename(f"{day}_{message.unit}_{short}.txt")
 
 
-def _write_receipt(message: MailMessage, receipts_dir: Path) -> Path:
+def _write_receipt(message: MailMessage, receipts_dir: Path, sender) -> Path:
     from qos_xl.output.reply import mail_receipt
 
     target = receipt_path(message, receipts_dir)
-    write_text_atomic(target, mail_receipt(message))
+    write_text_atomic(target, mail_receipt(message, sender))
     return target
