@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import zlib
 from pathlib import Path
@@ -25,7 +26,7 @@ HEADER = ("實施要項", "工作重點", "工作(推動)方法", "備註")
 
 
 def clerk_workplan(path: Path, plan, *, unit="高雄市政府工務局養護工程處", title=None, rows=None, split_after=None,
-                   sections=None, headings=None, extra=None) -> Path:
+                   sections=None, headings=None, extra=None, header=HEADER) -> Path:
     """A Word work plan as a clerk writes it: a title, headings (styled or typed), one table whose
     實施要項 cells are merged over their rows; ``split_after``: the table continues in a second
     table after a page break (header repeated)."""
@@ -47,13 +48,13 @@ def clerk_workplan(path: Path, plan, *, unit="高雄市政府工務局養護工�
     for number, chunk in enumerate(chunks):
         if number:
             document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
-        table = document.add_table(rows=1 + len(chunk), cols=4)
+        table = document.add_table(rows=1 + len(chunk), cols=len(header))
         table.style = "Table Grid"
-        for col, label in enumerate(HEADER):
+        for col, label in enumerate(header):
             table.cell(0, col).text = label
         start = 1
         for index, row in enumerate(chunk, start=1):
-            for col, value in enumerate(row[1:], start=1):
+            for col, value in enumerate(row[1:len(header)], start=1):
                 table.cell(index, col).text = value
             same_as_next = index < len(chunk) and chunk[index][0] == row[0]
             if index == start:
@@ -103,6 +104,38 @@ def test_a_clerks_word_work_plan_gives_the_same_rows_as_the_workbook(tmp_path, p
     assert len(table(word_checked)) == 5
     sections = ["basis", "goals", "audience", "review"]
     assert word_checked.headers[sections].iloc[0].tolist() == sheet_checked.headers[sections].iloc[0].tolist()
+
+
+def test_a_table_without_the_remarks_column_is_read(tmp_path, plan, registry):
+    """附件2's table may leave out 備註: 實施要項 | 工作重點 | 工作(推動)方法 is a whole work plan."""
+    rows = [(a.label, f"{a.title}工作重點", "依本處業務特性辦理。", "") for a in plan.areas]
+    word = clerk_workplan(tmp_path / "養工處_工作計畫.docx", plan, rows=rows, header=HEADER[:3],
+                          sections={"計畫依據": builders_basis(plan), "計畫目標": builders_goals(plan)})
+    checked, report = one(word, plan, registry)
+    assert (report.state, report.problems) == ("accepted", ())
+    frame = checked.workplan[checked.workplan["present"]]
+    assert len(frame) == len(plan.areas) and set(frame["method"]) == {"依本處業務特性辦理。"}
+    assert set(frame["remarks"].fillna("")) == {""}
+
+
+def test_a_word_plan_resent_or_replaced_takes_the_states_of_any_file(tmp_path, plan, registry):
+    """The same states as a workbook: a re-saved copy is a duplicate, a later file of the unit supersedes it."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rows = [(a.label, f"{a.title}工作重點", "依本處業務特性辦理。", "") for a in plan.areas]
+    sections = {"計畫依據": builders_basis(plan), "計畫目標": builders_goals(plan)}
+    first = clerk_workplan(inbox / "養工處_工作計畫.docx", plan, rows=rows, sections=sections)
+    copy = clerk_workplan(inbox / "養工處_工作計畫(再寄).docx", plan, rows=rows, sections=sections)
+    changed = [(a, f, "每月檢討一次。" if n == 0 else m, r) for n, (a, f, m, r) in enumerate(rows)]
+    later = clerk_workplan(inbox / "養工處_工作計畫(修正).docx", plan, rows=changed, sections=sections)
+    os.utime(first, (1_000_000, 1_000_000))
+    os.utime(copy, (1_000_100, 1_000_100))
+    os.utime(later, (1_000_200, 1_000_200))
+    result = merge(inbox, plan, registry, Period(102, None))
+    states = {f.file: (f.state, f.duplicate_of, f.superseded_by) for f in result.files}
+    assert states["養工處_工作計畫(再寄).docx"] == ("duplicate", "養工處_工作計畫.docx", None)
+    assert states["養工處_工作計畫(修正).docx"][0] == "accepted"
+    assert states["養工處_工作計畫.docx"] == ("superseded", None, "養工處_工作計畫(修正).docx")
 
 
 def builders_basis(plan):

@@ -608,16 +608,22 @@ time.sleep(300)
 @needs_proc
 @pytest.mark.parametrize("way", ["die_with_parent", "watch_parent"])
 def test_a_worker_ends_when_its_parent_is_killed(way):
-    parent = subprocess.Popen([sys.executable, "-c", _ORPHAN, _WORKER, way], stdout=subprocess.PIPE)
-    worker = int(parent.stdout.readline())
+    _child_ends_with_its_parent([sys.executable, "-c", _ORPHAN, _WORKER, way], "worker")
+
+
+def _child_ends_with_its_parent(parent_command: list[str], what: str, *, settle: float = 0.0) -> None:
+    """Start a parent that prints its child's pid, kill the parent, and wait for the child to end too."""
+    parent = subprocess.Popen(parent_command, stdout=subprocess.PIPE)
+    child = int(parent.stdout.readline())
     try:
-        assert _live([worker]) == [worker]
+        time.sleep(settle)
+        assert _live([child]) == [child]
         parent.kill()
         parent.wait(timeout=TIMEOUT)
-        _wait_for(lambda: not _live([worker]), 15, "the orphaned worker to end")
+        _wait_for(lambda: not _live([child]), 15, f"the orphaned {what} to end")
     finally:
         with contextlib.suppress(OSError):
-            os.kill(worker, signal.SIGKILL)
+            os.kill(child, signal.SIGKILL)
 
 
 _READER_PARENT = """
@@ -637,14 +643,5 @@ def test_the_isolated_reader_ends_when_its_worker_is_killed(tmp_path):
     """The .xls/.ods reader child of a killed worker does not live on (here it blocks opening a FIFO)."""
     fifo = tmp_path / "book.xls"
     os.mkfifo(fifo)
-    parent = subprocess.Popen([sys.executable, "-c", _READER_PARENT, str(fifo)], stdout=subprocess.PIPE)
-    reader = int(parent.stdout.readline())
-    try:
-        time.sleep(1)                       # let it reach the blocking open
-        assert _live([reader]) == [reader]
-        parent.kill()
-        parent.wait(timeout=TIMEOUT)
-        _wait_for(lambda: not _live([reader]), 15, "the orphaned reader to end")
-    finally:
-        with contextlib.suppress(OSError):
-            os.kill(reader, signal.SIGKILL)
+    # settle: let it reach the blocking open
+    _child_ends_with_its_parent([sys.executable, "-c", _READER_PARENT, str(fifo)], "reader", settle=1.0)

@@ -457,16 +457,8 @@ XLSX = mf.XLSX_TYPE
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-def _package(members: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return out.getvalue()
-
-
-DOCX = _package({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"})
-ODT = _package({"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>"})
+DOCX = mf.zip_bytes({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"})
+ODT = mf.zip_bytes({"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>"})
 
 
 def test_rerun_rewrites_every_receipt_byte_for_byte(run, books):

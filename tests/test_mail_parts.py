@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
-import io
-import zipfile
 
 import pytest
 
@@ -100,17 +98,9 @@ def test_outlook_sender_keeps_a_comma():
 # -- what a part is ------------------------------------------------------------------------
 
 
-def _package(members: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return out.getvalue()
-
-
-DOCX = _package({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>"})
-ODT = _package({"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>"})
-ODS = _package({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": b"<x/>"})
+DOCX = mf.zip_bytes({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>"})
+ODT = mf.zip_bytes({"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>"})
+ODS = mf.zip_bytes({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": b"<x/>"})
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 DOC = mf.ole_file({"WordDocument": b"\0" * 4096})
 OCTET = "application/octet-stream"

@@ -228,6 +228,9 @@ def test_demo_inbox_is_the_year_merged_for_december(tmp_path):
                                     "--period", "102-12", "--no-feedback"]).output
     assert "退步 1 項、未啟動 1 項，詳見彙整活頁簿的「期中與年度比較」工作表。" in text
     assert f"彙整活頁簿：{data['output']}" in text
+    lines = text.splitlines()
+    assert "未繳交自行檢核表：工程管理科" in lines                # sent nothing
+    assert "自行檢核表退回待修正：下水道工程處" in lines          # sent, and its only file was rejected
     year = json.loads(CliRunner().invoke(cli, ["status", "--config", str(CONFIG), "--inbox", str(inbox), "--json"]).output)
     counts = {period: Counter(u["submissions"][period]["state"] for u in year["units"]) for period in year["periods"]}
     assert counts == {"102": {"accepted": 7, "missing": 3}, "102-06": {"accepted": 8, "rejected": 1, "missing": 1},

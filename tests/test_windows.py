@@ -182,6 +182,23 @@ def test_every_command_writes_in_a_legacy_encoding(workspace, encoding, command,
     assert out or err
 
 
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_init_and_ingest_write_in_a_legacy_encoding(tmp_path, encoding):
+    """The two commands that print ✔ lines about new files: a workspace made, a mail saved (a name outside Big5)."""
+    env = {"PYTHONIOENCODING": encoding}
+    made = qos("init", "工作區", cwd=tmp_path, env=env)
+    assert made.returncode == 0, made.stderr.decode(errors="replace")
+    mail = tmp_path / "郵件.eml"
+    mail.write_bytes(mail_fixtures.webmail((DEMO_INBOX / "下水道處_自行檢核表.xlsx").read_bytes(), "养护工程处_😀_自行检核表.xlsx"))
+    run = qos("ingest", mail, cwd=tmp_path / "工作區", env=env)
+    assert run.returncode in (0, 1), run.stderr.decode(errors="replace")     # 1: the file saved has an error
+    for raw in (made.stdout, made.stderr, run.stdout, run.stderr):
+        text = decoded(raw, encoding)
+        assert "Traceback" not in text and "UnicodeEncodeError" not in text
+    assert decoded(run.stdout, encoding)
+    assert len(list((tmp_path / "工作區" / "workbooks" / "inbox").glob("*.xlsx"))) == 1
+
+
 def test_cp950_shows_stand_ins_and_the_names_it_can(workspace):
     run = qos("validate", "--no-feedback", cwd=workspace, env={"PYTHONIOENCODING": "cp950"})
     text = run.stdout.decode("cp950")

@@ -300,6 +300,27 @@ def test_status_command_for_the_year(inbox):
     assert "年度自行檢核（102-12）：已接受 3、退回待修正 0、未繳交 7" in text
     strict = CliRunner().invoke(cli, ["status", "--config", str(CONFIG), "--inbox", str(inbox), "--strict"])
     assert strict.exit_code == 1                # units are missing at checkpoints already started
+    # the work plans' period alone: work plans are judged, the self-checks of the year are not 退回
+    plans = json.loads(CliRunner().invoke(cli, ["status", "--config", str(CONFIG), "--inbox", str(inbox), "--period", "102",
+                                                "--json"]).output)
+    assert plans["periods"] == ["102"]
+    assert {u["code"]: u["submissions"]["102"] for u in plans["units"] if u["code"] in ("SEC", "MNT", "NCE", "BLD")} == {
+        "SEC": {"state": "accepted", "file": "秘書室_工作計畫_102.xlsx"},
+        "MNT": {"state": "accepted", "file": "養工處_工作計畫_102.xlsx"},
+        "NCE": {"state": "rejected", "file": "新工處_工作計畫_102.xlsx"},
+        "BLD": {"state": "missing", "file": None}}
+
+
+def test_december_without_june_files_compares_nothing(tmp_path, plan, registry):
+    """A December inbox without June self-checks: no comparison in the JSON, no 期中與年度比較 sheet."""
+    inbox = tmp_path / "inbox"
+    builders.selfcheck(inbox, plan, registry, unit="MNT", name="養工處_年度.xlsx", period="102-12", report_date="102/12/20")
+    run = CliRunner().invoke(cli, ["merge", "--config", str(CONFIG), "--inbox", str(inbox), "--out", str(tmp_path / "out"),
+                                   "--no-feedback", "--json"])
+    assert run.exit_code == 0, run.output
+    data = json.loads(run.output)
+    assert data["period"] == "102-12" and data["comparison"] is None
+    assert "期中與年度比較" not in load_workbook(data["output"], read_only=True).sheetnames
 
 
 def _cells(line: str) -> list[str]:
@@ -396,6 +417,27 @@ def test_status_reads_states_without_merging(inbox, plan, registry, june, decemb
     """``status`` takes the inbox in (states only, no rows combined, no rates): the same table as from a merge."""
     from qos_xl.pipeline.merge import take_in
 
-    intake = take_in(inbox, plan, registry, jobs=1)
+    intake = take_in(inbox, plan, registry, jobs=1, states_only=True)
     assert status_table(intake).to_dict() == status_table(december).to_dict() == status_table(june).to_dict()
     assert status_table(intake, JUNE).to_dict() == status_table(june, JUNE).to_dict()
+    # only the rules that can reject a file ran: the same states and errors, no warning looked for
+    full = {f.file: f for f in take_in(inbox, plan, registry, jobs=1).year}
+    fast = {f.file: f for f in intake.year}
+    assert {n: (f.state, f.errors) for n, f in fast.items()} == {n: (f.state, f.errors) for n, f in full.items()}
+
+
+def test_status_looks_for_no_warning_and_gives_the_same_states(tmp_path, plan, registry):
+    """A file with only warnings is accepted either way; status does not spend time finding the warnings."""
+    from qos_xl.pipeline.merge import take_in
+
+    inbox = tmp_path / "inbox"
+    builders.selfcheck(inbox, plan, registry, unit="MNT", name="養工處.xlsx",
+                       edit=lambda ws: ws.__setitem__(CELL["filler"], None))            # filler-missing: a warning
+    builders.selfcheck(inbox, plan, registry, unit="SEC", name="秘書室.xlsx",
+                       edit=lambda ws: ws.__setitem__(CELL["report_date"], None))       # report-date-missing: an error
+    full = {f.file: f for f in take_in(inbox, plan, registry, jobs=1).year}
+    fast = {f.file: f for f in take_in(inbox, plan, registry, jobs=1, states_only=True).year}
+    assert [p.code for p in full["養工處.xlsx"].problems] == ["filler-missing"]
+    assert fast["養工處.xlsx"].problems == () and fast["養工處.xlsx"].state == full["養工處.xlsx"].state == "accepted"
+    assert [p.code for p in fast["秘書室.xlsx"].errors] == [p.code for p in full["秘書室.xlsx"].errors] == ["report-date-missing"]
+    assert fast["秘書室.xlsx"].state == full["秘書室.xlsx"].state == "rejected"

@@ -332,7 +332,7 @@ def status(ctx: Context, *, as_json, inbox, period, strict):
 
     inbox, chosen = inbox_and_period(ctx, inbox, period)
     with progress_bar(len(list_inbox([inbox])), "讀取與檢核") as bar:   # states only: no rows combined, no rates
-        intake = take_in(inbox, ctx.plan, ctx.registry, progress=bar.update)
+        intake = take_in(inbox, ctx.plan, ctx.registry, progress=bar.update, states_only=True)
     table = status_table(intake, chosen)
     if as_json:
         emit_json(table.to_dict())

@@ -31,6 +31,7 @@ _LABEL_LINE = {name: re.compile(rf"^\s*{re.escape(label)}\s*[:：]\s*(?P<value>.
 _SECTION_NAMES = {key(label): name for name, label in WORKPLAN_SECTIONS.items()}
 _HEADER_LABELS = {key(label): name for name, label in WORKPLAN_COLUMNS.items()}
 _REQUIRED = ("area", "focus")
+_OPTIONAL = ("remarks",)   # the plan's 附件2 table: 實施要項 | 工作重點 | 工作(推動)方法 (| 備註)
 _HEADER_ROWS = 3           # the header row is among a table's first rows (a caption row may stand above)
 
 
@@ -66,7 +67,7 @@ def read_word_submission(document: WordDocument, file: str) -> Submission:
         found = first[0][1]
         columns = {name: f"第 {col + 1} 欄" for name, col in found.items()}
         for name, label in WORKPLAN_COLUMNS.items():
-            if name not in found:
+            if name not in found and name not in _OPTIONAL:
                 add("label-missing", label=label)
         for table, col_of, start in first:
             for index in range(start, len(table.rows)):

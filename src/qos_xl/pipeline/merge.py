@@ -170,13 +170,15 @@ class Intake:
     checked: Checked
 
 
-def take_in(inbox: Path, plan: Plan, registry: Registry, *, jobs: int | None = None, progress=None) -> Intake:
-    """Read and validate the whole inbox once and give each file its state in its own period."""
+def take_in(inbox: Path, plan: Plan, registry: Registry, *, jobs: int | None = None, progress=None,
+            states_only: bool = False) -> Intake:
+    """Read and validate the whole inbox once and give each file its state in its own period
+    (``states_only``: the rules that can reject a file, no warnings — what ``status`` needs)."""
     loading = Loading(list_inbox([inbox]), jobs, progress)  # the workers start reading now...
     from qos_xl.pipeline.validate import check  # ...while pandas and pandera load here
 
     rows = ledger.read(inbox)
-    checked = check(loading.results(), plan, registry, rows)
+    checked = check(loading.results(), plan, registry, rows, states_only=states_only)
     files = with_provenance(checked.files, rows, registry)
     own = states.decide(files, lambda ids: states.read_contents(checked, ids))
     return Intake(plan, registry, files, states.apply(files, own), own, checked)

@@ -18,14 +18,14 @@ import pandas as pd
 import pandera.pandas as pa
 
 from qos_xl.core.catalogue import Plan
-from qos_xl.core.messages import NOT_DUE_NOTE, OTHERS_NOTE
+from qos_xl.core.messages import MESSAGES, NOT_DUE_NOTE, OTHERS_NOTE
 from qos_xl.core.problems import Problem, make_problem, problem_order
 from qos_xl.core.registry import Registry
 from qos_xl.core.report import FileReport
 from qos_xl.core.text import key, text, texts
 from qos_xl.core.values import (cached, each_distinct, format_roc, parse_date, parse_period, parse_roc_year, parse_status,
                                 shown_date)
-from qos_xl.core.vocabulary import (ACCEPTED, DOING, DONE, FIELD_LABELS, IGNORED, NOT_APPLICABLE, REJECTED, SELFCHECK,
+from qos_xl.core.vocabulary import (ACCEPTED, DOING, DONE, ERROR, FIELD_LABELS, IGNORED, NOT_APPLICABLE, REJECTED, SELFCHECK,
                                     SELFCHECK_MONTHS, WORKPLAN, WORKPLAN_SECTIONS)
 from qos_xl.intake import ledger
 from qos_xl.intake.ledger import LedgerRow
@@ -115,9 +115,18 @@ def _schema(name: str, rules: tuple[Rule, ...]) -> pa.DataFrameSchema:
     )
 
 
+def _deciding(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+    """The rules whose failure rejects a file: all a file's state needs (``qos-xl status``)."""
+    return tuple(rule for rule in rules if MESSAGES[rule.code][0] == ERROR)
+
+
 HEADER_SCHEMA = _schema("header", HEADER_RULES)
 SELFCHECK_SCHEMA = _schema("selfcheck", SELFCHECK_RULES)
 WORKPLAN_SCHEMA = _schema("workplan", WORKPLAN_RULES)
+# (schema, rules) per frame: every rule, or (states_only) the errors alone
+RULESETS = {False: ((HEADER_SCHEMA, HEADER_RULES), (SELFCHECK_SCHEMA, SELFCHECK_RULES), (WORKPLAN_SCHEMA, WORKPLAN_RULES)),
+            True: tuple((_schema(name, _deciding(rules)), _deciding(rules)) for name, rules in
+                        (("header", HEADER_RULES), ("selfcheck", SELFCHECK_RULES), ("workplan", WORKPLAN_RULES)))}
 
 
 def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[tuple[int, object]]:
@@ -359,18 +368,19 @@ def _example(plan: Plan, item: Loaded, code: str) -> str:
     return f"{plan.year}-06 或 {plan.year}-12"
 
 
-def check(loaded: list[Loaded], plan: Plan, registry: Registry, ledger: dict[str, LedgerRow] | None = None) -> Checked:
+def check(loaded: list[Loaded], plan: Plan, registry: Registry, ledger: dict[str, LedgerRow] | None = None, *,
+          states_only: bool = False) -> Checked:
     """Validate every loaded file at once: new reports with unit, period, problems and state.
 
-    ``ledger``: the ingest ledger's rows by SHA-256, by which documents are recognised (award applications)."""
+    ``ledger``: the ingest ledger's rows by SHA-256, by which documents are recognised (award applications);
+    ``states_only``: only the rules that can reject a file run (warnings are not looked for): the same states."""
     forms = {item.report.id: item for item in loaded if item.submission is not None}
     empty = pd.DataFrame()
     headers = _header_frame(forms, plan, registry) if forms else empty
     selfcheck = _selfcheck_frame(forms, plan, headers) if any(i.submission.form == SELFCHECK for i in forms.values()) else empty
     workplan = _workplan_frame(forms, plan) if any(i.submission.form == WORKPLAN for i in forms.values()) else empty
     found: dict[int, list[Problem]] = {}
-    for schema, rules, frame in ((HEADER_SCHEMA, HEADER_RULES, headers), (SELFCHECK_SCHEMA, SELFCHECK_RULES, selfcheck),
-                                 (WORKPLAN_SCHEMA, WORKPLAN_RULES, workplan)):
+    for (schema, rules), frame in zip(RULESETS[states_only], (headers, selfcheck, workplan)):
         if not frame.empty:
             for fid, problems in _translate(_failures(schema, frame), rules, frame, forms, plan).items():
                 found.setdefault(fid, []).extend(problems)
