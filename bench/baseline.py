@@ -3,7 +3,7 @@
     python bench/baseline.py naive INBOX OUT.xlsx   # what an analyst would write
     python bench/baseline.py floor INBOX            # reading every file, nothing else
 
-naive: per file ``pandas.read_excel(sheet_name="自行檢核表", header=6, engine="openpyxl")``,
+naive: per file ``pandas.read_excel(sheet_name="自行檢核表", header=<the 項次 row>, engine="openpyxl")``,
 a per-file pandera validation (a few column checks, lazy=True), then ``pandas.concat``
 and ``DataFrame.to_excel`` (openpyxl engine) of the combined frame.  It does much less
 than qos-xl (no label search, no header block, no dates, no rules across columns, no
@@ -28,9 +28,13 @@ def naive(inbox: Path, out: Path) -> None:
         "執行狀態": pa.Column(str, pa.Check.isin(["已完成", "辦理中", "未辦理", "不適用"]), nullable=True),
         "辦理情形": pa.Column(str, nullable=True),
     })
+    from qos_xl.output.templates import SC_HEADER_ROW   # the template's 項次 row, as an analyst reads it off the sheet
+
     frames, failures = [], 0
     for path in sorted(inbox.glob("*.xlsx")):
-        frame = pd.read_excel(path, sheet_name="自行檢核表", header=6, engine="openpyxl")
+        frame = pd.read_excel(path, sheet_name="自行檢核表", header=SC_HEADER_ROW, engine="openpyxl")
+        if "項次" not in frame.columns:   # a wrong header row makes every file's columns differ: concat would explode
+            raise SystemExit(f"{path.name}: no 項次 column in row {SC_HEADER_ROW + 1}; the template changed")
         try:
             schema.validate(frame, lazy=True)
         except pa.errors.SchemaErrors as exc:
