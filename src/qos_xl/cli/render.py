@@ -8,7 +8,7 @@ import click
 
 from qos_xl.core.text import display_width as columns   # terminal columns: wide (CJK) characters take two
 from qos_xl.core.report import FileReport
-from qos_xl.core.vocabulary import (ACCEPTED, COMPARISON_SHEET, FORM_NAMES, HINT_NAME, IGNORED, MISSING, NOT_STARTED,
+from qos_xl.core.vocabulary import (ACCEPTED, COMPARISON_SHEET, FORM_NAMES, HINT_NAME, IGNORED, MISSING, MOVE_NAMES, NOT_STARTED,
                                     OTHER_PERIOD, REGRESSED, REJECTED, SELFCHECK, SEVERITY_NAMES, STATE_NAMES,
                                     SUBMISSION_NAMES)
 
@@ -57,7 +57,7 @@ def merge(result) -> None:
             click.echo(f"  ✘ {report.file}：{report.errors[0].message if report.errors else ''}（共 {len(report.errors)} 個錯誤）")
     others = sum(1 for f in result.files if f.state == OTHER_PERIOD)
     if others:
-        click.echo(f"其他期別的檔案 {others} 個：列於收件紀錄，不列入本期彙整。")
+        click.echo(f"{STATE_NAMES[OTHER_PERIOD]}的檔案 {others} 個：列於收件紀錄，不列入本期彙整。")
     if result.form == SELFCHECK:
         click.echo("各實施要項完成率：")
         for area in result.plan.areas:
@@ -65,7 +65,7 @@ def merge(result) -> None:
         click.echo(f"  全局　{result.overall.label}")
     name = FORM_NAMES[result.form]
     if result.missing.get(result.form):
-        click.echo(f"未繳交{name}：" + "、".join(u.name for u in result.missing[result.form]))
+        click.echo(f"{SUBMISSION_NAMES[MISSING]}{name}：" + "、".join(u.name for u in result.missing[result.form]))
     if result.returned.get(result.form):
         click.echo(f"{name}{SUBMISSION_NAMES[REJECTED]}：" + "、".join(u.name for u in result.returned[result.form]))
     if result.comparison is not None:
@@ -77,7 +77,8 @@ def comparison(moved) -> None:
     """The December merge's comparison with June, in two lines and where to read it."""
     before, after = moved.overall
     click.echo(f"期中（{moved.before}）與年度（{moved.after}）比較：全局 {before.label} → {after.label}"
-               f"{change_text(before, after)}；退步 {len(moved.of_kind(REGRESSED))} 項、未啟動 {len(moved.of_kind(NOT_STARTED))} 項，"
+               f"{change_text(before, after)}；{MOVE_NAMES[REGRESSED]} {len(moved.of_kind(REGRESSED))} 項、"
+               f"{MOVE_NAMES[NOT_STARTED]} {len(moved.of_kind(NOT_STARTED))} 項，"
                f"詳見彙整活頁簿的「{COMPARISON_SHEET}」工作表。")
 
 

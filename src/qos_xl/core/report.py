@@ -13,6 +13,8 @@ from pathlib import Path
 from qos_xl.core.problems import Problem, make_problem
 from qos_xl.core.vocabulary import IGNORED
 
+SHORT_HASH = 12      # the characters of the SHA-256 that replies, annotated copies and 收件紀錄 quote
+
 
 @dataclass(frozen=True)
 class Provenance:
@@ -53,6 +55,11 @@ class FileReport:
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if not p.is_error]
+
+    @property
+    def short_hash(self) -> str:
+        """The start of the file's SHA-256 that users are shown (``SHORT_HASH`` characters)."""
+        return self.sha256[:SHORT_HASH]
 
     @property
     def hints(self) -> list[Problem]:

@@ -61,6 +61,8 @@ STATE_NAMES = {ACCEPTED: "接受", SUPERSEDED: "已被取代", DUPLICATE: "重�
 CHECKPOINT_MONTHS = (None, 6, 8, 12)
 CHECKPOINT_FORMS = {None: WORKPLAN, 6: SELFCHECK, 8: AWARD, 12: SELFCHECK}
 CHECKPOINT_NAMES = {None: "工作計畫", 6: "期中自行檢核", 8: "參獎申請書", 12: "年度自行檢核"}
+# what a self-check of each month is (PRODUCT: June's 期中自行檢核, December's 年度執行成果)
+SELFCHECK_PERIOD_NAMES = {6: "期中自行檢核", 12: "年度執行成果"}
 SELFCHECK_MONTHS = tuple(m for m in CHECKPOINT_MONTHS if CHECKPOINT_FORMS[m] == SELFCHECK)
 
 # -- a unit's submission for one checkpoint (status) ----------------------------------------
@@ -71,7 +73,7 @@ SUBMISSION_NAMES = {ACCEPTED: "已接受", REJECTED: "退回待修正", MISSING:
 REGRESSED = "regressed"
 NOT_STARTED = "not-started"
 COMPARISON_SHEET = "期中與年度比較"
-MOVE_NAMES = {REGRESSED: "退步（期中已完成，年度未完成）", NOT_STARTED: "未啟動（期中、年度均未辦理）"}
+MOVE_NAMES = {REGRESSED: "退步", NOT_STARTED: "未啟動"}   # 退步: 已完成 in June, not in December; 未啟動: 未辦理 in both
 
 # -- problems ----------------------------------------------------------------------------------
 ERROR = "error"

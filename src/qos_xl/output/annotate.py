@@ -83,7 +83,7 @@ def _title(report: FileReport) -> str:
 def _subtitle(report: FileReport, note: str | None) -> str:
     parts = [x for x in (report.unit, FORM_NAMES.get(report.form or ""), report.period) if x]
     if report.sha256:
-        parts.append(f"SHA-256 {report.sha256[:12]}")
+        parts.append(f"SHA-256 {report.short_hash}")
     text = "｜".join(parts)
     if note:
         return f"{text}。{note}" if text else note

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qos_xl.core.problems import Problem
-from qos_xl.core.report import FileReport
+from qos_xl.core.report import SHORT_HASH, FileReport
 from qos_xl.core.text import safe_text
 from qos_xl.core.values import format_roc, parse_date
-from qos_xl.core.vocabulary import (DUPLICATE, FORM_NAMES, HINT_HEADING, HINT_NAME, IGNORED, SELFCHECK, SEVERITY_NAMES,
-                                    SUPERSEDED, WORKPLAN)
+from qos_xl.core.vocabulary import (DUPLICATE, FORM_NAMES, HINT_HEADING, HINT_NAME, IGNORED, SELFCHECK, SELFCHECK_PERIOD_NAMES,
+                                    SEVERITY_NAMES, SUPERSEDED, WORKPLAN)
 
 if TYPE_CHECKING:
     from qos_xl.intake.mail import MailMessage
@@ -88,10 +88,9 @@ def verdict(report: FileReport) -> str:
 def period_text(report: FileReport) -> str:
     """102-06（期中自行檢核）, 102-12（年度執行成果）, 102 年度."""
     period = report.period or ""
-    if report.form == SELFCHECK and period.endswith("-06"):
-        return f"{period}（期中自行檢核）"
-    if report.form == SELFCHECK and period.endswith("-12"):
-        return f"{period}（年度執行成果）"
+    month = period[-2:] if report.form == SELFCHECK and "-" in period else ""
+    if month.isdigit() and int(month) in SELFCHECK_PERIOD_NAMES:
+        return f"{period}（{SELFCHECK_PERIOD_NAMES[int(month)]}）"
     if report.form == WORKPLAN and period:
         return f"{period} 年度"
     return period
@@ -176,7 +175,7 @@ def _reply_sections(report: FileReport, *, annotated, problem_list, note, sender
 def _file_facts(report: FileReport) -> list[str]:
     lines = [f"檔案名稱：{clean(Path(report.file).name)}"]
     if report.sha256:
-        lines.append(f"檔案識別碼（SHA-256 前 12 碼）：{report.sha256[:12]}")
+        lines.append(f"檔案識別碼（SHA-256 前 {SHORT_HASH} 碼）：{report.short_hash}")
     if report.form:
         lines.append(f"表單：{FORM_NAMES.get(report.form, report.form)}")
     if report.period:

@@ -48,7 +48,8 @@ from qos_xl.core import vocabulary as words
 from qos_xl.core.catalogue import Plan
 from qos_xl.core.names import unit_stem
 from qos_xl.core.registry import Registry, Unit
-from qos_xl.core.vocabulary import HELP_SHEET, META_SHEET, SELFCHECK, SELFCHECK_SHEET, STATUSES, WORKPLAN, WORKPLAN_SHEET
+from qos_xl.core.vocabulary import (HELP_SHEET, META_SHEET, SELFCHECK, SELFCHECK_PERIOD_NAMES, SELFCHECK_SHEET, STATUSES,
+                                    WORKPLAN, WORKPLAN_SHEET)
 from qos_xl.output.files import atomic_path
 from qos_xl.output.xlsxout import new_workbook, print_a4, row_height, write_string, write_value
 
@@ -175,11 +176,7 @@ def _secretariat(registry: Registry) -> str:
 
 
 def _subtitle(period) -> str:
-    if period.month == 6:
-        return f"期中自行檢核（{period}）"
-    if period.month == 12:
-        return f"年度執行成果（{period}）"
-    return f"自行檢核（{period}）"
+    return f"{SELFCHECK_PERIOD_NAMES.get(period.month, '自行檢核')}（{period}）"
 
 
 def _heights(pairs, min_lines: int = 1) -> float:

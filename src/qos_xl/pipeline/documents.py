@@ -19,15 +19,15 @@ from qos_xl.core.problems import FileProblem
 from qos_xl.core.registry import Registry, Unit
 from qos_xl.core.report import FileReport
 from qos_xl.core.text import key
-from qos_xl.core.vocabulary import AWARD, WORKPLAN
+from qos_xl.core.values import Period
+from qos_xl.core.vocabulary import AWARD, AWARD_WORDS, CHECKPOINT_FORMS, WORKPLAN
 from qos_xl.intake.documents import DOC, DOCX, KIND_NAMES, KIND_SUFFIXES, ODT, Document
 from qos_xl.intake.docx import read_docx
 from qos_xl.intake.ledger import LedgerRow
 from qos_xl.pipeline.locate import Submission
 from qos_xl.pipeline.locate_docx import is_workplan, read_word_submission
 
-AWARD_WORDS = ("參獎", "申請書", "服務品質獎")
-AWARD_MONTH = 8
+AWARD_MONTH = next(month for month, form in CHECKPOINT_FORMS.items() if form == AWARD)
 
 
 def is_award_name(text: str) -> bool:
@@ -68,7 +68,7 @@ def settle(report: FileReport, document: Document, plan: Plan, registry: Registr
         if report.errors:
             return report                         # it cannot be opened: that is the reason already given
         return report.with_problems(_unrecognised(report, document))
-    report = replace(report, form=AWARD, period=f"{plan.year}-{AWARD_MONTH:02d}")
+    report = replace(report, form=AWARD, period=str(Period(plan.year, AWARD_MONTH)))
     unit = unit_in_name(registry, report.file) or _sender_unit(registry, row)
     if unit is not None:
         report = replace(report, unit=unit.name, unit_code=unit.code)

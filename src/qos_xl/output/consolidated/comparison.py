@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qos_xl.core.vocabulary import CHECKPOINT_NAMES, COMPARISON_SHEET, NOT_STARTED, REGRESSED
+from qos_xl.core.vocabulary import CHECKPOINT_NAMES, COMPARISON_SHEET, MOVE_NAMES, NOT_STARTED, REGRESSED
 from qos_xl.output import xlsxout
 from qos_xl.output.consolidated.sheet import Book, Col
 from qos_xl.pipeline.compare import change
@@ -11,7 +11,6 @@ from qos_xl.pipeline.rates import Rate
 NO_DATA = "無資料"                 # the unit has no accepted self-check in that period
 STEP_CHARS = 48                   # a step's text is cut here: 項次對照 has it whole
 SHORT = {6: "期中", 12: "年度"}     # the self-check periods in a column title
-KIND_WORDS = {REGRESSED: "退步", NOT_STARTED: "未啟動"}
 # up and down read by their sign (▲ ▼, also on a black-and-white print) and by colour on screen
 CHANGE_FORMAT = '"▲ "0.0;"▼ "0.0;"＝ "0.0'
 CHANGE_COLOURS = {1: ("#006100", "#C6EFCE"), -1: ("#9C0006", "#FFC7CE"), 0: ("#404040", None)}
@@ -69,7 +68,7 @@ def write_comparison(book: Book) -> None:
         text = text if len(text) <= STEP_CHARS else text[:STEP_CHARS] + "…"
         said = f"\n{late}辦理情形：{moved_step.narrative}" if moved_step.narrative else ""
         sh.line([moved_step.unit, f"{moved_step.step}　{text}{said}", None, moved_step.before, None, moved_step.after,
-                 KIND_WORDS[moved_step.kind]])
+                 MOVE_NAMES[moved_step.kind]])
     if not moved.steps:
         sh.text_row("（沒有退步或未啟動的執行步驟）", fmt.note)
     sh.finish()

@@ -5,19 +5,19 @@ Quality hints are not repeated in 檢核問題: they have their own sheet, 品�
 
 from __future__ import annotations
 
+from qos_xl.core.report import SHORT_HASH
 from qos_xl.core.values import Period, format_roc
 from qos_xl.core.vocabulary import (CHECKPOINT_NAMES, FORM_NAMES, HINT_NAME, IGNORED, OTHER_PERIOD, REJECTED, SEVERITY_NAMES,
                                     STATE_NAMES, WORKPLAN)
 from qos_xl.output.consolidated.sheet import MISSING, RETURNED, Book, Col, text_of
 
-SHORT_HASH = 12      # the characters of the SHA-256 that replies and annotated copies quote
 
 
 def write_missing(book: Book) -> None:
     r = book.result
     cols = [Col("表單", 22), Col("狀況", 11, "center"), Col("代碼", 7, "center"), Col("機關全銜", 22), Col("類別", 9, "center"),
             Col("電子郵件", 28), Col("說明", 40)]
-    sh = book.sheet("未繳交", cols, table=True, freeze=(1, 0), autofilter=True)
+    sh = book.sheet(MISSING, cols, table=True, freeze=(1, 0), autofilter=True)
     sh.header()
     for form in r.missing:                     # the forms this merge takes in, its own first
         title = f"{FORM_NAMES[form]}（{r.period.year} 年度）" if form == WORKPLAN else f"{FORM_NAMES[form]}（{r.period}）"
@@ -47,7 +47,7 @@ def write_intake(book: Book) -> None:
     sh.header()
     for report in files:
         errors = len(report.errors)
-        values = [report.file, report.sha256[:SHORT_HASH], text_of(report.unit), FORM_NAMES.get(report.form, text_of(report.form)),
+        values = [report.file, report.short_hash, text_of(report.unit), FORM_NAMES.get(report.form, text_of(report.form)),
                   text_of(report.period), format_roc(report.report_date), STATE_NAMES.get(report.state, text_of(report.state)),
                   errors, len(report.problems) - errors, explain(report)]
         if with_mail:

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from qos_xl.core.values import format_roc
-from qos_xl.core.vocabulary import FORM_NAMES, SELFCHECK, STATE_NAMES
+from qos_xl.core.vocabulary import CHECKPOINT_NAMES, FORM_NAMES, SELFCHECK, SELFCHECK_PERIOD_NAMES, STATE_NAMES
 from qos_xl.output import xlsxout
 from qos_xl.output.consolidated.sheet import (CHART_ROW_PX, MISSING, RETURNED, Book, Col, bar_chart, check, fit_height,
                                               rate_cells, width_px)
@@ -138,5 +138,5 @@ def period_text(period) -> str:
     """102-06（期中自行檢核）, 102-12（年度執行成果）, 102（年度）."""
     if period.month is None:
         return f"{period}（{period.year} 年度）"
-    wording = {12: "年度執行成果", 8: "參獎申請書"}.get(period.month, "期中自行檢核")
+    wording = SELFCHECK_PERIOD_NAMES.get(period.month) or CHECKPOINT_NAMES[period.month]
     return f"{period}（{period.year} 年度{wording}）"
