@@ -1,4 +1,4 @@
-"""Text normalisation shared by every stage: how a label or a value is compared."""
+"""Text shared by every stage: how a label or a value is compared, what a cell may hold, how wide text is on screen."""
 
 from __future__ import annotations
 

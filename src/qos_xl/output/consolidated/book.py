@@ -1,4 +1,4 @@
-"""The consolidated bureau workbook: completion rates, details, intake log, for managers.
+"""The consolidated bureau workbook for managers: twelve sheets, from 摘要 to 檢核問題, one module each.
 
 Written with xlsxwriter's public API, every sheet strictly top to bottom, one module per
 sheet.  ``SHEETS`` lists their writers in the order a manager reads them — to add a sheet,
