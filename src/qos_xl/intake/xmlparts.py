@@ -57,6 +57,7 @@ def feed(parser: DefusedXMLParser, pkg: Package | None, info: zipfile.ZipInfo | 
     (``info``, or its name when ``raw`` is given).
     """
     name = (info if isinstance(info, str) else info.filename)[:80]
+    expat = parser.parser
     try:
         try:
             if raw is not None:
@@ -83,6 +84,21 @@ def feed(parser: DefusedXMLParser, pkg: Package | None, info: zipfile.ZipInfo | 
         raise
     except (LookupError, ValueError, UnicodeError):   # unknown/unsupported declared encoding
         raise corrupt(f"{name} 的 XML 編碼無法辨識") from None
+    finally:
+        _let_go(expat)
+
+
+_HANDLERS = ("StartElementHandler", "EndElementHandler", "CharacterDataHandler", "StartNamespaceDeclHandler",
+             "EndNamespaceDeclHandler", "StartDoctypeDeclHandler", "EntityDeclHandler", "UnparsedEntityDeclHandler",
+             "ExternalEntityRefHandler", "DefaultHandler", "DefaultHandlerExpand", "CommentHandler",
+             "ProcessingInstructionHandler")
+
+
+def _let_go(expat) -> None:
+    """Drop a finished parser's handlers: each holds the parser (a closure over it, a method of its owner), and
+    such a cycle is freed only by the cyclic GC, which the qos-xl process and the workers it forks run without."""
+    for handler in _HANDLERS:
+        setattr(expat, handler, None)
 
 
 def parse(pkg: Package, info: zipfile.ZipInfo, start, end=None, data=None, raw: bytes | None = None) -> None:

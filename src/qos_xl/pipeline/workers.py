@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import gc
 import os
 import queue
 import threading
@@ -48,6 +49,7 @@ def _serve(conn, func: Callable, parent_pid: int) -> None:
     """A worker's life: tasks in, outcomes out, until told to stop or the parent is gone."""
     platform.quiet_worker_signals()
     platform.die_with_parent(parent_pid)
+    gc.enable()           # a forked worker inherits the qos-xl process's paused collector: it serves many tasks
     while True:
         try:
             task = conn.recv()

@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qos_xl.core.names import safe_filename, split_suffix
 from qos_xl.core.registry import Registry, Unit
@@ -28,6 +29,9 @@ from qos_xl.intake.mail import messages, sources
 from qos_xl.intake.mail.attachments import SPREADSHEET, Found
 from qos_xl.intake.mail.headers import TAIPEI
 from qos_xl.output.files import write_bytes_atomic, write_text_atomic
+
+if TYPE_CHECKING:
+    from qos_xl.output.reply import Sender
 
 UNKNOWN_SENDER = "未知寄件者"
 SAVED, ALREADY, REJECTED = "saved", "already-in-inbox", "rejected"
@@ -148,7 +152,7 @@ def ingest(sources_given: list[Path], inbox: Path, receipts_dir: Path, plan, reg
     _validate(result, plan, registry)
     from qos_xl.output.reply import Sender
 
-    sender = Sender.from_settings(getattr(plan, "settings", {}) or {})
+    sender = Sender.from_settings(plan.settings)     # who signs, by when to resend, whom to call
     for message in result.messages:
         if message.reason and not message.attachments:
             continue
@@ -278,7 +282,7 @@ def receipt_path(message: MailMessage, receipts_dir: Path) -> Path:
     return Path(receipts_dir) / safe_filename(f"{day}_{message.unit}_{short}.txt")
 
 
-def _write_receipt(message: MailMessage, receipts_dir: Path, sender) -> Path:
+def _write_receipt(message: MailMessage, receipts_dir: Path, sender: Sender) -> Path:
     from qos_xl.output.reply import mail_receipt
 
     target = receipt_path(message, receipts_dir)
