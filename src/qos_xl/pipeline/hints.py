@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from qos_xl.core.messages import HINT_ADVICE
 from qos_xl.core.problems import Problem, make_problem
-from qos_xl.core.values import each_distinct
+from qos_xl.core.values import cached, each_distinct
 from qos_xl.core.vocabulary import ACCEPTED, DOING, DONE, NOT_APPLICABLE, SELFCHECK, WORKPLAN
 from qos_xl.pipeline.locate import Layout
 
@@ -157,28 +157,36 @@ def hints(rows: pd.DataFrame, sources: dict[int, Source], plan: Plan,
         found[fids[i]].append(((lines[i], len(letter), letter, len(found[fids[i]])), problem))
 
     described = [status in DESCRIBED for status in statuses]
-    keys = each_distinct(normalised, [text if yes else "" for text, yes in zip(narratives, described)])
-    counted = each_distinct(meaningful, keys)
+    # each text's fingerprint, not its normalised copy: at city scale the copies were ~100 MB at once
+    prints = each_distinct(_fingerprint, [text if yes else "" for text, yes in zip(narratives, described)])
+    counted = [count for _, _, count in prints]
     empty = each_distinct(blank, [text if status == DONE else "x" for text, status in zip(evidences, statuses)])
     for i, yes in enumerate(described):
         if yes and narratives[i] and counted[i] < MIN_MEANINGFUL_CHARS:
             add(i, "narrative-too-short", "narrative", excerpt(narratives[i]), count=counted[i], minimum=MIN_MEANINGFUL_CHARS)
         if empty[i]:
             add(i, "evidence-missing", "evidence", excerpt(evidences[i]) or None)
-    hashed = pd.DataFrame({"fid": fids, "step": pd.array(steps, dtype=object), "key": [hash(key) for key in keys]})
+    hashed = pd.DataFrame({"fid": fids, "step": pd.array(steps, dtype=object), "key": [key for key, _, _ in prints]})
     due = Counter(fids)
-    said = hashed[[bool(key) for key in keys]]
+    key_of = cached(normalised)          # the texts themselves, only for rows whose hashes meet
+    said = hashed[[length > 0 for _, length, _ in prints]]
     maybe = said.index[said.duplicated(["fid", "key"], keep=False).to_numpy()].tolist()
-    for members in _same(maybe, lambda i: (fids[i], keys[i])):
+    for members in _same(maybe, lambda i: (fids[i], key_of(narratives[i]))):
         if len(members) >= REPEAT_MIN_STEPS or len(members) * REPEAT_SHARE.denominator > due[fids[members[0]]] * REPEAT_SHARE.numerator:
             add(members[0], "narrative-repeated", "narrative", excerpt(narratives[members[0]]), count=len(members),
                 steps="、".join(steps[i] for i in members), total=due[fids[members[0]]])
-    long = hashed[[len(key) >= COPY_MIN_CHARS for key in keys]]
+    long = hashed[[length >= COPY_MIN_CHARS for _, length, _ in prints]]
     maybe = long.index[long.duplicated(["step", "key"], keep=False).to_numpy()].tolist()
-    for members in _same(maybe, lambda i: (steps[i], keys[i])):
+    for members in _same(maybe, lambda i: (steps[i], key_of(narratives[i]))):
         _copied(members, [sources[fids[i]] for i in members], narratives, add)
     _plan_contradicted(fids, steps, statuses, sources, plan, planned_areas, add)
     return {fid: [problem for _, problem in sorted(made, key=lambda item: item[0])] for fid, made in found.items()}
+
+
+def _fingerprint(text: str) -> tuple[int, int, int]:
+    """A narrative as hints compare it: the hash and length of its normalised text, and its meaningful characters."""
+    key = normalised(text)
+    return hash(key), len(key), meaningful(key)
 
 
 def _same(maybe: list[int], key) -> list[list[int]]:

@@ -38,6 +38,8 @@ def write_details(book: Book) -> None:
     if frame.empty:
         sh.text_row("（本期尚無已接受的自行檢核表）", book.fmt.note)
     else:
+        # the columns this sheet reads, before filtering and sorting copy them (a city's frame has ~30)
+        frame = frame[["unit", "unit_code", "code", "due", "status", "narrative", "done_date", "evidence", "remarks"]]
         frame = book.sorted_steps(reported(frame))
         sh.rows([frame["unit"].tolist(), frame["code"].tolist(), texts_of(frame["status"].tolist()),
                  frame["narrative"].tolist(), each_distinct(format_roc, frame["done_date"].tolist()),
