@@ -79,6 +79,8 @@ def test_json_matches_product_shape(small_inbox, tmp_path):
     sec = next(u for u in data["completion"]["units"] if u["unit"] == "秘書室")
     assert sec["areas"][1] == {"area": 2, "completed": 0, "applicable": 0, "rate": None}
     assert "下水道工程處" in data["missing"]
+    assert data["unfinished"] == 3          # MNT's three due steps of area 1 not done (test_rates_by_hand), counted
+    #                                         before the rows were let go to spare the feedback's memory
 
 
 def test_strict_fails_when_units_are_missing(small_inbox, tmp_path):

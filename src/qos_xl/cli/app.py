@@ -293,12 +293,12 @@ def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feed
             if exc.folder_wide:               # a full disk, a read-only folder: nothing else could be written
                 raise
             failures.append(exc)              # open in Excel, say: the feedback is still written
+        # the rows are in the workbook now: let them go, and the memory with them, before the JSON report and
+        # the feedback workers are made (a city-scale merge holds hundreds of MB of them)
+        result.let_rows_go()
+        platform.return_free_memory()
         data = result.to_dict()
         if feedback:
-            # the rows are in the workbook now: let them go, and the memory with them, before the
-            # feedback workers start (a city-scale merge holds hundreds of MB of them)
-            result.selfcheck, result.workplan = result.selfcheck.iloc[:0].copy(), result.workplan.iloc[:0].copy()
-            platform.return_free_memory()
             try:
                 written = run_feedback(ctx, result.files, out_dir, [inbox])
             except files.OutputError as exc:  # whatever was written stays; say what could not be

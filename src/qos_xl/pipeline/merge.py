@@ -51,6 +51,12 @@ class MergeResult:
     notes: list[str] = field(default_factory=list)
     year_files: list[FileReport] | None = None  # every file with its state in its own period (None: as ``files``)
     comparison: Comparison | None = None        # December against June, in a December merge with June files
+    unfinished_steps: int | None = None         # the count of ``unfinished``, kept once the rows are let go
+
+    def let_rows_go(self) -> None:
+        """Drop the combined rows once they are in the workbook (hundreds of MB at city scale); counts stay right."""
+        self.unfinished_steps = len(self.unfinished)
+        self.selfcheck, self.workplan = self.selfcheck.iloc[:0].copy(), self.workplan.iloc[:0].copy()
 
     @property
     def form(self) -> str:
@@ -130,7 +136,7 @@ class MergeResult:
                            "areas": [{"area": a.number, **self.unit_rates[u.code][a.number].to_dict()} for a in self.plan.areas]}
                           for u in self.accepted_units],
             },
-            "unfinished": len(self.unfinished),
+            "unfinished": len(self.unfinished) if self.unfinished_steps is None else self.unfinished_steps,
             "comparison": self.comparison.to_dict() if self.comparison else None,
             "notes": self.notes,
         }
