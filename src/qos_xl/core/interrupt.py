@@ -45,6 +45,11 @@ def _handler(signum, frame):
         raise Interrupted(signum)
 
 
+def requested() -> bool:
+    """Whether a stopping signal has arrived (from any thread: the pool's starts no new worker then)."""
+    return _pending is not None
+
+
 def install() -> None:
     """Turn the stopping signals into ``Interrupted`` (call once, from the main thread)."""
     for signum in platform.termination_signals():

@@ -233,6 +233,8 @@ class WorkerPool:
             else:
                 self._left -= 1
                 self._outcomes.put(Outcome(index, crashed=True))
-        if self._todo and len(self._workers) < self._jobs and not self._stopping.is_set():
+        # no replacement once the run is stopping, or a signal is on its way to stop it: a worker spawned in that
+        # moment would find its parent gone while it reads its start-up data (and print a traceback of its own)
+        if self._todo and len(self._workers) < self._jobs and not self._stopping.is_set() and not interrupt.requested():
             self._start(platform.spawn_context())
 
