@@ -194,8 +194,13 @@ def _verdict_lines(report: FileReport) -> list[str]:
     return lines
 
 
+def not_hints(report: FileReport) -> list[Problem]:
+    """The file's errors and warnings without its quality hints, which a reply lists apart."""
+    return [p for p in report.problems if not p.is_hint]
+
+
 def _problem_section(report: FileReport) -> list[str]:
-    problems = [p for p in report.problems if not p.is_hint]
+    problems = not_hints(report)
     if not problems:
         return []
     errors = len(report.errors)
@@ -279,7 +284,7 @@ def mail_receipt(message: MailMessage, sender: Sender = Sender()) -> str:
         lines.append(f"   檢核結果：{verdict(report)}")
         any_errors |= bool(report.errors)
         any_warnings |= bool(report.warnings)
-        lines += problem_lines([p for p in report.problems if not p.is_hint], indent="   ", number="({}) ", message_chars=400)
+        lines += problem_lines(not_hints(report), indent="   ", number="({}) ", message_chars=400)
         if report.hints:
             lines.append(f"   {HINT_HEADING}（{len(report.hints)} 項）：")
             lines += problem_lines(report.hints, indent="   ", number="({}) ", message_chars=400)

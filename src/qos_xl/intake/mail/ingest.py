@@ -18,7 +18,6 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from qos_xl.core.names import safe_filename, split_suffix
 from qos_xl.core.registry import Registry, Unit
@@ -29,9 +28,7 @@ from qos_xl.intake.mail import messages, sources
 from qos_xl.intake.mail.attachments import SPREADSHEET, Found
 from qos_xl.intake.mail.headers import TAIPEI
 from qos_xl.output.files import write_bytes_atomic, write_text_atomic
-
-if TYPE_CHECKING:
-    from qos_xl.output.reply import Sender
+from qos_xl.output.reply import Sender, mail_receipt
 
 UNKNOWN_SENDER = "未知寄件者"
 SAVED, ALREADY, REJECTED = "saved", "already-in-inbox", "rejected"
@@ -150,8 +147,6 @@ def ingest(sources_given: list[Path], inbox: Path, receipts_dir: Path, plan, reg
             message.attachments += [Attachment(name=r.name, state=REJECTED, sha256=r.sha256, reason=r.reason)
                                     for r in mail.refused]
     _validate(result, plan, registry)
-    from qos_xl.output.reply import Sender
-
     sender = Sender.from_settings(plan.settings)     # who signs, by when to resend, whom to call
     for message in result.messages:
         if message.reason and not message.attachments:
@@ -283,8 +278,6 @@ def receipt_path(message: MailMessage, receipts_dir: Path) -> Path:
 
 
 def _write_receipt(message: MailMessage, receipts_dir: Path, sender: Sender) -> Path:
-    from qos_xl.output.reply import mail_receipt
-
     target = receipt_path(message, receipts_dir)
     write_text_atomic(target, mail_receipt(message, sender))
     return target
