@@ -597,6 +597,29 @@ def test_each_cause_has_its_line(tmp_path, error, replacing, code):
     assert "請" in made.message and "Error" not in made.message
 
 
+def test_an_error_kept_for_later_holds_nothing_of_the_failed_write(tmp_path):
+    """merge keeps a locked workbook's error to report after the feedback: kept alone, it holds no frame of
+    the write (whose locals are the merge's rows), and says the same."""
+    target = tmp_path / "x.xlsx"
+
+    def write(rows):
+        try:
+            raise PermissionError(errno.EACCES, "Access is denied", str(target))
+        except OSError as exc:
+            raise files.output_error(target, exc, replacing=True) from exc
+
+    try:
+        write(list(range(10)))
+    except files.OutputError as exc:
+        caught = exc
+    assert caught.__traceback__ is not None and caught.__cause__ is not None
+    caught.written, caught.others = [tmp_path / "a.txt"], 2
+    kept = caught.alone()
+    assert kept.__traceback__ is None and kept.__cause__ is None and kept.__context__ is None
+    assert (kept.message, kept.to_dict(), kept.folder_wide) == (caught.message, caught.to_dict(), caught.folder_wide)
+    assert "另有 2 個檔案也無法寫入" in kept.message
+
+
 def test_an_error_no_writer_reported_is_one_line_naming_the_folder(tmp_path):
     stranded = tmp_path / f"{files.TEMP_PREFIX}123-abc.xlsx.tmp"
     line = files.describe(OSError(errno.ENOSPC, "No space left on device", str(stranded)))

@@ -80,7 +80,31 @@ def test_json_matches_product_shape(small_inbox, tmp_path):
     assert sec["areas"][1] == {"area": 2, "completed": 0, "applicable": 0, "rate": None}
     assert "下水道工程處" in data["missing"]
     assert data["unfinished"] == 3          # MNT's three due steps of area 1 not done (test_rates_by_hand), counted
-    #                                         before the rows were let go to spare the feedback's memory
+    #                                         before the rows were let go to spare the feedback's memory (written)
+
+
+def test_a_written_result_is_a_new_one_without_the_rows(small_inbox, plan, registry, tmp_path):
+    """Once the workbook is written, ``merge`` goes on with a result that no longer holds the combined rows
+    (hundreds of MB at city scale): the merge's own result is not changed, and nothing keeps its rows alive."""
+    import gc
+    import weakref
+
+    result = merge(small_inbox, plan, registry, Period(102, 6), jobs=1)
+    before = result.to_dict()
+    rows = weakref.ref(result.selfcheck)
+    after = result.written(tmp_path / "out.xlsx")
+    assert len(result.selfcheck) > 0 and result.output is None and result.to_dict() == before   # not changed
+    assert after.selfcheck.empty and after.workplan.empty
+    assert after.to_dict() == {**before, "output": str(tmp_path / "out.xlsx")}       # counts and rates the same
+    assert after.written(None).to_dict()["unfinished"] == before["unfinished"] == 3
+    was_enabled = gc.isenabled()
+    gc.disable()                        # as in the qos-xl process: freed by reference counts alone
+    try:
+        del result
+        assert rows() is None
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def test_strict_fails_when_units_are_missing(small_inbox, tmp_path):

@@ -286,16 +286,16 @@ def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feed
         result = run_merge(ctx, inbox, period)
         from qos_xl.output.consolidated import output_path, write_consolidated  # after the merge: reading starts before heavy imports
 
-        written, failures = [], []
+        written, failures, output = [], [], None
         try:
-            result.output = write_consolidated(result, output_path(result, out_dir))
+            output = write_consolidated(result, output_path(result, out_dir))
         except files.OutputError as exc:
             if exc.folder_wide:               # a full disk, a read-only folder: nothing else could be written
                 raise
-            failures.append(exc)              # open in Excel, say: the feedback is still written
-        # the rows are in the workbook now: let them go, and the memory with them, before the JSON report and
-        # the feedback workers are made (a city-scale merge holds hundreds of MB of them)
-        result.let_rows_go()
+            failures.append(exc.alone())      # open in Excel, say: the feedback is still written
+        # the rows are in the workbook now: the result without them, and the memory with them, before the JSON
+        # report and the feedback workers are made (a city-scale merge holds hundreds of MB of them)
+        result = result.written(output)
         platform.return_free_memory()
         data = result.to_dict()
         if feedback:

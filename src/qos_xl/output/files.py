@@ -74,6 +74,10 @@ class OutputError(Exception):
         return _rebuild_error, (str(self.path), self.code, self.detail, self.pid, [str(p) for p in self.written],
                                 self.others)
 
+    def alone(self) -> OutputError:
+        """The same error without its traceback and cause: those hold the frames, and the data, of the write."""
+        return _rebuild_error(*self.__reduce__()[1])
+
     @property
     def folder_wide(self) -> bool:
         return self.code in FOLDER_WIDE

@@ -9,7 +9,7 @@ workbook, the feedback and the command line read.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,10 +53,16 @@ class MergeResult:
     comparison: Comparison | None = None        # December against June, in a December merge with June files
     unfinished_steps: int | None = None         # the count of ``unfinished``, kept once the rows are let go
 
-    def let_rows_go(self) -> None:
-        """Drop the combined rows once they are in the workbook (hundreds of MB at city scale); counts stay right."""
-        self.unfinished_steps = len(self.unfinished)
-        self.selfcheck, self.workplan = self.selfcheck.iloc[:0].copy(), self.workplan.iloc[:0].copy()
+    def written(self, output: Path | None) -> MergeResult:
+        """This result once its rows are in the workbook at ``output`` (None: it could not be written): a new
+        result without the combined rows (hundreds of MB at city scale), every count and rate the same."""
+        return replace(self, output=output, selfcheck=self.selfcheck.iloc[:0].copy(),
+                       workplan=self.workplan.iloc[:0].copy(), unfinished_steps=self.unfinished_count)
+
+    @property
+    def unfinished_count(self) -> int:
+        """How many due steps are neither 已完成 nor 不適用 (kept by ``written``)."""
+        return len(self.unfinished) if self.unfinished_steps is None else self.unfinished_steps
 
     @property
     def form(self) -> str:
@@ -136,7 +142,7 @@ class MergeResult:
                            "areas": [{"area": a.number, **self.unit_rates[u.code][a.number].to_dict()} for a in self.plan.areas]}
                           for u in self.accepted_units],
             },
-            "unfinished": len(self.unfinished) if self.unfinished_steps is None else self.unfinished_steps,
+            "unfinished": self.unfinished_count,
             "comparison": self.comparison.to_dict() if self.comparison else None,
             "notes": self.notes,
         }
