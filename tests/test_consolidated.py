@@ -217,7 +217,7 @@ def test_summary_key_figures_add_up(book, result, plan):
     ws = book["摘要"]
     assert ws["A1"].value == f"{plan.full_title} 執行成果彙整"
     values = {r[0]: r[1:] for r in rows(ws) if r[0]}
-    assert "102-06" in values["填報期別"][0] and "期中自行檢核" in values["填報期別"][0]
+    assert values["填報期別"][0] == "102-06（102 年度期中自行檢核）"
     assert values["製表時間"][0] == "102/07/01 09:05"
     assert values["應繳交自行檢核表單位數"][0] == 10
     assert values["已接受（列入完成率）"][0] == 3
@@ -579,7 +579,7 @@ def test_empty_merge_still_writes(tmp_path, plan, registry):
     wb = openpyxl.load_workbook(consolidated.write_consolidated(empty, tmp_path / "empty.xlsx"))
     assert wb.sheetnames == SHEETS
     summary = {r[0]: r[1:] for r in rows(wb["摘要"]) if r[0]}
-    assert "年度執行成果" in summary["填報期別"][0]
+    assert summary["填報期別"][0] == "102-12（102 年度執行成果）"      # never 「年度年度執行成果」
     head = find_row(wb["摘要"], "實施要項")
     assert [wb["摘要"].cell(head + 1, c).value for c in (2, 3, 4)] == ["—", 0, 0]
     assert "（本期尚無已接受的自行檢核表）" in [r[0] for r in rows(wb["各單位完成率"])]

@@ -135,8 +135,8 @@ def write_info(sh, info: Info) -> None:
 
 
 def period_text(period) -> str:
-    """102-06（期中自行檢核）, 102-12（年度執行成果）, 102（年度）."""
+    """102-06（102 年度期中自行檢核）, 102-12（102 年度執行成果）, 102（102 年度）."""
     if period.month is None:
         return f"{period}（{period.year} 年度）"
     wording = SELFCHECK_PERIOD_NAMES.get(period.month) or CHECKPOINT_NAMES[period.month]
-    return f"{period}（{period.year} 年度{wording}）"
+    return f"{period}（{period.year} 年度{wording.removeprefix('年度')}）"     # never 「年度年度執行成果」
