@@ -587,6 +587,7 @@ def test_a_pair_appears_together_or_not_at_all(tmp_path, monkeypatch):
     (PermissionError(errno.EACCES, "Access is denied"), True, "output-locked"),
     (OSError(errno.ENAMETOOLONG, "File name too long"), False, "output-path-too-long"),
     (OSError(errno.EIO, "Input/output error"), False, "output-failed"),
+    (NotADirectoryError(errno.ENOTDIR, "Not a directory"), False, "output-not-folder"),
 ])
 def test_each_cause_has_its_line(tmp_path, error, replacing, code):
     target = tmp_path / "x.xlsx"
@@ -595,6 +596,14 @@ def test_each_cause_has_its_line(tmp_path, error, replacing, code):
     assert made.code == code
     assert made.message.startswith(f"無法寫入「{target}」：") and made.message.endswith("先前的檔案保持不變。")
     assert "請" in made.message and "Error" not in made.message
+
+
+def test_an_output_folder_under_a_file_is_named_as_typed_in_zh_tw(inbox, tmp_path, monkeypatch, capsys):
+    (tmp_path / "afile").write_bytes(b"")
+    code, stdout, err = _run_cli(monkeypatch, capsys, *_merge_args(inbox, tmp_path / "afile" / "sub"))
+    assert code == 2 and stdout == ""
+    assert err.strip() == (f"無法寫入「{tmp_path / 'afile' / 'sub'}」：路徑中有一段是檔案而不是資料夾。"
+                           "請確認 --out 指定的是資料夾（不是檔案）、路徑拼寫正確後，再執行一次；先前的檔案保持不變。")
 
 
 def test_an_error_kept_for_later_holds_nothing_of_the_failed_write(tmp_path):

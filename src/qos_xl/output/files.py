@@ -53,10 +53,15 @@ _CAUSES = {
     "output-permission": ("沒有寫入「{folder}」的權限", "請以 --out 改存到有權限的資料夾，或請管理人員開放寫入權限後，再執行一次"),
     "output-path-too-long": ("檔案路徑太長", "請把輸出資料夾移到較短的路徑（例如 C:\\qos）或以 --out 指定後，再執行一次"),
     "output-busy": ("另一個 qos-xl（程序 {pid}）正在寫入「{folder}」", "請等它結束後再執行一次"),
+    "output-not-folder": ("{detail}", "請確認 --out 指定的是資料夾（不是檔案）、路徑拼寫正確後，再執行一次"),
     "output-failed": ("寫入時發生錯誤（{detail}）", "請確認磁碟正常、有寫入權限後，再執行一次"),
 }
+# a path that cannot be a folder: what is wrong with it
+_PATH_REASONS = {errno.ENOTDIR: "路徑中有一段是檔案而不是資料夾", errno.ENOENT: "路徑中的資料夾不存在",
+                 errno.EEXIST: "已有同名的檔案或資料夾"}
 # errors that every further file in the same folder would meet too
-FOLDER_WIDE = frozenset({"output-no-space", "output-read-only", "output-permission", "output-path-too-long", "output-busy"})
+FOLDER_WIDE = frozenset({"output-no-space", "output-read-only", "output-permission", "output-path-too-long", "output-busy",
+                         "output-not-folder"})
 _WINDOWS_SHARING = {32, 33}         # ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION
 _WINDOWS_PATH = {206}               # ERROR_FILENAME_EXCED_RANGE
 
@@ -118,6 +123,8 @@ def output_error(target: Path, exc: OSError, *, replacing: bool = False) -> Outp
         code = "output-locked" if replacing and Path(target).exists() else "output-permission"
     elif number == errno.ENAMETOOLONG or winerror in _WINDOWS_PATH:
         code = "output-path-too-long"
+    elif number in _PATH_REASONS:
+        return OutputError(target, "output-not-folder", _PATH_REASONS[number])
     else:
         code = "output-failed"
     return OutputError(target, code, exc.strerror or str(exc))
@@ -350,14 +357,8 @@ def write_bytes_atomic(target: Path, content: bytes) -> None:
         tmp.write_bytes(content)
 
 
-_PATH_REASONS = {errno.ENOTDIR: "路徑中有一段是檔案而不是資料夾", errno.ENOENT: "路徑中的資料夾不存在",
-                 errno.EEXIST: "已有同名的檔案或資料夾"}
-
-
 def os_reason(exc: OSError) -> str:
     """What is wrong, in zh-TW words, when a file or folder cannot be made (the causes above, or the path's own fault)."""
-    if exc.errno in _PATH_REASONS:
-        return _PATH_REASONS[exc.errno]
     error = output_error(Path(exc.filename or "."), exc)
     return _CAUSES[error.code][0].format(folder=error.path.parent, pid="?", detail=error.detail)
 
@@ -376,7 +377,7 @@ def folder_lock(folder: Path, wait: float | None = None):
     """
     folder = Path(folder)
     lock_file = folder / LOCK_NAME
-    with reported(lock_file):
+    with reported(folder):                  # named as the user gave it, not by our lock file
         folder.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + (LOCK_WAIT_SECONDS if wait is None else wait)
     while True:
