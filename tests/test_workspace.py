@@ -69,6 +69,8 @@ def test_init_refuses_a_folder_that_has_a_config_and_changes_nothing(tmp_path):
         assert run.stderr == ("錯誤：ws 已經是 qos-xl 工作區（已有 workbooks/config/），為免覆寫其中的計畫與名冊，"
                               "沒有做任何變更。要重新開始請另選一個資料夾。\n")
         assert tree(tmp_path) == before
+    here = qos("init", cwd=tmp_path / "ws")           # "." is named by its full path, not as "."
+    assert here.returncode == 2 and here.stderr.startswith(f"錯誤：{tmp_path / 'ws'} 已經是 qos-xl 工作區（")
 
 
 def test_init_into_a_file_or_through_a_file_is_refused(tmp_path):

@@ -59,6 +59,11 @@ class MadeWorkspace:
                 "demo_files": self.demo_files}
 
 
+def shown(folder: Path) -> str:
+    """A folder as a message names it: as typed, or its full path when typed as "." (the current folder)."""
+    return str(folder.absolute()) if folder == Path(".") else str(folder)
+
+
 def make_workspace(target: Path, *, demo: bool = False) -> MadeWorkspace:
     """Make a workspace in ``target`` (made if missing); ``demo`` fills its inbox with the demo year."""
     target = Path(target)
@@ -66,7 +71,7 @@ def make_workspace(target: Path, *, demo: bool = False) -> MadeWorkspace:
     if target.exists() and not target.is_dir():
         raise InitError(f"{target} 是一個檔案，不是資料夾，沒有做任何變更。請指定要建立工作區的資料夾（可以是尚不存在的資料夾）。")
     if (target / CONFIG_DIR).exists():
-        raise InitError(f"{target} 已經是 qos-xl 工作區（已有 {CONFIG_DIR.as_posix()}/），為免覆寫其中的計畫與名冊，"
+        raise InitError(f"{shown(target)} 已經是 qos-xl 工作區（已有 {CONFIG_DIR.as_posix()}/），為免覆寫其中的計畫與名冊，"
                         "沒有做任何變更。要重新開始請另選一個資料夾。")
     if demo and inbox.is_dir() and any(inbox.iterdir()):
         raise InitError(f"收件匣 {inbox} 已有檔案，放入示範檔案會與真實收件混在一起，沒有做任何變更。"
