@@ -154,7 +154,8 @@ def test_every_help_page_is_zh_tw_with_an_example(command):
 
 def test_defaults_are_shown_in_zh_tw():
     text = program("merge", "--help").stdout
-    assert "[預設：feedback]" in re.sub(r"\n +", "", text)   # however it wrapped
+    assert "（預設產生；--no-feedback 則不產生）" in re.sub(r"\n +", "", text)   # however it wrapped
+    assert "預設：feedback" not in re.sub(r"\n +", "", text)                   # never click's own English default
     assert "（預設：工作區的 outputs/）" in re.sub(r"\n +", " ", text)
 
 
@@ -176,7 +177,7 @@ def test_a_mistyped_command_answers_in_zh_tw():
 
 def test_a_missing_path_answers_in_zh_tw(tmp_path):
     usage_error(program("validate", "--config", str(CONFIG), str(tmp_path / "沒有這個檔案.xlsx")),
-                f"錯誤：'[路徑]...'：找不到「{tmp_path / '沒有這個檔案.xlsx'}」。請確認路徑與檔名是否正確（含空格的路徑請加上引號）。",
+                f"錯誤：找不到「{tmp_path / '沒有這個檔案.xlsx'}」。請確認路徑與檔名是否正確（含空格的路徑請加上引號）。",
                 "請執行「qos-xl validate --help」查看說明與範例。")
 
 
@@ -247,5 +248,35 @@ def test_a_month_that_is_no_checkpoint_is_explained():
     lines = usage_error(program("templates", "--config", str(CONFIG), "--period", "102-07"),
                         "錯誤：--period：期別須為 102-06 或 102-12（「102-07」：7 月不是查核月份）")
     assert lines[0] == "用法： qos-xl templates [選項]"
+    # August and the year are checkpoints, of forms that have no template of their own: said so, not "no checkpoint"
+    usage_error(program("templates", "--config", str(CONFIG), "--period", "102-08"),
+                "錯誤：--period：「102-08」：參獎申請書沒有範本（由各單位自行撰寫），範本的期別請寫 102-06 或 102-12。")
+    usage_error(program("templates", "--config", str(CONFIG), "--period", "102"),
+                "錯誤：--period：「102」：工作計畫範本每次都會與自行檢核表範本一起產生，期別請寫 102-06 或 102-12。")
     usage_error(program("status", "--config", str(CONFIG), "--period", "102-07"),
                 "錯誤：--period：期別須為 102、102-06、102-08 或 102-12（「102-07」：7 月不是查核月份）")
+
+
+def test_merge_prints_counts_in_one_order_and_every_form_the_period_takes_in(tmp_path):
+    """June takes in the year's work plans too: their missing units are printed as well; the counts come in the
+    contract's order of states whatever the files' order, accepted split by form; the feedback line says for what."""
+    from conftest import DEMO_INBOX
+
+    out = tmp_path / "out"
+    run = CliRunner().invoke(cli, ["merge", "--config", str(CONFIG), "--inbox", str(DEMO_INBOX), "--out", str(out),
+                                   "--period", "102-06"])
+    lines = run.output.splitlines()
+    assert lines[0] == "彙整期別：102-06　共 31 個檔案：接受 15（自行檢核表 8、工作計畫 7）、已被取代 1、重複 1、其他期別 13、退回 1"
+    assert "未繳交自行檢核表：工程管理科" in lines and "自行檢核表退回待修正：下水道工程處" in lines
+    assert "未繳交工作計畫：會計室、工程管理科、下水道工程處" in lines
+    pairs = len(list((out / "feedback").glob("*_回覆.txt")))
+    assert pairs and lines[-1] == f"已為 {pairs} 個有錯誤、警告或品質提示的檔案產生標註副本與回覆文字：{out / 'feedback'}/"
+
+
+def test_the_command_list_cuts_no_description_and_each_period_help_speaks_of_its_own_command():
+    listing = program("--help").stdout.split("指令:\n")[1].split("\n\n")[0]
+    assert "..." not in listing and "從郵件取出試算表與參獎申請書等附件" in listing
+    merge_help = re.sub(r"\n +", "", program("merge", "--help").stdout)
+    status_help = re.sub(r"\n +", "", program("status", "--help").stdout)
+    assert "預設為收件匣中最新的自行檢核期別" in merge_help and "全年度各期" not in merge_help.split("--period")[1]
+    assert "預設列出全年度各期" in status_help and "最新的自行檢核期別" not in status_help

@@ -20,7 +20,7 @@ from qos_xl import __version__
 from qos_xl.cli import console, ending, helpformat, render, zh
 from qos_xl.core import platform
 from qos_xl.core.config import ConfigError
-from qos_xl.core.vocabulary import CHECKPOINT_MONTHS, SELFCHECK_MONTHS
+from qos_xl.core.vocabulary import CHECKPOINT_MONTHS, CHECKPOINT_NAMES, SELFCHECK_MONTHS
 from qos_xl.core.workspace import Workspace, open_workspace
 from qos_xl.output import files
 from qos_xl.process import set_up_process
@@ -88,6 +88,26 @@ def parse_period_option(value: str | None, months: tuple[int | None, ...] = CHEC
         raise click.BadParameter(str(exc), param_hint="--period") from None
 
 
+def template_period(value: str | None):
+    """--period of ``templates``: a self-check period; another checkpoint is told what its templates are."""
+    from qos_xl.core.values import Period
+
+    if value is None:
+        return None
+    try:
+        chosen = Period.parse(value)
+    except ValueError:                        # unreadable, or no checkpoint: said for the months templates take
+        return parse_period_option(value, SELFCHECK_MONTHS)
+    if chosen.month in SELFCHECK_MONTHS:
+        return chosen
+    months = "或 ".join(f"{chosen.year}-{m:02d} " for m in SELFCHECK_MONTHS).strip()
+    if chosen.month is None:
+        why = f"工作計畫範本每次都會與自行檢核表範本一起產生，期別請寫 {months}"
+    else:
+        why = f"{CHECKPOINT_NAMES[chosen.month]}沒有範本（由各單位自行撰寫），範本的期別請寫 {months}"
+    raise click.BadParameter(f"「{value}」：{why}。", param_hint="--period")
+
+
 def progress_bar(total: int, label: str):
     """A progress bar on a terminal, nothing when output is piped."""
     return click.progressbar(length=total, label=label, file=sys.stderr) if sys.stderr.isatty() and total > 1 else _NoBar()
@@ -144,6 +164,16 @@ def cli():
     """
 
 
+def existing(ctx: click.Context, param, paths: tuple[Path, ...]) -> tuple[Path, ...]:
+    """The paths given, each of which must exist: the first that does not is named, and nothing else."""
+    for path in paths:
+        if not path.exists():
+            raise click.UsageError(f"找不到「{path}」。請確認路徑與檔名是否正確（含空格的路徑請加上引號）。", ctx)
+    return paths
+
+
+FEEDBACK_HELP = "為有錯誤、警告或品質提示的檔案產生標註副本與回覆文字（預設產生；--no-feedback 則不產生）。"
+
 @cli.command(epilog=example("qos-xl init 102年度服務品質 --demo"))
 @click.argument("folder", required=False, default=".", type=click.Path(path_type=Path), metavar="[資料夾]")
 @click.option("--demo", is_flag=True, help="收件匣放入示範年度的檔案，可立即試用 validate、merge、status。")
@@ -174,7 +204,7 @@ def templates(ctx: Context, *, as_json, out_dir, period, unit_codes):
     from qos_xl.core.values import Period
 
     out_dir = out_dir or ctx.workspace.templates
-    chosen = parse_period_option(period, SELFCHECK_MONTHS) or Period(ctx.plan.year, 6)
+    chosen = template_period(period) or Period(ctx.plan.year, 6)
     units = []
     for code in unit_codes:
         unit = ctx.registry.by_code(code) or ctx.registry.find(code)
@@ -195,8 +225,8 @@ def templates(ctx: Context, *, as_json, out_dir, period, unit_codes):
 
 
 @cli.command(epilog=example("qos-xl validate", "qos-xl validate \"養工處 自行檢核表.xlsx\""))
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path), metavar="[路徑]...")
-@click.option("--feedback/--no-feedback", default=True, show_default=True, help="為有問題的檔案產生標註副本與回覆文字。")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[路徑]...", callback=existing)
+@click.option("--feedback/--no-feedback", default=True, help=FEEDBACK_HELP)
 @click.option("--out", "out_dir", default=None, **FOLDER, help="回饋副本的輸出資料夾，其下的 feedback/（預設：工作區的 outputs/）。")
 @common_options
 def validate(ctx: Context, *, as_json, paths, feedback, out_dir):
@@ -222,7 +252,8 @@ def validate(ctx: Context, *, as_json, paths, feedback, out_dir):
     elif not as_json:
         render.files(checked.files)
         if written:
-            click.echo(f"\n已為 {len(written) // 2} 個有問題的檔案產生標註副本與回覆文字：{out_dir / 'feedback'}/")
+            click.echo("")
+            render.feedback_written(len(written) // 2, out_dir / "feedback")
     if failure is not None:
         ending.write_failed(failure, as_json=as_json, data=result)
         sys.exit(EXIT_USAGE)
@@ -241,14 +272,15 @@ def run_feedback(ctx: Context, reports, out_dir: Path, sources: list[Path]) -> l
         sys.exit(EXIT_USAGE)
 
 
-def inbox_options(func):
-    """--inbox and --period, shared by merge and status."""
-    func = click.option("--period", default=None, metavar="期別",
-                        help="期別：102（工作計畫）、102-06（期中自行檢核）、102-08（參獎申請書）或 102-12（年度自行檢核）；"
-                             "也可寫 102-6、102/06、102年6月。"
-                             "merge 預設為收件匣中最新的自行檢核期別；status 預設列出全年度各期。")(func)
-    func = click.option("--inbox", "inbox", default=None, **FOLDER, help="收件匣資料夾（預設：工作區的 workbooks/inbox/）。")(func)
-    return func
+def inbox_options(default_period: str):
+    """--inbox and --period, shared by merge and status; ``default_period`` says what the command does without it."""
+    def add(func):
+        func = click.option("--period", default=None, metavar="期別",
+                            help="期別：102（工作計畫）、102-06（期中自行檢核）、102-08（參獎申請書）或 102-12（年度自行檢核）；"
+                                 f"也可寫 102-6、102/06、102年6月。{default_period}")(func)
+        return click.option("--inbox", "inbox", default=None, **FOLDER,
+                            help="收件匣資料夾（預設：工作區的 workbooks/inbox/）。")(func)
+    return add
 
 
 def inbox_and_period(ctx: Context, inbox: Path | None, period: str | None):
@@ -274,10 +306,10 @@ def run_merge(ctx: Context, inbox: Path | None, period: str | None):
 
 
 @cli.command("merge", epilog=example("qos-xl merge", "qos-xl merge --period 102-12 --out 給主管"))
-@inbox_options
+@inbox_options("預設為收件匣中最新的自行檢核期別。")
 @click.option("--out", "out_dir", default=None, **FOLDER, help="彙整活頁簿的輸出資料夾（預設：工作區的 outputs/）。")
 @click.option("--strict", is_flag=True, help="有單位未繳交時也以結束碼 1 結束。")
-@click.option("--feedback/--no-feedback", default=True, show_default=True, help="為有問題的檔案產生標註副本與回覆文字。")
+@click.option("--feedback/--no-feedback", default=True, help=FEEDBACK_HELP)
 @common_options
 def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feedback):
     """檢核並彙整收件匣中的檔案，產生全局彙整活頁簿。"""
@@ -311,7 +343,7 @@ def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feed
         if result.output:
             render.merge(result)
         if written:
-            click.echo(f"有問題檔案的標註副本與回覆文字（{len(written) // 2} 個檔案）：{out_dir / 'feedback'}/")
+            render.feedback_written(len(written) // 2, out_dir / "feedback")
     if failures:
         failures[0].others += sum(1 + f.others for f in failures[1:])
         ending.write_failed(failures[0], as_json=as_json, data=data)
@@ -321,7 +353,7 @@ def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feed
 
 
 @cli.command(epilog=example("qos-xl status", "qos-xl status --period 102-06 --strict"))
-@inbox_options
+@inbox_options("預設列出全年度各期。")
 @click.option("--strict", is_flag=True, help="有單位未繳交或退回待修正時以結束碼 1 結束（全年度：已開始收件的各期）。")
 @common_options
 def status(ctx: Context, *, as_json, inbox, period, strict):
@@ -341,7 +373,7 @@ def status(ctx: Context, *, as_json, inbox, period, strict):
     sys.exit(EXIT_PROBLEMS if strict and any(table.waiting.values()) else EXIT_OK)
 
 
-@cli.command("ingest", epilog=example("qos-xl ingest 郵件/*.msg", "qos-xl ingest 匯出的郵件.mbox"))
+@cli.command("ingest", short_help="從郵件取出試算表與參獎申請書等附件，存入收件匣並產生回覆文字。", epilog=example("qos-xl ingest 郵件/*.msg", "qos-xl ingest 匯出的郵件.mbox"))
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="郵件...")
 @click.option("--inbox", "inbox", default=None, **FOLDER, help="收件匣資料夾：附件存放於此（預設：工作區的 workbooks/inbox/）。")
 @click.option("--receipts", "receipts_dir", default=None, **FOLDER,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -9,8 +10,8 @@ import click
 from qos_xl.core.text import display_width as columns   # terminal columns: wide (CJK) characters take two
 from qos_xl.core.report import FileReport
 from qos_xl.core.vocabulary import (ACCEPTED, COMPARISON_SHEET, FORM_NAMES, HINT_NAME, IGNORED, MISSING, MOVE_NAMES, NOT_STARTED,
-                                    OTHER_PERIOD, REGRESSED, REJECTED, SELFCHECK, SEVERITY_NAMES, STATE_NAMES,
-                                    SUBMISSION_NAMES)
+                                    OTHER_ATTACHMENTS, OTHER_PERIOD, REGRESSED, REJECTED, SELFCHECK, SEVERITY_NAMES, STATE_NAMES,
+                                    STATES, SUBMISSION_NAMES)
 
 STATE_MARKS = {ACCEPTED: "✔", REJECTED: "✘", IGNORED: "·"}
 SUBMISSION_MARKS = {ACCEPTED: "✔", REJECTED: "✘", MISSING: "－"}   # none of East Asian width "ambiguous": aligned everywhere
@@ -21,10 +22,19 @@ def count_files(files: list[FileReport]) -> str:
     """共 17 個檔案：接受 14、退回 1 … — or that there were none."""
     if not files:
         return "沒有任何檔案（請確認收件匣路徑，或把單位寄來的檔案存入收件匣）"
-    counts: dict[str, int] = {}
-    for report in files:
-        counts[report.state] = counts.get(report.state, 0) + 1
-    return f"共 {len(files)} 個檔案：" + "、".join(f"{STATE_NAMES.get(s, s)} {n}" for s, n in counts.items())
+    counts = Counter(report.state for report in files)
+    forms = Counter(FORM_NAMES.get(report.form, "") for report in files if report.state == ACCEPTED)
+    parts = []
+    for state in (*STATES, *sorted(set(counts) - set(STATES), key=str)):      # always in the contract's order
+        if counts[state]:
+            split = f"（{'、'.join(f'{name} {n}' for name, n in forms.most_common())}）" if state == ACCEPTED and len(forms) > 1 else ""
+            parts.append(f"{STATE_NAMES.get(state, state)} {counts[state]}{split}")
+    return f"共 {len(files)} 個檔案：" + "、".join(parts)
+
+
+def feedback_written(pairs: int, folder: Path) -> None:
+    """Where the annotated copies and replies went, and for which files."""
+    click.echo(f"已為 {pairs} 個有錯誤、警告或{HINT_NAME}的檔案產生標註副本與回覆文字：{folder}/")
 
 
 def files(reports: list[FileReport]) -> None:
@@ -63,11 +73,12 @@ def merge(result) -> None:
         for area in result.plan.areas:
             click.echo(f"  {area.label}　{result.area_rates[area.number].label}")
         click.echo(f"  全局　{result.overall.label}")
-    name = FORM_NAMES[result.form]
-    if result.missing.get(result.form):
-        click.echo(f"{SUBMISSION_NAMES[MISSING]}{name}：" + "、".join(u.name for u in result.missing[result.form]))
-    if result.returned.get(result.form):
-        click.echo(f"{name}{SUBMISSION_NAMES[REJECTED]}：" + "、".join(u.name for u in result.returned[result.form]))
+    for form in dict.fromkeys((result.form, *result.missing, *result.returned)):   # this period's form first
+        name = FORM_NAMES[form]
+        if result.missing.get(form):
+            click.echo(f"{SUBMISSION_NAMES[MISSING]}{name}：" + "、".join(u.name for u in result.missing[form]))
+        if result.returned.get(form):
+            click.echo(f"{name}{SUBMISSION_NAMES[REJECTED]}：" + "、".join(u.name for u in result.returned[form]))
     if result.comparison is not None:
         comparison(result.comparison)
     click.echo(f"彙整活頁簿：{result.output}")
@@ -133,8 +144,10 @@ def ingest(result) -> None:
         if message.receipt:
             click.echo(f"    回覆文字：{message.receipt}")
     data = result.to_dict()
+    others = sum(len(message.others) for message in result.messages)
     click.echo(f"\n共 {len(result.messages)} 封郵件：存入 {data['saved']} 個檔案，已在收件匣 {data['already_in_inbox']} 個，"
-               f"未存檔 {data['rejected']} 個，無法讀取的郵件 {data['unreadable']} 封。收件匣：{result.inbox}")
+               f"未存檔 {data['rejected']} 個" + (f"，其他附件 {others} 個（{OTHER_ATTACHMENTS}）" if others else "")
+               + f"，無法讀取的郵件 {data['unreadable']} 封。收件匣：{result.inbox}")
     if result.missing:
         click.echo(f"找不到 {len(result.missing)} 個來源，未處理（請確認路徑是否正確）：" + "、".join(result.missing))
 

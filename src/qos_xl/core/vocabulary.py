@@ -83,3 +83,4 @@ SEVERITY_NAMES = {ERROR: "錯誤", WARNING: "警告"}
 # quality hints (``messages.QUALITY_HINTS``): warnings about how a self-check is written, listed apart
 HINT_NAME = "品質提示"
 HINT_HEADING = "品質提示（不影響收件）"
+OTHER_ATTACHMENTS = "不是試算表或參獎申請書，未存入收件匣"     # what ingest does with a message's other attachments

@@ -20,8 +20,8 @@ from qos_xl.core.problems import Problem
 from qos_xl.core.report import SHORT_HASH, FileReport
 from qos_xl.core.text import safe_text
 from qos_xl.core.values import format_roc, parse_date
-from qos_xl.core.vocabulary import (DUPLICATE, FORM_NAMES, HINT_HEADING, HINT_NAME, IGNORED, SELFCHECK, SELFCHECK_PERIOD_NAMES,
-                                    SEVERITY_NAMES, SUPERSEDED, WORKPLAN)
+from qos_xl.core.vocabulary import (DUPLICATE, FORM_NAMES, HINT_HEADING, HINT_NAME, IGNORED, OTHER_ATTACHMENTS, SELFCHECK,
+                                    SELFCHECK_PERIOD_NAMES, SEVERITY_NAMES, SUPERSEDED, WORKPLAN)
 
 if TYPE_CHECKING:
     from qos_xl.intake.mail import MailMessage
@@ -289,7 +289,7 @@ def mail_receipt(message: MailMessage, sender: Sender = Sender()) -> str:
             lines.append(f"   {HINT_HEADING}（{len(report.hints)} 項）：")
             lines += problem_lines(report.hints, indent="   ", number="({}) ", message_chars=400)
     if message.others:
-        lines += ["", f"其他附件（{len(message.others)} 個，不是試算表或參獎申請書，未存入收件匣）："]
+        lines += ["", f"其他附件（{len(message.others)} 個，{OTHER_ATTACHMENTS}）："]
         lines += [f"- {clean(other, 200, one_line=True)}" for other in message.others[:20]]
         if len(message.others) > 20:
             lines.append(f"- 另有 {len(message.others) - 20} 個，未逐一列出")
