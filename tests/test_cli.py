@@ -280,3 +280,28 @@ def test_the_command_list_cuts_no_description_and_each_period_help_speaks_of_its
     status_help = re.sub(r"\n +", "", program("status", "--help").stdout)
     assert "預設為收件匣中最新的自行檢核期別" in merge_help and "全年度各期" not in merge_help.split("--period")[1]
     assert "預設列出全年度各期" in status_help and "最新的自行檢核期別" not in status_help
+
+
+def test_with_json_a_usage_or_config_error_is_a_json_error_on_stdout_too(tmp_path):
+    """A program calling qos-xl --json always gets JSON: the zh-TW line on stderr, the same words under "error"."""
+    for args, code, line in [
+            (["merge", "--config", str(CONFIG), "--period", "102-07", "--json"], "usage",
+             "--period：期別須為 102、102-06、102-08 或 102-12（「102-07」：7 月不是查核月份）"),
+            (["merge", "--config", str(CONFIG), "--inbox", str(tmp_path / "沒有"), "--json"], "usage",
+             f"找不到收件匣資料夾 {tmp_path / '沒有'}。請確認路徑，或以 --inbox 指定。"),
+            (["validate", "--config", str(CONFIG), "--json", str(tmp_path / "沒有.xlsx")], "usage",
+             f"找不到「{tmp_path / '沒有.xlsx'}」。請確認路徑與檔名是否正確（含空格的路徑請加上引號）。"),
+            (["merg", "--json"], "usage", "沒有「merg」這個指令。 是要輸入 'merge' 嗎？")]:
+        run = program(*args)
+        assert run.returncode == 2, run
+        assert json.loads(run.stdout) == {"error": {"code": code, "message": line}}
+        assert f"錯誤：{line}" in run.stderr.splitlines()
+    broken = tmp_path / "config"
+    broken.mkdir()
+    for name in ("plan.csv", "settings.csv", "units.csv"):
+        (broken / name).write_bytes((CONFIG / name).read_bytes())
+    (broken / "settings.csv").write_text("設定,值\n計畫年度,一百零二\n", encoding="utf-8")
+    run = program("status", "--config", str(broken), "--json")
+    assert run.returncode == 2 and run.stderr.startswith("設定錯誤：")
+    error = json.loads(run.stdout)["error"]
+    assert error["code"] == "config" and error["message"] == run.stderr.rstrip("\n")

@@ -9,7 +9,9 @@ modules (pandas, pandera, xlsxwriter) are imported inside the commands so that
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
+import gettext
 import json
 import sys
 from pathlib import Path
@@ -64,8 +66,10 @@ def common_options(func):
             ctx = Context(open_workspace(config_dir))
             return func(ctx, as_json=as_json, **kwargs)
         except ConfigError as exc:
-            for line in exc.messages:
-                click.echo(f"設定錯誤：{line}", err=True)
+            lines = [f"設定錯誤：{line}" for line in exc.messages]
+            click.echo("\n".join(lines), err=True)
+            if as_json:
+                emit_json({"error": {"code": "config", "message": "\n".join(lines)}})
             sys.exit(EXIT_USAGE)
 
     return wrapper
@@ -142,9 +146,26 @@ class Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(self.commands, key=lambda name: WORKFLOW.index(name) if name in WORKFLOW else len(WORKFLOW))
 
-    def main(self, *args, **kwargs):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """click's main in zh-TW; a usage error is also a JSON ``error`` on stdout when ``--json`` was asked for."""
         with zh.speaking_zh_tw():
-            return super().main(*args, **kwargs)
+            if not standalone_mode:
+                return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            try:
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            except click.ClickException as exc:
+                exc.show()
+                if ending.json_wanted(list(sys.argv[1:] if args is None else args)):
+                    emit_json({"error": {"code": "usage", "message": exc.format_message()}})
+                sys.exit(exc.exit_code)
+            except click.Abort:
+                click.echo(gettext.gettext("Aborted!"), err=True)     # click's own line, in zh-TW
+                sys.exit(1)
+            except OSError as exc:          # a closed pipe (qos-xl status | head): nothing more to say
+                if exc.errno != errno.EPIPE:
+                    raise
+                sys.exit(1)
+            sys.exit(code if isinstance(code, int) else 0)
 
 
 def example(*lines: str) -> str:
@@ -268,8 +289,7 @@ def run_feedback(ctx: Context, reports, out_dir: Path, sources: list[Path]) -> l
     try:
         return write_feedback(reports, out_dir / "feedback", sources, Sender.from_settings(ctx.plan.settings))
     except FeedbackError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(EXIT_USAGE)
+        raise Refused(str(exc)) from None
 
 
 def inbox_options(default_period: str):
@@ -287,8 +307,7 @@ def inbox_and_period(ctx: Context, inbox: Path | None, period: str | None):
     """The inbox folder (which must exist) and the period asked for (of the plan's year), or exit 2."""
     inbox = inbox or ctx.workspace.inbox
     if not inbox.is_dir():
-        click.echo(f"找不到收件匣資料夾 {inbox}。請確認路徑，或以 --inbox 指定。", err=True)
-        sys.exit(EXIT_USAGE)
+        raise Refused(f"找不到收件匣資料夾 {inbox}。請確認路徑，或以 --inbox 指定。")
     chosen = parse_period_option(period)
     if chosen is not None and chosen.year != ctx.plan.year:
         raise click.BadParameter(f"期別 {chosen} 不屬於 {ctx.plan.year} 年度計畫，請指定 {ctx.plan.year} 年度的期別，"
