@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections import Counter
 
 import pytest
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from qos_xl.cli import cli
+from qos_xl.output import files
 from qos_xl.pipeline.merge import merge
 from qos_xl.pipeline.rates import Rate
 from qos_xl.core.values import Period
@@ -295,21 +297,50 @@ def test_bulk_validation_equals_validating_each_file_alone(tmp_path, plan, regis
     assert sum(1 for f in together if f["problems"]) >= 4
 
 
-def test_two_merges_at_once_into_one_folder(small_inbox, tmp_path):
-    """One run writes the folder at a time: the second waits for it, or says another merge is running (exit 2).
+# The merge run as a clerk runs it, telling the test (one line on stdout) each time it finds its folder locked.
+_SAYS_WHEN_LOCKED_OUT = """
+from qos_xl.core import platform
 
-    Either way the result is one whole workbook and nothing else in the folder.
+real_try_lock = platform.try_lock
+
+def try_lock(fd):
+    got = real_try_lock(fd)
+    if not got:
+        print("locked out", flush=True)
+    return got
+
+platform.try_lock = try_lock
+from qos_xl.cli import main
+
+main()
+"""
+
+
+def test_a_merge_waits_for_the_run_writing_its_folder_then_writes(small_inbox, tmp_path):
+    """A second run into a folder another run is writing waits for it (up to files.LOCK_WAIT_SECONDS) and then
+    writes its workbook: the clerk who started it a moment too early gets a workbook, not an error.
+
+    (A run that waits in vain says so and writes nothing: test_faults.py, a merge into a folder another run is writing.)
     """
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "qos_xl", "merge", "--config", str(CONFIG), "--inbox", str(small_inbox),
-               "--out", str(out), "--period", "102-06", "--no-feedback"]
-    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
-    codes = [run.wait(timeout=300) for run in runs]
-    assert sorted(codes) in ([0, 0], [0, 2])
-    for run, code in zip(runs, codes):
-        if code == 2:
-            said = run.stderr.read().decode()
-            assert "另一個 qos-xl" in said and "正在寫入" in said and "請等它結束後再執行一次" in said, said
-    assert sorted(p.name for p in out.iterdir()) == ["102年度提升服務品質彙整_102-06.xlsx"]
+    command = [sys.executable, "-c", _SAYS_WHEN_LOCKED_OUT, "merge", "--config", str(CONFIG), "--inbox", str(small_inbox),
+               "--out", str(out), "--period", "102-06", "--no-feedback", "--json"]
+    with files.folder_lock(out):                   # the other run, here: this test
+        run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            first = run.stdout.readline()          # blocks until the merge finds the folder locked (or ends)
+            assert first == "locked out\n", (first, run.stdout.read(), run.stderr.read())
+            time.sleep(0.5)
+            assert run.poll() is None              # still waiting, not given up
+            assert sorted(p.name for p in out.iterdir()) == [files.LOCK_NAME]    # and nothing written meanwhile
+        except BaseException:
+            run.kill()
+            run.wait()
+            raise
+    said, errors = run.communicate(timeout=300)
+    assert run.returncode == 0, errors
+    data = json.loads(said[said.index("{"):])      # after the "locked out" lines, the merge's own JSON
+    assert data["output"] == str(out / "102年度提升服務品質彙整_102-06.xlsx")
+    assert sorted(p.name for p in out.iterdir()) == ["102年度提升服務品質彙整_102-06.xlsx"]    # the lock gone with its run
     workbook = load_workbook(out / "102年度提升服務品質彙整_102-06.xlsx", read_only=True)
     assert "摘要" in workbook.sheetnames
