@@ -681,12 +681,24 @@ def test_two_ingests_never_write_one_inbox_at_once(tmp_path, books, monkeypatch)
     assert CliRunner().invoke(cli, args).exit_code == 0 and "1020628_養工處_養工處.xlsx" in [p.name for p in inbox.iterdir()]
 
 
-def test_files_are_written_with_the_users_umask(run, books):
-    mask = os.umask(0o022)
-    os.umask(mask)
-    message = only(run(run.write(mf.webmail(books["MNT"], "養工處.xlsx"))))
-    for path in (run.inbox / message.attachments[0].saved_as, Path(message.receipt)):
-        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+def test_files_are_written_with_the_users_umask(tmp_path, books):
+    """A clerk whose umask is 027: the saved attachment, the ledger and the receipt are rw-r----- (the mode is
+    taken when the program starts, so the program is started with that umask, as the clerk starts it)."""
+    import subprocess
+
+    from conftest import CONFIG
+
+    mail = tmp_path / "a.eml"
+    mail.write_bytes(mf.webmail(books["MNT"], "養工處.xlsx"))
+    inbox, receipts = tmp_path / "inbox", tmp_path / "receipts"
+    run = subprocess.run([sys.executable, "-m", "qos_xl", "ingest", "--config", str(CONFIG), "--inbox", str(inbox),
+                          "--receipts", str(receipts), str(mail)], capture_output=True, text=True, timeout=300,
+                         preexec_fn=lambda: os.umask(0o027))
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in inbox.iterdir()) == sorted(["1020628_養工處_養工處.xlsx", LEDGER_NAME])
+    assert len(list(receipts.iterdir())) == 1
+    written = [*inbox.iterdir(), *receipts.iterdir()]
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in written} == {p.name: oct(0o640) for p in written}
 
 
 # -- pieces --------------------------------------------------------------------------------
