@@ -35,3 +35,26 @@ def need_tool(name: str) -> str:
             pytest.fail(f"{name} is required in CI (.ci/run installs it)")
         pytest.skip(f"{name} not installed")
     return path
+
+
+@pytest.fixture
+def pools(monkeypatch):
+    """Every ``WorkerPool`` made in this test, each with ``total`` (tasks given) and ``yielded`` (outcomes taken):
+    proof that worker processes did the work, not the one-at-a-time path."""
+    from qos_xl.pipeline import workers
+
+    made = []
+
+    class Counted(workers.WorkerPool):
+        def __init__(self, *args, **kwargs):
+            self.yielded = 0
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+        def outcomes(self):
+            for outcome in super().outcomes():
+                self.yielded += 1
+                yield outcome
+
+    monkeypatch.setattr(workers, "WorkerPool", Counted)
+    return made

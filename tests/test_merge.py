@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 
 from qos_xl.cli import cli
 from qos_xl.output import files
+from qos_xl.pipeline import load
 from qos_xl.pipeline.merge import merge
 from qos_xl.pipeline.rates import Rate
 from qos_xl.core.values import Period
@@ -267,16 +268,19 @@ def test_demo_inbox_is_the_year_merged_for_december(tmp_path):
     assert mnt["102-08"] == {"state": "accepted", "file": "養工處_政府服務品質獎參獎申請書.pdf"}
 
 
-def test_parallel_path_gives_the_same_result_as_one_file_at_a_time(tmp_path, plan, registry):
+def test_parallel_path_gives_the_same_result_as_one_file_at_a_time(tmp_path, plan, registry, pools):
     inbox = tmp_path / "inbox"
     for i, unit in enumerate(registry.units):
         builders.selfcheck(inbox, plan, registry, unit=unit.code,
                            edit=set_statuses(plan, {"1-1-1": ["辦理中", "不適用", "已完成"][i % 3], "2-2-2": "做完了" if i == 4 else "已完成"}))
         if i % 3:
             builders.workplan(inbox, plan, registry, unit=unit.code)
-    assert len(list(inbox.iterdir())) >= 16  # enough to take the process-pool path
+    count = len(list(inbox.iterdir()))
+    assert count >= load.PARALLEL_THRESHOLD  # enough to take the process-pool path
     fast = merge(inbox, plan, registry, Period(102, 6), jobs=2).to_dict()
+    assert [(pool.total, pool.yielded) for pool in pools] == [(count, count)]    # worker processes read every file
     slow = merge(inbox, plan, registry, Period(102, 6), jobs=1).to_dict()
+    assert len(pools) == 1                                                        # and here none did
     for data in (fast, slow):
         data.pop("made_at")
     assert fast == slow
