@@ -422,8 +422,9 @@ def test_changed_source_is_not_annotated(fed, tmp_path):
     assert "已變更" in (tmp_path / "out" / "u_回覆.txt").read_text(encoding="utf-8")
 
 
-def test_feedback_written_in_parallel_equals_one_at_a_time(fed, tmp_path, plan, registry, monkeypatch):
-    """From PARALLEL_FEEDBACK files on, workers write the workbooks: the same files, the same content."""
+def test_feedback_written_in_parallel_equals_one_at_a_time(fed, tmp_path, plan, registry, monkeypatch, pools):
+    """From PARALLEL_FEEDBACK files on, with more than one CPU, workers write the workbooks: the same files, the
+    same content as on a one-CPU machine, where they are written one at a time."""
     from qos_xl.output import feedback
 
     inbox = tmp_path / "inbox"
@@ -433,9 +434,12 @@ def test_feedback_written_in_parallel_equals_one_at_a_time(fed, tmp_path, plan, 
         shutil.copy(fed.source, inbox / f"單位{i:02d}_自行檢核表.xlsx")
     (inbox / "壞檔.xlsx").write_bytes(b"not a workbook")
     checked = validate_paths([inbox], plan, registry, jobs=1)
+    monkeypatch.setattr(feedback.os, "cpu_count", lambda: 4)       # what write_feedback counts its workers by
     parallel = write_feedback(checked.files, tmp_path / "parallel", [inbox])
-    monkeypatch.setattr(feedback, "PARALLEL_FEEDBACK", 10_000)
+    assert [(pool.total, pool.yielded) for pool in pools] == [(copies + 1, copies + 1)]    # workers wrote every file
+    monkeypatch.setattr(feedback.os, "cpu_count", lambda: 1)
     serial = write_feedback(checked.files, tmp_path / "serial", [inbox])
+    assert len(pools) == 1                                                                  # and here none did
     assert [p.name for p in parallel] == [p.name for p in serial] and len(parallel) == 2 * (copies + 1)
     for a, b in zip(parallel, serial):
         if a.suffix == ".txt":
