@@ -213,18 +213,21 @@ def test_sheets_in_order(book, written):
     assert book.sheetnames == SHEETS
 
 
-def test_summary_key_figures_add_up(book, result, plan):
+def test_summary_key_figures_add_up(book, result, plan, registry):
     ws = book["摘要"]
     assert ws["A1"].value == f"{plan.full_title} 執行成果彙整"
     values = {r[0]: r[1:] for r in rows(ws) if r[0]}
     assert values["填報期別"][0] == "102-06（102 年度期中自行檢核）"
     assert values["製表時間"][0] == "102/07/01 09:05"
-    assert values["應繳交自行檢核表單位數"][0] == 10
-    assert values["已接受（列入完成率）"][0] == 3
-    assert values[RETURNED][:2] == [1, "下水道工程處"]                # sent a file, it was rejected
-    missing = values[MISSING]
+    due, accepted = values["應繳交自行檢核表單位數"][0], values["已接受（列入完成率）"][0]
+    returned, missing = values[RETURNED], values[MISSING]
+    assert (due, accepted) == (10, 3)
+    assert returned[:2] == [1, "下水道工程處"]                            # sent a file, it was rejected
     assert missing[0] == 6 and "下水道工程處" not in missing[1] and "工程管理科" in missing[1]
-    assert 3 + 1 + 6 == 10                                                # every unit in exactly one line
+    assert accepted + returned[0] + missing[0] == due                     # every unit in exactly one line:
+    named = [f.unit for f in result.files if f.state == "accepted" and f.form == "selfcheck"]
+    named += returned[1].split("、") + missing[1].split("、")
+    assert sorted(named) == sorted(u.name for u in registry.units)       # each named once, none left out
     assert values["繳交率（已接受／應繳交）"][:2] == [pytest.approx(0.3), "(3/10)"]
     assert "會計室" in values["工作計畫未繳交"][0]
     assert values["收件檔案"][0].startswith(f"共 {len(result.files)} 個：")
