@@ -205,8 +205,14 @@ def test_cp950_shows_stand_ins_and_the_names_it_can(workspace):
     assert "√ 下水道處_自行檢核表.xlsx" not in text and "× 下水道處_自行檢核表.xlsx　退回" in text
     assert "√ 人事室_工作計畫.xlsx　接受" in text
     assert "× ??工程?_?_自行?核表.xlsx　退回" in text        # what Big5 lacks is a question mark, not a crash
-    status = qos("status", cwd=workspace, env={"PYTHONIOENCODING": "cp950"}).stdout.decode("cp950")
+    raw = qos("status", cwd=workspace, env={"PYTHONIOENCODING": "cp950"}).stdout
+    status = raw.decode("cp950")
     assert "√ 已接受" in status and "－ 未繳交" in status
+    # Notepad draws a Big5 character two columns wide, the stand-in √ too: the columns line up in bytes
+    table = raw.split(b"\r\n" if b"\r\n" in raw else b"\n")[1:]
+    table = table[:table.index(b"")]
+    starts = {tuple(i for i in range(2, len(line)) if line[i - 2:i] == b"  " and line[i:i + 1] != b" ") for line in table}
+    assert len(table) > 5 and len(starts) == 1, starts
 
 
 def test_cp1252_and_redirected_output_to_a_file(workspace, tmp_path):

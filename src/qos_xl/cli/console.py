@@ -16,6 +16,8 @@ import contextlib
 import sys
 import unicodedata
 
+from qos_xl.core.text import display_width
+
 HANDLER = "qos-xl-stand-in"
 
 #: a symbol -> its stand-ins, best first (each tried in the stream's encoding)
@@ -59,6 +61,25 @@ def make_output_safe() -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(AttributeError, ValueError):   # not a text file, or already closed
             stream.reconfigure(errors=HANDLER)
+
+
+# the double-byte code pages of East Asian Windows: a console or Notepad draws each two-byte character two columns wide
+DOUBLE_BYTE = {"cp950", "big5", "big5hkscs", "cp936", "gbk", "cp932", "shift_jis", "cp949", "euc_kr", "euc_jp"}
+
+
+def columns(text: str, stream=None) -> int:
+    """How many columns ``text`` takes once written to ``stream`` (standard output by default), stand-ins included.
+
+    In a double-byte code page a character takes as many columns as it has bytes there: √, the
+    stand-in for ✔ in Big5, is drawn full-width though ✔ itself is narrow."""
+    encoding = getattr(stream or sys.stdout, "encoding", None) or "ascii"
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return display_width(text)
+    if name in DOUBLE_BYTE:
+        return len(text.encode(name, errors=HANDLER))
+    return display_width(text)
 
 
 def writes_unicode(stream=None) -> bool:

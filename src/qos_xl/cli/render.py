@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from qos_xl.core.text import display_width as columns   # terminal columns: wide (CJK) characters take two
+from qos_xl.cli.console import columns   # terminal columns as written: wide (CJK) characters take two
 from qos_xl.core.report import FileReport
 from qos_xl.core.vocabulary import (ACCEPTED, COMPARISON_SHEET, FORM_NAMES, HINT_NAME, IGNORED, MISSING, MOVE_NAMES, NOT_STARTED,
                                     OTHER_ATTACHMENTS, OTHER_PERIOD, REGRESSED, REJECTED, SELFCHECK, SEVERITY_NAMES, STATE_NAMES,
