@@ -167,7 +167,8 @@ def test_merged_area_cells_repeat_and_a_page_break_split_continues(tmp_path, pla
 def test_broken_rows_are_named_by_table_and_row(tmp_path, plan, registry):
     a1, a2, a3, a4, _ = (a.label for a in plan.areas)
     rows = [(a1, "受理窗口", "單一窗口。", ""), (a1, "服務態度", "", ""), (a2, "公開流程", "網站公告。", ""),
-            ("六、不存在的要項", "其他", "其他。", ""), (a3, "民意調查", "年度調查。", ""), (a4, "網站", "定期更新。", "")]
+            ("六、不存在的要項", "其他", "其他。", ""), (a3, "民意調查", "年度調查。", ""), (a4, "網站", "定期更新。", ""),
+            ("", "志工訓練", "每季一次。", "")]
     path = clerk_workplan(tmp_path / "broken.docx", plan, rows=rows, split_after=3)
     _, report = one(path, plan, registry)
     assert report.state == "rejected"
@@ -175,11 +176,17 @@ def test_broken_rows_are_named_by_table_and_row(tmp_path, plan, registry):
     assert ("work-item-incomplete", "第 1 個表格第 3 列") in found          # 服務態度 without a method
     assert ("area-invalid", "第 2 個表格第 2 列") in found                  # header repeated in the second table
     assert ("area-uncovered", None) in found
+    assert ("area-missing", "第 2 個表格第 5 列") in found
+    assert next(p for p in report.problems if p.code == "area-missing").message == (
+        "這一列有工作內容，但「實施要項」空白。請填寫這一列所屬的實施要項，或只寫編號，例如「二」。")
     uncovered = [p for p in report.problems if p.code == "area-uncovered"]
     assert [p.value for p in uncovered] == [None] and plan.areas[4].label in uncovered[0].message  # nothing typed to quote
     invalid = next(p for p in report.problems if p.code == "area-invalid")
     assert invalid.sheet is None and invalid.where == "第 2 個表格第 2 列" and invalid.value == "六、不存在的要項"
-    assert "不是本計畫的五項之一" in invalid.message
+    assert invalid.message == ("實施要項「六、不存在的要項」不是本計畫的五項之一，或編號與名稱不符。"
+                               "請改寫為範本列出的實施要項，或只寫編號，例如「二」。")               # no dropdown in Word
+    assert uncovered[0].message == (f"實施要項「{plan.areas[4].label}」沒有任何工作項目。"
+                                    "請在表格中此實施要項預留的列填寫工作重點及工作(推動)方法。")
 
 
 def test_title_and_headings_give_unit_year_and_sections(tmp_path, plan, registry):
@@ -328,6 +335,9 @@ def test_merged_into_the_consolidated_workbook_and_fed_back_as_text(tmp_path, pl
     assert [p.name for p in written] == ["新工處_工作計畫_回覆.txt"]
     reply = written[0].read_text(encoding="utf-8")
     assert "實施要項「二、" in reply and "表單：工作計畫" in reply and "問題清單" not in reply
+    assert f"【錯誤】實施要項「{plan.areas[1].label}」沒有任何工作項目。請在表格中此實施要項預留的列填寫工作重點及工作(推動)方法。" in reply
+    assert "請依上列說明修正原檔案後重新寄送（檔名不拘）。" in reply              # a Word file has no 填報日期 to update
+    assert "新增一列" not in reply and "下拉選單" not in reply and "原檔名" not in reply
 
 
 def test_the_docx_template_reads_back(tmp_path, plan, registry):

@@ -369,7 +369,9 @@ def test_receipt_for_valid_and_warning_reports():
     assert "問題明細" not in text
     ok = ok.with_problems(make_problem("status-synonym", sheet=SHEET, cell="F9", value="完成", status="已完成", step="1-2-1"))
     text = receipt_text(ok)
-    assert "檢核通過" in text and "1 項提醒" in text and "無須重新寄送" in text
+    assert "檢核結果：檢核通過，已收件（另有 1 項警告，請參考）" in text
+    assert "以上事項不影響收件，本次無須重新寄送；如需更正，請修正後重新寄送（檔名不拘），並更新「填報日期」。" in text
+    assert "原檔名" not in text
     assert "1. 【警告】工作表「自行檢核表」儲存格 F9：" in text
 
 
@@ -469,7 +471,8 @@ def test_reply_without_the_optional_settings():
     report = FileReport(0, file="a.xlsx", state="rejected").with_problems(
         make_problem("status-not-allowed", sheet=SHEET, cell="F9", value="x", step="1-1-2"))
     text = receipt_text(report, sender=sender)
-    assert "請依上列說明修正" in text and "前依上列" not in text and "如有疑問" not in text
+    assert "請依上列說明修正原檔案後重新寄送（檔名不拘），並更新「填報日期」。" in text
+    assert "前依上列" not in text and "如有疑問" not in text and "原檔名" not in text
     assert text.rstrip().endswith("秘書室 敬上")
 
 

@@ -387,7 +387,7 @@ def test_reply_lists_hints_under_their_own_heading(merged):
     lines = text[heading:].splitlines()
     assert lines[2].startswith(f"1. 【品質提示】工作表「自行檢核表」儲存格 {report.hints[0].cell}：項次")
     assert f"填寫內容：「{FORMULA}」" in text
-    assert "以上提醒不影響收件，本次無須重新寄送" in text[heading:]
+    assert "以上事項不影響收件，本次無須重新寄送" in text[heading:]
     assert not [code for code in MESSAGES if code in text]
 
 
@@ -396,7 +396,7 @@ def test_reply_with_warnings_and_hints_keeps_them_apart(merged):
     report = report.with_problems(report.problem("status-synonym", sheet="自行檢核表", cell="F9", value="完成", step="1-1-2", status="已完成"),
                                   first=True)
     text = file_reply(report)
-    assert "（另有 1 項提醒、6 項品質提示，請參考）" in text
+    assert "（另有 1 項警告、6 項品質提示，請參考）" in text
     assert text.index("問題明細（警告 1 項）：") < text.index("品質提示（不影響收件）（6 項）：")
     section = text[text.index("問題明細"):text.index("品質提示（不影響收件）")]
     assert "【警告】" in section and "【品質提示】" not in section

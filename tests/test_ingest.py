@@ -191,7 +191,7 @@ def test_forward_by_another_unit_warns_sender_unit_mismatch(run, books):
     assert problem.message == "寄件者 sec@pwb.kcg.gov.tw 屬於「秘書室」，但檔案填的是「養護工程處」。請確認是否代為寄送。"
     text = receipt(message)
     assert "【警告】寄件者 sec@pwb.kcg.gov.tw 屬於「秘書室」" in text
-    assert "檢核通過，已收件（另有 1 項提醒，請參考）" in text
+    assert "檢核通過，已收件（另有 1 項警告，請參考）" in text
 
 
 def test_same_unit_sender_has_no_mismatch_and_unknown_sender_is_named(run, books):
@@ -224,7 +224,7 @@ def test_invalid_workbook_verdict_and_problems_in_receipt(run, books):
     assert att.state == "saved" and att.report.state == "rejected"
     text = receipt(message)
     assert "檢核未通過，請修正後重新寄送" in text and "儲存格 F8" in text and "「做完了」" in text
-    assert "請依上列說明修正後重新寄送" in text
+    assert "請依上列說明修正後重新寄送（檔名不拘），並更新「填報日期」。" in text
 
 
 def test_zip_with_two_workbooks_and_a_traversal_member(run, books):
@@ -582,7 +582,7 @@ def test_award_applications_and_word_work_plans_are_saved(run, books):
     assert "內容：養護工程處，參獎申請書，102-08" in text and "檢核結果：檢核通過，已收件" in text
     # a damaged Word file: resend it, with no 填報日期 to update (documents have none)
     text = receipt(result.messages[1])
-    assert "檢核未通過" in text and "請依上列說明修正後重新寄送。" in text and "填報日期" not in text
+    assert "檢核未通過" in text and "請依上列說明修正後重新寄送（檔名不拘）。" in text and "填報日期" not in text
 
 
 def test_other_archives_are_one_line_each_and_not_a_failure(tmp_path, books):

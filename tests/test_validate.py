@@ -202,12 +202,50 @@ def test_every_problem_of_a_file_at_once(tmp_path, plan, registry):
     assert [p for p in report.problems if p.code == "status-not-allowed"][0].value == "做完了"
 
 
+RESTORE = "本表不能新增列，請改用秘書室寄發的原範本填寫（已填的內容可複製貼上）後再寄送。"
+
+
 def test_deleted_row_is_a_missing_step(tmp_path, plan, registry):
+    """The message says where the row belongs (its neighbours in the plan) and a way back that works on a protected sheet."""
+    order = [s.code for s in plan.steps]
+    at = order.index("3-3-1")
     path = builders.selfcheck(tmp_path, plan, registry, edit=lambda ws: ws.delete_rows(step_row(plan, "3-3-1")))
     [report] = run(plan, registry, path)
     assert codes(report, "error") == {("step-missing", HEADING)}
     [missing] = report.errors
-    assert missing.value is None and missing.step == "3-3-1" and "缺少項次 3-3-1 這一列" in missing.message
+    assert (missing.value, missing.step) == (None, "3-3-1")
+    assert missing.message == f"項次 3-3-1 這一列不見了（應在項次 {order[at - 1]} 與 {order[at + 1]} 之間）。" + RESTORE
+
+
+def test_deleted_first_and_last_rows_are_placed_by_their_one_neighbour(tmp_path, plan, registry):
+    first, last = plan.steps[0].code, plan.steps[-1].code
+
+    def edit(ws):
+        ws.delete_rows(step_row(plan, last))
+        ws.delete_rows(step_row(plan, first))
+    path = builders.selfcheck(tmp_path, plan, registry, edit=edit)
+    [report] = run(plan, registry, path)
+    assert sorted(p.message for p in report.errors) == sorted([
+        f"項次 {first} 這一列不見了（應在項次 {plan.steps[1].code} 之前）。" + RESTORE,
+        f"項次 {last} 這一列不見了（應在項次 {plan.steps[-2].code} 之後）。" + RESTORE])
+
+
+def test_inserted_row_without_a_step_is_told_to_go(tmp_path, plan, registry):
+    """A row a unit added (the 項次 left blank) is not a changed 項次: the unit is told to delete it, and where its text can go."""
+    row = step_row(plan, "1-2-1")
+
+    def edit(ws):
+        ws.insert_rows(row)
+        ws[f"G{row}"] = "另外補充：本處已增設線上預約。"
+    path = builders.selfcheck(tmp_path, plan, registry, edit=edit)
+    [report] = run(plan, registry, path)
+    [problem] = [p for p in report.errors if p.code == "step-unknown"]
+    assert (problem.cell, problem.value) == (f"A{row}", None)
+    assert problem.message == "這一列沒有項次：本表不可新增列，請刪除此列；要補充的內容可寫在相關項次的「辦理情形」或「備註」。"
+    changed = builders.selfcheck(tmp_path / "b", plan, registry, edit=_set(f"A{row}", "9-9-9"))
+    [report] = run(plan, registry, changed)
+    assert next(p for p in report.errors if p.code == "step-unknown").message == (
+        "項次「9-9-9」不在本年度計畫中。請勿修改項次欄，使用範本原有的項次。")
 
 
 def test_workplan_valid_and_broken(tmp_path, plan, registry):
@@ -230,8 +268,12 @@ def test_workplan_valid_and_broken(tmp_path, plan, registry):
     assert [p.value for p in uncovered] == [None, None]                 # nothing the unit wrote to quote
     assert {a.label for a in (plan.areas[0], plan.areas[2]) if any(a.label in p.message for p in uncovered)} == {
         plan.areas[0].label, plan.areas[2].label}
+    assert uncovered[0].message == (f"實施要項「{plan.areas[0].label}」沒有任何工作項目。"
+                                    "請在表格的空白列選擇此實施要項，並填寫工作重點及工作(推動)方法。")
     incomplete = next(p for p in report.errors if p.code == "work-item-incomplete")
     assert "缺少「工作(推動)方法」" in incomplete.message
+    assert next(p for p in report.errors if p.code == "area-missing").message == (
+        "這一列有工作內容，但「實施要項」空白。請從下拉選單選擇實施要項。")
 
 
 AREA_FORMS = ["二", "2", "二、", "二、便捷服務程序", "（二）", "(2)", "２．便捷服務程序", "便捷服務程序", "（二）便捷服務程序",

@@ -9,10 +9,13 @@ from qos_xl.core.vocabulary import ERROR, WARNING
 
 # the optional parts of templates, empty unless given: a note for a step not due this period
 # (``not_due``), the count of further cells read the same way (``others``), the step whose row a
-# reading problem is in (``at_step``: 項次 1-2-1：)
-OPTIONAL_PARAMS = {"not_due": "", "others": "", "at_step": ""}
+# reading problem is in (``at_step``: 項次 1-2-1：), where a missing step's row belongs (``between``)
+OPTIONAL_PARAMS = {"not_due": "", "others": "", "at_step": "", "between": ""}
 NOT_DUE_NOTE = "（此步驟本期尚未到查核期限，若本期不填報，也可以清除這一列填寫的內容。）"
 OTHERS_NOTE = "（本表另有 {count} 格完成日期也是如此，均已依民國年讀取）"
+# ``between``: by the missing step's neighbours in the plan, (has one before, has one after) -> note
+BETWEEN_NOTES = {(True, True): "（應在項次 {before} 與 {after} 之間）", (True, False): "（應在項次 {before} 之後）",
+                 (False, True): "（應在項次 {after} 之前）"}
 
 # what a good entry looks like, after what each quality hint saw (fixed text: the 品質提示 sheet shows the finding alone)
 HINT_ADVICE = {
@@ -75,7 +78,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # -- self-check rows ----------------------------------------------------------------
     "step-unknown": (ERROR, "項次「{value}」不在本年度計畫中。請勿修改項次欄，使用範本原有的項次。"),
     "step-duplicate": (ERROR, "項次「{value}」重複出現。每個項次只能填一列，請刪除重複的列。"),
-    "step-missing": (ERROR, "缺少項次 {step} 這一列。請勿刪除範本中的任何一列，補回後再寄送。"),
+    "step-missing": (ERROR, "項次 {step} 這一列不見了{between}。本表不能新增列，請改用秘書室寄發的原範本填寫（已填的內容可複製貼上）後再寄送。"),
     "status-missing": (ERROR, "項次 {step} 本期應辦理，「執行狀態」不可空白。請選擇 已完成/辦理中/未辦理/不適用。"),
     "status-not-allowed": (ERROR, "項次 {step} 的執行狀態須為 已完成/辦理中/未辦理/不適用，請從下拉選單選擇。{not_due}"),
     "status-synonym": (WARNING, "項次 {step} 的執行狀態「{value}」已視為「{status}」。下次請從下拉選單選擇。"),
@@ -92,7 +95,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "area-invalid": (ERROR, "實施要項「{value}」不是本計畫的五項之一，或編號與名稱不符。請從下拉選單選擇，或只寫編號，例如「二」。"),
     "area-missing": (ERROR, "這一列有工作內容，但「實施要項」空白。請從下拉選單選擇實施要項。"),
     "work-item-incomplete": (ERROR, "這一列缺少{missing}。每一列都要填寫「工作重點」及「工作(推動)方法」。"),
-    "area-uncovered": (ERROR, "實施要項「{area}」沒有任何工作項目。請在表格中新增一列，選擇此實施要項並填寫工作重點及工作(推動)方法。"),
+    "area-uncovered": (ERROR, "實施要項「{area}」沒有任何工作項目。請在表格的空白列選擇此實施要項，並填寫工作重點及工作(推動)方法。"),
     # -- across files (merge) -----------------------------------------------------------
     "same-report-date": (WARNING, "「{other}」與本檔案的填報日期同為 {report_date}，內容卻有 {cells} 個儲存格不同；已以較晚收到的「{kept}」為準，另一份不列入彙整。如應以另一份為準，請更新其「填報日期」後重新寄送。"),
     "sender-unit-mismatch": (WARNING, "寄件者 {sender} 屬於「{sender_unit}」，但檔案填的是「{unit}」。請確認是否代為寄送。"),
@@ -106,6 +109,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
         ("plan-area-not-applicable", "貴單位的工作計畫在「{area}」列有工作項目，但本表此實施要項本期應辦理的 {count} 個項次（{steps}）"
                                      "全部填「不適用」。"),
     )},
+}
+
+# a code's template when the cell it names is blank: what the unit did is not what the template says
+BLANK_MESSAGES = {
+    "step-unknown": "這一列沒有項次：本表不可新增列，請刪除此列；要補充的內容可寫在相關項次的「辦理情形」或「備註」。",
+}
+# a code's template for a Word work plan, whose table lists the areas in rows of their own and has no dropdown
+WORD_MESSAGES = {
+    "area-invalid": "實施要項「{value}」不是本計畫的五項之一，或編號與名稱不符。請改寫為範本列出的實施要項，或只寫編號，例如「二」。",
+    "area-missing": "這一列有工作內容，但「實施要項」空白。請填寫這一列所屬的實施要項，或只寫編號，例如「二」。",
+    "area-uncovered": "實施要項「{area}」沒有任何工作項目。請在表格中此實施要項預留的列填寫工作重點及工作(推動)方法。",
 }
 
 # the quality hints, each with its short name for the secretariat (the 品質提示 sheet), in the order they are listed;

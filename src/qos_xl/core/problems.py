@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qos_xl.core.messages import MESSAGES, OPTIONAL_PARAMS, QUALITY_HINTS
+from qos_xl.core.messages import BLANK_MESSAGES, MESSAGES, OPTIONAL_PARAMS, QUALITY_HINTS, WORD_MESSAGES
 from qos_xl.core.vocabulary import ERROR
 
 _NUMBERS = re.compile(r"[0-9]+")
@@ -59,10 +59,17 @@ class Problem:
         return self.cell or ""          # a document's place: 第 2 個表格第 5 列
 
 
-def make_problem(code: str, *, file=None, sheet=None, cell=None, value=None, **params) -> Problem:
-    """Build a problem from its code's template; ``value`` is also available to the template."""
+def make_problem(code: str, *, file=None, sheet=None, cell=None, value=None, word: bool = False, **params) -> Problem:
+    """Build a problem from its code's template; ``value`` is also available to the template.
+
+    ``word``: the problem is in a Word document (``messages.WORD_MESSAGES``); a blank ``value`` may have a
+    template of its own (``messages.BLANK_MESSAGES``)."""
     severity, template = MESSAGES[code]
     shown = "" if value is None else str(value)
+    if word:
+        template = WORD_MESSAGES.get(code, template)
+    if not shown:
+        template = BLANK_MESSAGES.get(code, template)
     message = template.format(value=shown, **{**OPTIONAL_PARAMS, **params})
     return Problem(code, severity, message, file, sheet, cell, None if value is None else shown, params.get("step") or None)
 

@@ -21,7 +21,7 @@ from qos_xl.core.report import SHORT_HASH, FileReport
 from qos_xl.core.text import safe_text
 from qos_xl.core.values import format_roc, parse_date
 from qos_xl.core.vocabulary import (DUPLICATE, FORM_NAMES, HINT_HEADING, HINT_NAME, IGNORED, OTHER_ATTACHMENTS, SELFCHECK,
-                                    SELFCHECK_PERIOD_NAMES, SEVERITY_NAMES, SUPERSEDED, WORKPLAN)
+                                    SELFCHECK_PERIOD_NAMES, SEVERITY_NAMES, SUPERSEDED, WARNING, WORKPLAN)
 
 if TYPE_CHECKING:
     from qos_xl.intake.mail import MailMessage
@@ -30,6 +30,7 @@ SIGNATURE = "秘書室"
 VALUE_CHARS = 200
 # settings.csv rows (項目) a reply reads
 SETTING_SIGNATURE, SETTING_DEADLINE, SETTING_CONTACT, SETTING_PHONE = "回覆署名", "補件期限", "聯絡人", "聯絡電話"
+ANY_NAME = "檔名不拘"   # a file is known by what it holds (unit, form, period), never by its name
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ def verdict(report: FileReport) -> str:
     if errors:
         return "檢核未通過，請修正後重新寄送"
     if warnings or hints:
-        also = "、".join(x for x in (f"{warnings} 項提醒" if warnings else "", f"{hints} 項{HINT_NAME}" if hints else "") if x)
+        also = "、".join(x for x in (f"{warnings} 項{SEVERITY_NAMES[WARNING]}" if warnings else "",
+                                    f"{hints} 項{HINT_NAME}" if hints else "") if x)
         return f"檢核通過，已收件（另有 {also}，請參考）"
     return "檢核通過，已收件"
 
@@ -119,20 +121,17 @@ def problem_lines(problems: tuple[Problem, ...] | list[Problem], *, indent: str 
     return lines
 
 
-def closing(errors: bool, warnings: bool, *, original_name: bool = True, deadline: str = "", dated: bool = True) -> str:
-    """What the unit should do now (``original_name``: about one file it should resend under its name;
+def closing(errors: bool, warnings: bool, *, one_file: bool = True, deadline: str = "", dated: bool = True) -> str:
+    """What the unit should do now (``one_file``: about one file, else about the files of an e-mail;
     ``deadline``: the date to resend by, as written for users; ``dated``: the file has a 填報日期 to update,
-    which documents — Word or PDF — do not)."""
+    which documents — Word or PDF — do not).  The file name is free (``ANY_NAME``)."""
     by = f"於 {deadline} 前" if deadline else ""
     update = "，並更新「填報日期」。" if dated else "。"
     if errors:
-        if original_name:
-            return f"請{by}依上列說明修正原檔案後，以原檔名重新寄送{update}"
-        return f"請{by}依上列說明修正後重新寄送{update}"
+        return f"請{by}依上列說明{'修正原檔案' if one_file else '修正'}後重新寄送（{ANY_NAME}）{update}"
     if warnings:
-        again = "以原檔名重新寄送" if original_name else "重新寄送"
-        return f"以上提醒不影響收件，本次無須重新寄送；如需更正，請修正後{again}{update}"
-    return "本檔案無須修正，謝謝貴單位配合。" if original_name else "檔案無須修正，謝謝貴單位配合。"
+        return f"以上事項不影響收件，本次無須重新寄送；如需更正，請修正後重新寄送（{ANY_NAME}）{update}"
+    return "本檔案無須修正，謝謝貴單位配合。" if one_file else "檔案無須修正，謝謝貴單位配合。"
 
 
 def _greeting_name(report: FileReport) -> str:
@@ -222,7 +221,7 @@ def _what_next(report: FileReport, annotated: str | None, sender: Sender) -> lis
     if errors and annotated:   # the annotated copy validates like the original once corrected
         by = f"於 {sender.deadline} 前" if sender.deadline else ""
         return [f"請{by}依上列說明修正後重新寄送，並更新「填報日期」：可以直接在附件「{clean(annotated)}」上修正後寄回"
-                "（檔名不拘），也可以修正原檔案後寄回。"]
+                f"（{ANY_NAME}），也可以修正原檔案後寄回。"]
     return [closing(errors, warnings, deadline=sender.deadline, dated=report.document is None)]
 
 
@@ -300,7 +299,7 @@ def mail_receipt(message: MailMessage, sender: Sender = Sender()) -> str:
         reports = [att.report for att in files if att.report is not None]
         to_fix = [r for r in reports if (r.errors if any_errors else r.warnings)]
         dated = not to_fix or any(r.document is None for r in to_fix)
-        lines += ["", closing(any_errors, any_warnings, original_name=False, deadline=sender.deadline, dated=dated)]
+        lines += ["", closing(any_errors, any_warnings, one_file=False, deadline=sender.deadline, dated=dated)]
     if sender.contact_line():
         lines += ["", sender.contact_line()]
     lines += ["", f"{sender.signature} 敬上", ""]

@@ -18,7 +18,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from qos_xl.core.catalogue import Plan
-from qos_xl.core.messages import MESSAGES, NOT_DUE_NOTE, OTHERS_NOTE
+from qos_xl.core.messages import BETWEEN_NOTES, MESSAGES, NOT_DUE_NOTE, OTHERS_NOTE
 from qos_xl.core.problems import Problem, make_problem, problem_order
 from qos_xl.core.registry import Registry
 from qos_xl.core.report import FileReport
@@ -328,11 +328,12 @@ def _translate(failures, rules, frame, loaded: dict[int, Loaded], plan: Plan) ->
             "not_due": NOT_DUE_NOTE if step and row is not None and record.get("period_known") and not record.get("due") else "",
             "ad_year": typed.split("/")[0] if isinstance(typed, str) else "",
             "others": _others(record),
+            "between": _between(plan, code) if sub.form == SELFCHECK and row is not None and row < 0 else "",
             "missing": _missing(record) if sub.form == WORKPLAN else "",
             "area": plan.areas[int(record["area"]) - 1].label if sub.form == WORKPLAN and row is not None and row < 0 else "",
         }
         found.setdefault(fid, []).append(make_problem(rule.code, file=item.report.file, sheet=sub.sheet, cell=cell,
-                                                      value=value, **params))
+                                                      value=value, word=sub.places is not None, **params))
     return found
 
 
@@ -349,6 +350,16 @@ def _others(record) -> str:
     if count is None or pd.isna(count) or count <= 1:
         return ""
     return OTHERS_NOTE.format(count=int(count) - 1)
+
+
+def _between(plan: Plan, code: str) -> str:
+    """Where a step's row belongs, by its neighbours in the plan: 「（應在項次 1-3-1 與 1-3-3 之間）」."""
+    codes = [s.code for s in plan.steps]
+    if code not in codes:
+        return ""
+    at = codes.index(code)
+    before, after = (codes[at - 1] if at else ""), (codes[at + 1] if at + 1 < len(codes) else "")
+    return BETWEEN_NOTES[bool(before), bool(after)].format(before=before, after=after) if before or after else ""
 
 
 def _missing(record) -> str:
