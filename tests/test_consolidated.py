@@ -215,7 +215,7 @@ def test_sheets_in_order(book, written):
 
 def test_summary_key_figures_add_up(book, result, plan, registry):
     ws = book["摘要"]
-    assert ws["A1"].value == f"{plan.full_title} 執行成果彙整"
+    assert ws["A1"].value == f"{plan.full_title} 期中自行檢核彙整（102-06）"
     values = {r[0]: r[1:] for r in rows(ws) if r[0]}
     assert values["填報期別"][0] == "102-06（102 年度期中自行檢核）"
     assert values["製表時間"][0] == "102/07/01 09:05"
@@ -228,7 +228,7 @@ def test_summary_key_figures_add_up(book, result, plan, registry):
     named = [f.unit for f in result.files if f.state == "accepted" and f.form == "selfcheck"]
     named += returned[1].split("、") + missing[1].split("、")
     assert sorted(named) == sorted(u.name for u in registry.units)       # each named once, none left out
-    assert values["繳交率（已接受／應繳交）"][:2] == [pytest.approx(0.3), "(3/10)"]
+    assert values["合格繳交率（已接受／應繳交）"][:2] == [pytest.approx(0.3), "(3/10)"]
     assert "會計室" in values["工作計畫未繳交"][0]
     assert values["收件檔案"][0].startswith(f"共 {len(result.files)} 個：")
     texts = " ".join(str(v) for r in rows(ws) for v in r if v)
@@ -416,7 +416,7 @@ def test_coverage_gap_highlighted(tmp_path, plan, registry):
 
 def test_missing_sheet_tells_missing_from_returned(book, result):
     ws = book["未繳交"]
-    assert [c.value for c in ws[1]] == ["表單", "狀況", "代碼", "機關全銜", "類別", "電子郵件", "說明"]
+    assert [c.value for c in ws[1]] == ["表單", "狀態", "代碼", "單位", "類別", "電子郵件", "說明"]
     data = rows(ws)[1:]
     for form, label in (("selfcheck", "自行檢核表"), ("workplan", "工作計畫")):
         listed = [r for r in data if r[0].startswith(label)]
@@ -424,9 +424,10 @@ def test_missing_sheet_tells_missing_from_returned(book, result):
             [(RETURNED, u.code) for u in result.returned[form]]
         for row, unit in zip(listed, result.missing[form]):
             assert row[3:5] == [unit.name, unit.kind]
-            assert all(e in row[5] for e in unit.emails)
+            assert row[5] == "；".join(e for e in unit.emails if "@" in e[1:])   # addresses, never a bare @domain
     sew = next(r for r in data if r[1] == RETURNED)
     assert sew[2] == "SEW" and "「下水道處_自行檢核表.xlsx」" in sew[6] and "檢核問題" in sew[6]
+    assert sew[5] == "sewer@pwb.kcg.gov.tw"         # the registry's "@sewer.kcg.gov.tw" recognises senders: no address
 
 
 def test_unfinished_sheet_lists_open_steps_per_unit(book, result, plan):
@@ -497,6 +498,7 @@ def test_every_sheet_prints_on_a4_one_page_wide(book):
         assert fit(ws.page_setup.fitToWidth) == 1, ws.title
         assert fit(ws.page_setup.fitToHeight) == (1 if ws.title in ("摘要", "各單位完成率") else 0), ws.title
         assert "&P" in ws.oddFooter.center.text and ws.title in ws.oddHeader.left.text, ws.title
+        assert "期中自行檢核彙整（102-06）" in ws.oddHeader.left.text, ws.title     # which period, on every page
         if ws.title != "摘要":
             assert ws.print_title_rows, ws.title                         # the header on every page
             assert ws.freeze_panes, ws.title
@@ -583,6 +585,8 @@ def test_empty_merge_still_writes(tmp_path, plan, registry):
     assert wb.sheetnames == SHEETS
     summary = {r[0]: r[1:] for r in rows(wb["摘要"]) if r[0]}
     assert summary["填報期別"][0] == "102-12（102 年度執行成果）"      # never 「年度年度執行成果」
+    assert wb["摘要"]["A1"].value.endswith(" 年度執行成果彙整（102-12）")
+    assert all("年度執行成果彙整（102-12）" in ws.oddHeader.left.text for ws in wb.worksheets)
     head = find_row(wb["摘要"], "實施要項")
     assert [wb["摘要"].cell(head + 1, c).value for c in (2, 3, 4)] == ["—", 0, 0]
     assert "（本期尚無已接受的自行檢核表）" in [r[0] for r in rows(wb["各單位完成率"])]

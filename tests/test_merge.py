@@ -244,6 +244,13 @@ def test_demo_inbox_is_the_year_merged_for_december(tmp_path):
     folder = office.convert(data["output"], office.CSV_ALL_SHEETS, tmp_path / "csv")
     sheets = {p.name: list(csv.reader(p.open(encoding="utf-8"))) for p in folder.glob("*.csv")}
     summary = next(rows for name, rows in sheets.items() if "摘要" in name)
+    log = next(rows for name, rows in sheets.items() if "收件紀錄" in name)
+    other = [row for row in log if len(row) > 8 and row[6] == "其他期別"]
+    assert len(other) == 13 and all(row[7:9] == ["", ""] for row in other)   # not checked in this merge: no counts
+    moved = next(row for row in summary if row and row[0] == "與期中（102-06）比較")     # the year-end headline, page 1
+    assert moved[1] == "全局 78.1% (257/329) → 92.1% (325/353)，▲ 14.0 個百分點；退步 1 項、未啟動 1 項（詳見「期中與年度比較」）"
+    received = next(row for row in summary if row and row[0] == "收件檔案")   # in the contract's order of states
+    assert received[1] == "共 31 個：接受 15（自行檢核表 8、工作計畫 7）、已被取代 1、重複 1、其他期別 13、退回 1（詳見「收件紀錄」）"
     shown = {row[0]: row for row in summary if row and row[0][:2] in {"一、", "二、", "三、", "四、", "五、"}}
     for area in data["completion"]["areas"]:
         row = next(r for label, r in shown.items() if area["name"] in label)

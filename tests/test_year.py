@@ -23,6 +23,7 @@ import json
 import os
 import unicodedata
 from dataclasses import replace
+from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
@@ -213,6 +214,8 @@ def test_december_workbook_in_libreoffice_shows_the_json_comparison(inbox, tmp_p
                 assert row[at] == ("" if rate["rate"] is None else f"{Rate(rate['completed'], rate['applicable']).percent}")
         sign = "—" if moved is None else ("▲" if moved > 0 else "▼" if moved < 0 else "＝")
         assert row[6] == (sign if moved is None else f"{sign} {abs(moved):.1f}"), row
+        if moved is not None:      # what a manager gets from the two rates beside it, checking by hand
+            assert Decimal(row[4][:-1]) - Decimal(row[2][:-1]) == Decimal(str(moved)), row
 
     for unit in data["comparison"]["units"]:
         for area in unit["areas"]:
@@ -226,7 +229,7 @@ def test_december_workbook_in_libreoffice_shows_the_json_comparison(inbox, tmp_p
         ("秘書室", "4-1-1", "已完成", "不適用", "退步"), ("養護工程處", "2-1-1", "已完成", "辦理中", "退步"),
         ("養護工程處", "1-2-2", "未辦理", "未辦理", "未啟動")]
     intake = {row[0]: row for row in next(rows for name, rows in sheets.items() if "收件紀錄" in name)}
-    assert intake["養工處_期中.xlsx"][4:8] == ["102-06", "102/06/28", "其他期別", "0"]
+    assert intake["養工處_期中.xlsx"][4:9] == ["102-06", "102/06/28", "其他期別", "", ""]    # not checked here: no counts
     assert intake["養工處_期中.xlsx"][9] == "屬於期中自行檢核（102-06），列入該期的彙整，不列入本期"
     summary = next(rows for name, rows in sheets.items() if "摘要" in name)
     lines = {row[0]: row[1] for row in summary if row and row[0].endswith("單位數") and "（1" in row[0]}
@@ -441,3 +444,14 @@ def test_status_looks_for_no_warning_and_gives_the_same_states(tmp_path, plan, r
     assert fast["養工處.xlsx"].problems == () and fast["養工處.xlsx"].state == full["養工處.xlsx"].state == "accepted"
     assert [p.code for p in fast["秘書室.xlsx"].errors] == [p.code for p in full["秘書室.xlsx"].errors] == ["report-date-missing"]
     assert fast["秘書室.xlsx"].state == full["秘書室.xlsx"].state == "rejected"
+
+
+def test_a_change_is_the_difference_of_the_rates_as_shown():
+    """79.0% (83/105) to 91.2% (1823/2000, exactly 91.15%): 12.2 points as the sheet shows both, not the 12.1 of the
+    exact ratios; no rate on a side, no change."""
+    from qos_xl.pipeline.compare import change
+
+    before, after = Rate(83, 105), Rate(1823, 2000)
+    assert (before.percent, after.percent) == ("79.0%", "91.2%")
+    assert change(before, after) == Decimal("12.2") and change(after, before) == Decimal("-12.2")
+    assert change(before, Rate(0, 0)) is None and change(None, after) is None

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import click
 
 from qos_xl.cli.console import columns   # terminal columns as written: wide (CJK) characters take two
-from qos_xl.core.report import FileReport
-from qos_xl.core.vocabulary import (ACCEPTED, COMPARISON_SHEET, FORM_NAMES, HINT_NAME, IGNORED, MISSING, MOVE_NAMES, NOT_STARTED,
-                                    OTHER_ATTACHMENTS, OTHER_PERIOD, REGRESSED, REJECTED, SELFCHECK, SEVERITY_NAMES, STATE_NAMES,
-                                    STATES, SUBMISSION_NAMES)
+from qos_xl.core.report import FileReport, state_counts
+from qos_xl.core.vocabulary import (ACCEPTED, COMPARISON_SHEET, FORM_NAMES, HINT_NAME, IGNORED, MISSING, OTHER_ATTACHMENTS,
+                                    OTHER_PERIOD, REJECTED, SELFCHECK, SEVERITY_NAMES, STATE_NAMES, SUBMISSION_NAMES)
 
 STATE_MARKS = {ACCEPTED: "✔", REJECTED: "✘", IGNORED: "·"}
 SUBMISSION_MARKS = {ACCEPTED: "✔", REJECTED: "✘", MISSING: "－"}   # none of East Asian width "ambiguous": aligned everywhere
@@ -22,14 +20,7 @@ def count_files(files: list[FileReport]) -> str:
     """共 17 個檔案：接受 14、退回 1 … — or that there were none."""
     if not files:
         return "沒有任何檔案（請確認收件匣路徑，或把單位寄來的檔案存入收件匣）"
-    counts = Counter(report.state for report in files)
-    forms = Counter(FORM_NAMES.get(report.form, "") for report in files if report.state == ACCEPTED)
-    parts = []
-    for state in (*STATES, *sorted(set(counts) - set(STATES), key=str)):      # always in the contract's order
-        if counts[state]:
-            split = f"（{'、'.join(f'{name} {n}' for name, n in forms.most_common())}）" if state == ACCEPTED and len(forms) > 1 else ""
-            parts.append(f"{STATE_NAMES.get(state, state)} {counts[state]}{split}")
-    return f"共 {len(files)} 個檔案：" + "、".join(parts)
+    return f"共 {len(files)} 個檔案：{state_counts(files)}"
 
 
 def feedback_written(pairs: int, folder: Path) -> None:
@@ -85,22 +76,8 @@ def merge(result) -> None:
 
 
 def comparison(moved) -> None:
-    """The December merge's comparison with June, in two lines and where to read it."""
-    before, after = moved.overall
-    click.echo(f"期中（{moved.before}）與年度（{moved.after}）比較：全局 {before.label} → {after.label}"
-               f"{change_text(before, after)}；{MOVE_NAMES[REGRESSED]} {len(moved.of_kind(REGRESSED))} 項、"
-               f"{MOVE_NAMES[NOT_STARTED]} {len(moved.of_kind(NOT_STARTED))} 項，"
-               f"詳見彙整活頁簿的「{COMPARISON_SHEET}」工作表。")
-
-
-def change_text(before, after) -> str:
-    """，▲ 5.0 個百分點 (or ▼, or 持平); nothing when a side has no rate."""
-    from qos_xl.pipeline.compare import change
-
-    moved = change(before, after)
-    if moved is None:
-        return ""
-    return "，持平" if not moved else f"，{'▲' if moved > 0 else '▼'} {abs(moved)} 個百分點"
+    """The December merge's comparison with June, in one line and where to read it."""
+    click.echo(f"期中（{moved.before}）與年度（{moved.after}）比較：{moved.headline}，詳見彙整活頁簿的「{COMPARISON_SHEET}」工作表。")
 
 
 def status(table) -> None:

@@ -7,11 +7,12 @@ facts and a new report built with ``dataclasses.replace``; no stage writes into 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qos_xl.core.problems import Problem, make_problem
-from qos_xl.core.vocabulary import IGNORED
+from qos_xl.core.vocabulary import ACCEPTED, FORM_NAMES, IGNORED, STATE_NAMES, STATES
 
 SHORT_HASH = 12      # the characters of the SHA-256 that replies, annotated copies and 收件紀錄 quote
 
@@ -101,3 +102,17 @@ class FileReport:
             data["sender"] = self.provenance.sender
             data["received"] = self.provenance.received.isoformat() if self.provenance.received else None
         return data
+
+
+def state_counts(reports: list[FileReport]) -> str:
+    """接受 15（自行檢核表 8、工作計畫 7）、已被取代 1、退回 1: the files in each state, in the contract's order of
+    states whatever the files' order, the accepted ones split by form when there are several."""
+    counts = Counter(report.state for report in reports)
+    forms = Counter(FORM_NAMES.get(report.form, "") for report in reports if report.state == ACCEPTED)
+    parts = []
+    for state in (*STATES, *sorted(set(counts) - set(STATES), key=str)):
+        if counts[state]:
+            split = f"（{'、'.join(f'{name} {n}' for name, n in forms.most_common())}）" if state == ACCEPTED and len(forms) > 1 else ""
+            parts.append(f"{STATE_NAMES.get(state, state)} {counts[state]}{split}")
+    return "、".join(parts)
+

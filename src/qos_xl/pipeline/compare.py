@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from qos_xl.core.catalogue import Plan
 from qos_xl.core.registry import Registry
 from qos_xl.core.values import Period
-from qos_xl.core.vocabulary import DONE, NOT_DONE, NOT_STARTED, REGRESSED
+from qos_xl.core.vocabulary import DONE, MOVE_NAMES, NOT_DONE, NOT_STARTED, REGRESSED
 from qos_xl.pipeline.rates import NO_RATE, Rate, completion, total
 
 if TYPE_CHECKING:
@@ -17,11 +17,19 @@ if TYPE_CHECKING:
 
 
 def change(before: Rate | None, after: Rate | None) -> Decimal | None:
-    """The change in percentage points, one decimal (halves away from zero); None when a side has no rate."""
+    """The change in percentage points between the rates as shown (79.0% -> 91.2%: 12.2, what a reader checking by
+    hand gets); None when a side has no rate."""
     if before is None or after is None or not before.applicable or not after.applicable:
         return None
-    exact = (Decimal(after.completed) / after.applicable - Decimal(before.completed) / before.applicable) * 100
-    return exact.quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return after.shown - before.shown
+
+
+def change_text(before: Rate | None, after: Rate | None) -> str:
+    """，▲ 5.0 個百分點 (or ▼, or 持平); nothing when a side has no rate."""
+    moved = change(before, after)
+    if moved is None:
+        return ""
+    return "，持平" if not moved else f"，{'▲' if moved > 0 else '▼'} {abs(moved)} 個百分點"
 
 
 def _rate(rate: Rate | None) -> dict | None:
@@ -83,6 +91,13 @@ class Comparison:
 
     def of_kind(self, kind: str) -> list[StepChange]:
         return [s for s in self.steps if s.kind == kind]
+
+    @property
+    def headline(self) -> str:
+        """全局 78.1% (257/329) → 92.1% (325/353)，▲ 14.0 個百分點；退步 1 項、未啟動 1 項."""
+        before, after = self.overall
+        return (f"全局 {before.label} → {after.label}{change_text(before, after)}；"
+                f"{MOVE_NAMES[REGRESSED]} {len(self.of_kind(REGRESSED))} 項、{MOVE_NAMES[NOT_STARTED]} {len(self.of_kind(NOT_STARTED))} 項")
 
     def to_dict(self) -> dict:
         before, after = self.overall

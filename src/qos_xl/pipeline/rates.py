@@ -30,12 +30,16 @@ class Rate:
         return self.completed / self.applicable if self.applicable else None
 
     @property
+    def shown(self) -> Decimal | None:
+        """The percentage as every sheet and line shows it, one decimal (83.3); None when nothing is applicable."""
+        if not self.applicable:
+            return None
+        return (Decimal(self.completed * 100) / self.applicable).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+    @property
     def percent(self) -> str:
         """83.3%, or — when nothing is applicable; halves round up, as spreadsheets do."""
-        if not self.applicable:
-            return "—"
-        value = (Decimal(self.completed * 100) / self.applicable).quantize(Decimal("0.1"), ROUND_HALF_UP)
-        return f"{value}%"
+        return "—" if self.shown is None else f"{self.shown}%"
 
     @property
     def label(self) -> str:

@@ -15,7 +15,7 @@ from qos_xl.output.consolidated.sheet import MISSING, RETURNED, Book, Col, text_
 
 def write_missing(book: Book) -> None:
     r = book.result
-    cols = [Col("表單", 22), Col("狀況", 11, "center"), Col("代碼", 7, "center"), Col("機關全銜", 22), Col("類別", 9, "center"),
+    cols = [Col("表單", 22), Col("狀態", 11, "center"), Col("代碼", 7, "center"), Col("單位", 22), Col("類別", 9, "center"),
             Col("電子郵件", 28), Col("說明", 40)]
     sh = book.sheet(MISSING, cols, table=True, freeze=(1, 0), autofilter=True)
     sh.header()
@@ -23,14 +23,19 @@ def write_missing(book: Book) -> None:
         title = f"{FORM_NAMES[form]}（{r.period.year} 年度）" if form == WORKPLAN else f"{FORM_NAMES[form]}（{r.period}）"
         missing, returned = r.missing.get(form, []), r.returned.get(form, [])
         for unit in missing:
-            sh.line([title, MISSING, unit.code, unit.name, unit.kind, "；".join(unit.emails), ""])
+            sh.line([title, MISSING, unit.code, unit.name, unit.kind, addresses(unit), ""])
         for unit in returned:
             files = [f.file for f in r.files if f.unit_code == unit.code and f.form == form and f.state == REJECTED]
             why = "有繳交但檔案未通過檢核：" + "、".join(f"「{name}」" for name in files) + "；問題詳見「檢核問題」，待單位修正後重送。"
-            sh.line([title, RETURNED, unit.code, unit.name, unit.kind, "；".join(unit.emails), why], "error")
+            sh.line([title, RETURNED, unit.code, unit.name, unit.kind, addresses(unit), why], "error")
         if not missing and not returned:
             sh.line([title, "", "", "（全部單位均已繳交）", "", "", ""])
     sh.finish()
+
+
+def addresses(unit) -> str:
+    """The unit's e-mail addresses to write to (a registry's ``@domain``, which recognises senders, is none)."""
+    return "；".join(e for e in unit.emails if not e.startswith("@"))
 
 
 def write_intake(book: Book) -> None:
@@ -46,10 +51,12 @@ def write_intake(book: Book) -> None:
     sh = book.sheet("收件紀錄", cols, table=True, freeze=(1, 1), autofilter=True, print_cols=len(cols) - 1)
     sh.header()
     for report in files:
+        # a file of another period, or not a submission, is not checked in this period's merge: no counts, not 0
+        checked = report.state not in (OTHER_PERIOD, IGNORED)
         errors = len(report.errors)
         values = [report.file, report.short_hash, text_of(report.unit), FORM_NAMES.get(report.form, text_of(report.form)),
                   text_of(report.period), format_roc(report.report_date), STATE_NAMES.get(report.state, text_of(report.state)),
-                  errors, len(report.problems) - errors, explain(report)]
+                  errors if checked else None, len(report.problems) - errors if checked else None, explain(report)]
         if with_mail:
             mail = report.provenance
             values += [mail.sender if mail else "", format_roc(mail.received, with_time=True) if mail else ""]

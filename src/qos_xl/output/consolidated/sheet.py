@@ -17,7 +17,7 @@ import pandas as pd
 
 from qos_xl.core.text import MAX_CELL_CHARS
 from qos_xl.core.vocabulary import MISSING as MISSING_STATE
-from qos_xl.core.vocabulary import REJECTED, SUBMISSION_NAMES
+from qos_xl.core.vocabulary import CHECKPOINT_NAMES, REJECTED, SELFCHECK_PERIOD_NAMES, SUBMISSION_NAMES
 from qos_xl.output import xlsxout
 from qos_xl.pipeline.merge import MergeResult
 from qos_xl.pipeline.rates import Rate
@@ -91,6 +91,11 @@ def fit_height(pairs: Iterable[tuple[str, float]]) -> float:
         if text and (2 * len(text) > width - 1 or "\n" in text):
             lines = max(lines, text_lines(text, width))
     return ONE_LINE if lines == 1 else min(lines * LINE_HEIGHT + 4, MAX_ROW_HEIGHT)
+
+
+def period_name(period) -> str:
+    """期中自行檢核, 參獎申請書, 年度執行成果; 工作計畫 for the plan year."""
+    return SELFCHECK_PERIOD_NAMES.get(period.month) or CHECKPOINT_NAMES[period.month]
 
 
 def check(code: int, what: str) -> None:
@@ -364,7 +369,8 @@ class Book:
         self.wb, self.result, self.max_rows = wb, result, max_rows
         self.fmt = Formats(wb)
         self.plan = result.plan
-        self.title = f"{self.plan.full_title} 執行成果彙整"
+        # on every printed page (the page header) too: a June page and a December page never look alike
+        self.title = f"{self.plan.full_title} {period_name(result.period)}彙整（{result.period}）"
         self.area_label = {a.number: a.label for a in self.plan.areas}
         self.unit_rank = {u.code: i for i, u in enumerate(result.registry.units)}
         self.step_rank = {s.code: i for i, s in enumerate(self.plan.steps)}

@@ -10,10 +10,11 @@ import math
 from dataclasses import dataclass
 
 from qos_xl.core.values import format_roc
-from qos_xl.core.vocabulary import CHECKPOINT_NAMES, FORM_NAMES, SELFCHECK, SELFCHECK_PERIOD_NAMES, STATE_NAMES
+from qos_xl.core.report import state_counts
+from qos_xl.core.vocabulary import COMPARISON_SHEET, FORM_NAMES, SELFCHECK
 from qos_xl.output import xlsxout
 from qos_xl.output.consolidated.sheet import (CHART_ROW_PX, MISSING, RETURNED, Book, Col, bar_chart, check, fit_height,
-                                              rate_cells, width_px)
+                                              period_name, rate_cells, width_px)
 from qos_xl.pipeline.merge import MergeResult
 from qos_xl.pipeline.rates import NO_RATE, Rate
 from qos_xl.pipeline.status import status_table
@@ -51,7 +52,7 @@ def submission_lines(r: MergeResult) -> list[Info]:
             Info("已接受" + ("（列入完成率）" if form == SELFCHECK else ""), accepted),
             Info(RETURNED, len(returned), unit_names(returned, MISSING)),
             Info(MISSING, len(missing), unit_names(missing, MISSING)),
-            Info("繳交率（已接受／應繳交）", Rate(accepted, expected))]
+            Info("合格繳交率（已接受／應繳交）", Rate(accepted, expected))]   # 未繳交 and 退回 both count against it
 
 
 def other_form_lines(r: MergeResult) -> list[Info]:
@@ -75,15 +76,19 @@ def checkpoint_lines(r: MergeResult) -> list[Info]:
 
 
 def files_lines(r: MergeResult) -> list[Info]:
-    counts: dict[str, int] = {}
-    for report in r.files:
-        counts[report.state] = counts.get(report.state, 0) + 1
-    received = "、".join(f"{STATE_NAMES.get(s, s)} {n}" for s, n in counts.items())
+    received = state_counts(r.files)
     return [Info("收件檔案", f"共 {len(r.files)} 個" + (f"：{received}（詳見「收件紀錄」）" if received else ""))]
 
 
+def comparison_lines(r: MergeResult) -> list[Info]:
+    """December against June, in one line: the bureau's rate in both, and the steps that went back or never started."""
+    if r.comparison is None:
+        return []
+    return [Info(f"與期中（{r.comparison.before}）比較", f"{r.comparison.headline}（詳見「{COMPARISON_SHEET}」）")]
+
+
 # the key figures, top to bottom
-INFO_LINES = (period_lines, submission_lines, other_form_lines, files_lines, checkpoint_lines)
+INFO_LINES = (period_lines, comparison_lines, submission_lines, other_form_lines, files_lines, checkpoint_lines)
 
 
 def write_summary(book: Book) -> None:
@@ -138,5 +143,4 @@ def period_text(period) -> str:
     """102-06（102 年度期中自行檢核）, 102-12（102 年度執行成果）, 102（102 年度）."""
     if period.month is None:
         return f"{period}（{period.year} 年度）"
-    wording = SELFCHECK_PERIOD_NAMES.get(period.month) or CHECKPOINT_NAMES[period.month]
-    return f"{period}（{period.year} 年度{wording.removeprefix('年度')}）"     # never 「年度年度執行成果」
+    return f"{period}（{period.year} 年度{period_name(period).removeprefix('年度')}）"     # never 「年度年度執行成果」

@@ -112,7 +112,7 @@ def write_unit_matrix(book: Book) -> None:
     else:
         sh.text_row("（本期尚無已接受的自行檢核表）", book.fmt.note)
     notes = [f"依整體完成率由低至高排列（相同者依單位名稱）。※ 與粗體：整體完成率未達警示門檻 {percent}"
-             f"（settings.csv「{ALERT_SETTING}」）。未辦理、辦理中為本期應辦步驟的件數。"]
+             "（門檻由秘書室設定）。未辦理、辦理中為本期應辦步驟的件數。"]
     if any(not r.unit_overall(u.code).applicable for u in units):
         notes.append("完成率「—」：本期應辦步驟均為不適用，無法計算，排在最後。")
     for note in notes:
