@@ -267,9 +267,10 @@ def test_unit_workbook_features_survive(fed):
     assert ws.print_title_rows == original[SHEET].print_title_rows
     assert ws.print_area == original[SHEET].print_area
     assert ws.freeze_panes == original[SHEET].freeze_panes
-    assert set(wb.defined_names) == set(original.defined_names) and "qos_form" in wb.defined_names
+    ours = {n for n in wb.defined_names if n.startswith("qos_mark_")}      # the record of the marks (output/marks.py)
+    assert set(wb.defined_names) - ours == set(original.defined_names) and "qos_form" in wb.defined_names
     assert wb["qos_meta"].sheet_state == original["qos_meta"].sheet_state == "veryHidden"
-    assert wb.sheetnames[1:] == original.sheetnames
+    assert wb.sheetnames[1:] == [*original.sheetnames, "qos_marks"] and wb["qos_marks"].sheet_state == "veryHidden"
     assert ws.merged_cells.ranges == original[SHEET].merged_cells.ranges
     assert ws.column_dimensions["G"].width == original[SHEET].column_dimensions["G"].width
     assert ws.row_dimensions[FIRST_ROW].height == original[SHEET].row_dimensions[FIRST_ROW].height
@@ -526,3 +527,128 @@ def test_the_secretariats_settings_reach_the_reply(fed, tmp_path, monkeypatch):
     reply = (tmp_path / "out" / "feedback" / f"{fed.source.stem}_回覆.txt").read_text(encoding="utf-8")
     assert "請於 102/07/10 前" in reply and "請洽工務局秘書室 陳小華（07-3368333 轉 2231）" in reply
     assert reply.rstrip().endswith("工務局秘書室 敬上")
+
+
+# ---------------------------------------------------------------------------------------
+# A corrected copy annotated again: only this run's marks (output/marks.py)
+
+UNIT_NOTE = "單位備註：佐證資料下週補上"
+UNIT_REPLY = "已依意見修正"
+
+
+def _look(cell) -> tuple:
+    sides = tuple((getattr(cell.border, s).style, getattr(getattr(cell.border, s).color, "rgb", None)) for s in ("left", "right", "top", "bottom"))
+    return _fill_key(cell), sides
+
+
+def _at(fed: Fixture) -> dict[str, str]:
+    """The planted problems' cells, by code."""
+    return {code: cell for code, cell in fed.expected}
+
+
+def _resend(fed: Fixture, plan, registry, tmp_path, saved_by: str):
+    """The unit's file, with a note of its own on a problem cell, annotated; the copy corrected the way a unit would and annotated again.
+
+    Returns (the original, the first report, the second report, the second annotated copy)."""
+    from openpyxl.comments import Comment
+
+    at = _at(fed)
+    first_inbox = tmp_path / "inbox1"
+    first_inbox.mkdir()
+    source = first_inbox / fed.source.name
+    wb = openpyxl.load_workbook(fed.source)
+    wb[SHEET][at["narrative-missing"]].comment = Comment(UNIT_NOTE, "承辦人")        # the unit's own note, on a cell that will be marked
+    wb.save(source)
+    first = validate_paths([first_inbox], plan, registry, jobs=1).files[0]
+    write_feedback([first], tmp_path / "out1", [first_inbox], SENDER)
+    copy = tmp_path / "out1" / f"{source.stem}_問題標註.xlsx"
+    if saved_by == "libreoffice":                 # opened, and saved, in LibreOffice
+        copy = convert(copy, "xlsx", tmp_path / "lo")
+    wb = openpyxl.load_workbook(copy)
+    ws = wb[SHEET]
+    ws[at["status-not-allowed"]] = "已完成"               # fixed
+    late = ws[at["done-date-after-report"]]
+    late.value = "102/6/1"                               # fixed, and our note answered at its end
+    late.comment = Comment(late.comment.text + "\n" + UNIT_REPLY, "承辦人")
+    ws["I2"].comment = Comment("單位自己的註記", "承辦人")     # a new note of the unit's own; the narrative is left empty
+    second_inbox = tmp_path / "inbox2"
+    second_inbox.mkdir()
+    resent = second_inbox / f"{source.stem}_問題標註.xlsx"
+    wb.save(resent)
+    second = validate_paths([second_inbox], plan, registry, jobs=1).files[0]
+    write_feedback([second], tmp_path / "out2", [second_inbox], SENDER)
+    return source, first, second, openpyxl.load_workbook(tmp_path / "out2" / f"{resent.stem}_問題標註.xlsx")
+
+
+@pytest.mark.parametrize("saved_by", ["openpyxl", "libreoffice"])
+def test_corrected_copy_annotated_again_shows_only_the_current_problems(fed, plan, registry, tmp_path, saved_by):
+    """A cell the unit fixed gets its own look back and no comment of ours; the one still wrong reads once; the unit's notes stay."""
+    source, first, second, wb = _resend(fed, plan, registry, tmp_path, saved_by)
+    at = _at(fed)
+    fixed, late, empty, synonym = (at[code] for code in ("status-not-allowed", "done-date-after-report", "narrative-missing", "status-synonym"))
+    assert {(p.code, p.cell) for p in first.problems} == fed.expected
+    assert {(p.code, p.cell) for p in second.problems} == {("narrative-missing", empty), ("status-synonym", synonym)}
+    original = openpyxl.load_workbook(source if saved_by == "openpyxl" else convert(source, "xlsx", tmp_path / "lo-source"))[SHEET]
+    ws = wb[SHEET]
+    for ref in (fixed, late):                                       # fixed: as the unit's file was
+        assert _look(ws[ref]) == _look(original[ref]), ref
+        assert ERROR_FILL not in str(ws[ref].fill.fgColor.rgb)
+    assert ws[fixed].comment is None
+    assert ws[late].comment is not None and ws[late].comment.text == UNIT_REPLY      # the unit's answer, ours gone
+    still = ws[empty].comment.text                                   # still empty: this run's comment, once, then the unit's note
+    assert still.count("檢核意見") == 1 and still.count("（原有註解）") == 1 and still.count("【") == 1
+    assert still.endswith("（原有註解）\n" + UNIT_NOTE)
+    assert ws[empty].fill.fgColor.rgb.endswith(ERROR_FILL)
+    assert ws[synonym].fill.fgColor.rgb.endswith(WARNING_FILL) and ws[synonym].comment.text.count("【") == 1
+    assert ws["I2"].comment.text == "單位自己的註記"
+    assert sorted(row[2] for row in _list_rows(wb[LIST_SHEET])) == sorted((empty, synonym))
+    assert wb.sheetnames.count(LIST_SHEET) == 1
+
+
+def test_corrected_copy_once_more_comes_back_clean(fed, plan, registry, tmp_path):
+    """Every problem fixed in the second copy too: accepted, read with no word about the record sheet."""
+    _, _, second, wb = _resend(fed, plan, registry, tmp_path, "openpyxl")
+    ws = wb[SHEET]
+    for problem in second.problems:
+        if problem.code == "narrative-missing":
+            ws[problem.cell] = narrative("養護工程處", plan.step_by_code[problem.step])
+        else:
+            ws[problem.cell] = "已完成"
+    inbox = tmp_path / "inbox3"
+    inbox.mkdir()
+    wb.save(inbox / "third.xlsx")
+    [report] = validate_paths([inbox], plan, registry, jobs=1).files
+    assert (report.state, report.problems) == ("accepted", ())
+
+
+TAMPERED = {
+    "tag changed": lambda wb: wb["qos_marks"].cell(1, 1, "edited"),
+    "names deleted": lambda wb: [wb.defined_names.pop(n) for n in list(wb.defined_names) if n.startswith("qos_mark_")],
+    "names broken": lambda wb: [setattr(wb.defined_names[n], "attr_text", text) for n, text in
+                                zip(sorted(n for n in wb.defined_names if n.startswith("qos_mark_")),
+                                    ("#REF!", "'問題清單'!$A$1", "'自行檢核表'!$A$1:$B$9", "'不存在'!$A$1"))],
+    "rows garbled": lambda wb: [wb["qos_marks"].cell(r, c, value) for r in range(2, 6) for c, value in
+                                ((1, r * 7), (2, "=1+1"), (3, None), (4, 12.5))],
+    "record emptied": lambda wb: wb["qos_marks"].delete_rows(1, 10),
+}
+
+
+@pytest.mark.parametrize("tamper", TAMPERED, ids=list(TAMPERED))
+def test_tampered_record_is_ignored(fed, plan, registry, tmp_path, tamper):
+    """The record came back from the unit: whatever was done to it, the copy is annotated, and carries a fresh record."""
+    wb = _annotated(fed)
+    TAMPERED[tamper](wb)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    wb.save(inbox / "resent.xlsx")
+    [report] = validate_paths([inbox], plan, registry, jobs=1).files
+    assert {(p.code, p.cell) for p in report.problems} == fed.expected
+    written = write_feedback([report], tmp_path / "out", [inbox], SENDER)
+    assert [p.name for p in written] == ["resent_問題標註.xlsx", "resent_回覆.txt"]
+    again = openpyxl.load_workbook(written[0])
+    ws = again[SHEET]
+    for problem in report.problems:
+        assert ws[problem.cell].comment.text.count("檢核意見") >= 1
+    record = again["qos_marks"]
+    assert record.sheet_state == "veryHidden" and record.cell(1, 1).value == "qos-xl marks 1"
+    assert sorted(n for n in again.defined_names if n.startswith("qos_mark_")) == [f"qos_mark_{n}" for n in range(1, 5)]

@@ -23,6 +23,7 @@ WORKPLAN_SHEET = FORM_NAMES[WORKPLAN]
 HELP_SHEET = "填表說明"
 META_SHEET = "qos_meta"
 PROBLEM_LIST_SHEET = "問題清單"
+MARKS_SHEET = "qos_marks"        # very hidden, in an annotated copy: the cells qos-xl marked (output/marks.py)
 
 SELFCHECK_LABELS = {"unit": "機關(單位)名稱", "period": "填報期別", "filler": "填表人", "phone": "聯絡電話",
                     "report_date": "填報日期"}

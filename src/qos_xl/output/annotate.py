@@ -5,12 +5,13 @@ clean files never pays for loading openpyxl and xlsxwriter.  What units read car
 problem code: the 問題清單 names severity (with a text mark that survives greyscale
 printing), sheet, cell, 項次, what is wrong and what was typed; a problem cell gets a fill
 and a border (errors thick, warnings dashed) and a comment signed by the secretariat.
+A copy that comes back to be annotated again first loses the marks an earlier run
+recorded in it (``marks.py``).
 """
 
 from __future__ import annotations
 
 import io
-import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +19,13 @@ from pathlib import Path
 import openpyxl
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from qos_xl.core.report import FileReport
 from qos_xl.core.problems import Problem
 from qos_xl.core.text import key
 from qos_xl.core.vocabulary import ERROR, FORM_NAMES, HINT_HEADING, HINT_NAME, PROBLEM_LIST_SHEET, SEVERITY_NAMES, WARNING
+from qos_xl.output import marks
 from qos_xl.output.files import atomic_path
 from qos_xl.output.reply import SIGNATURE
 from qos_xl.output.xlsxout import display_width, new_workbook, row_height, safe_text, write_string
@@ -44,8 +45,6 @@ HINT_MARK = f"◇ {HINT_NAME}"      # a quality hint: a warning that never stops
 COLUMNS = (("嚴重度", 9), ("工作表", 14), ("儲存格", 9), ("項次", 9), ("說明", 66), ("填寫內容", 34))
 TITLE_ROW, NOTE_ROW, HEADER_ROW = 1, 2, 3
 FIRST_DATA_ROW = 4
-
-_CELL_REF = re.compile(r"^[A-Z]{1,3}[1-9][0-9]{0,6}$")
 
 
 # ---------------------------------------------------------------------------------------
@@ -108,13 +107,6 @@ def _location(sheet: str, cell: str) -> str:
     return "'" + sheet.replace("'", "''") + "'!" + cell
 
 
-def _valid_ref(cell: str | None) -> bool:
-    if not cell or not _CELL_REF.match(cell):
-        return False
-    letters, row = coordinate_from_string(cell)
-    return column_index_from_string(letters) <= 16384 and row <= 1048576
-
-
 def _sheet_named(wb, name: str | None):
     if not name:
         return None
@@ -157,27 +149,32 @@ def annotate(report: FileReport, data: bytes, target: Path, signature: str = SIG
         warnings.simplefilter("ignore")
         wb = openpyxl.load_workbook(io.BytesIO(data), keep_vba=False, rich_text=False)
     wb.template = False  # save as a plain .xlsx, whatever it was loaded from (no macros either)
+    marks.take_off(wb)   # a copy the unit sent back: the earlier run's marks go, only this run's are shown
 
     # group problems by the cell that will carry them
     by_cell: dict[tuple[str, str], list[Problem]] = {}
     links: dict[int, str] = {}
     for index, problem in enumerate(report.problems):
         ws = _sheet_named(wb, problem.sheet)
-        if ws is None or not _valid_ref(problem.cell) or ws.title == LIST_SHEET:
+        if ws is None or not marks.valid_ref(problem.cell) or ws.title == LIST_SHEET:
             continue
         anchor = _anchor(ws, problem.cell)
         by_cell.setdefault((ws.title, anchor.coordinate), []).append(problem)
         links[index] = _location(ws.title, problem.cell)
+    made: list[marks.Mark] = []
     for (title, ref), problems in by_cell.items():
         cell = wb[title][ref]
+        fill, border, comment = marks.before(cell)
         severity = ERROR if any(p.severity == ERROR for p in problems) else WARNING
         colour = ERROR_FILL if severity == ERROR else WARNING_FILL
         cell.fill = PatternFill(fill_type="solid", start_color=colour, end_color=colour)
         cell.border = _marking_border(severity)
         text = _comment_text(problems, signature)
-        if cell.comment is not None and cell.comment.text:
-            text += "\n\n（原有註解）\n" + cell.comment.text
+        if comment is not None and comment.text:
+            text += "\n\n（原有註解）\n" + comment.text
         cell.comment = _comment(text, signature)
+        made.append(marks.Mark(cell, fill, border, comment, cell.comment.text))
+    marks.record(wb, made)
 
     name = LIST_SHEET
     if name in wb.sheetnames:

@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from qos_xl.core.problems import Problem, cell_name, column_letter, make_problem
 from qos_xl.core.text import key
 from qos_xl.core.values import shown_date
-from qos_xl.core.vocabulary import (FORM_NAMES, HELP_SHEET, META_SHEET, PROBLEM_LIST_SHEET, SELFCHECK, SELFCHECK_COLUMNS,
+from qos_xl.core.vocabulary import (FORM_NAMES, HELP_SHEET, MARKS_SHEET, META_SHEET, PROBLEM_LIST_SHEET, SELFCHECK, SELFCHECK_COLUMNS,
                                     SELFCHECK_INPUTS, SELFCHECK_LABELS, WORKPLAN, WORKPLAN_COLUMNS, WORKPLAN_LABELS,
                                     WORKPLAN_SECTIONS)
 from qos_xl.intake.spreadsheet import ErrorValue, Sheet, Workbook
 
 # the fields of a table row that a Submission keeps (the plan's own texts are not the unit's input)
 ROW_FIELDS = {SELFCHECK: ("code", *SELFCHECK_INPUTS), WORKPLAN: tuple(WORKPLAN_COLUMNS)}
-# sheets qos-xl itself puts in a template: never reported as stray data
-OWN_SHEETS = {key(n) for n in (HELP_SHEET, META_SHEET, "選項", PROBLEM_LIST_SHEET)}
+# sheets qos-xl itself puts in a template or an annotated copy: never reported as stray data
+OWN_SHEETS = {key(n) for n in (HELP_SHEET, META_SHEET, "選項", PROBLEM_LIST_SHEET, MARKS_SHEET)}
 FORM_SHEET_KEYS = {key(FORM_NAMES[form]) for form in (SELFCHECK, WORKPLAN)}
 # the columns whose header must be found for the table to be read at all
 _REQUIRED = {SELFCHECK: ("code", "status"), WORKPLAN: ("area", "focus")}
