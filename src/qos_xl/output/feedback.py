@@ -6,7 +6,9 @@ For every file with problems, ``write_feedback`` writes into the feedback folder
   is filled and framed (errors light red with a thick border, warnings light yellow with a
   dashed one) and carries a comment with the message(s) signed by the secretariat, and a
   first sheet ``問題清單`` lists every problem with a link to its cell.  Corrected and sent
-  back, the copy is read like the original (the reader skips ``問題清單``);
+  back, the copy is read like the original (the reader skips ``問題清單`` and the very hidden
+  record of the marks, ``qos_marks``), and annotated again it shows only the new run's marks
+  (``marks.py``);
 - or, when the original cannot be opened by openpyxl (.ods, .xls, corrupt, encrypted,
   not a spreadsheet, changed since validation), ``{stem}_問題清單.xlsx``: the same list
   as a standalone workbook;
