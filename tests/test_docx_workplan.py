@@ -354,6 +354,11 @@ def test_the_docx_template_reads_back(tmp_path, plan, registry):
     assert tuple(c.text for c in table.rows[0].cells) == HEADER
     assert [table.cell(1 + 2 * i, 0).text for i in range(5)] == [a.label for a in plan.areas]
     assert table.cell(2, 0).text == plan.areas[0].label                    # merged over the area's two rows
+    help_lines = [p.text for p in document.tables[1].cell(0, 0).paragraphs]    # the 填寫說明 box, words as in the replies
+    assert help_lines[5].endswith("計畫依據、計畫目標、實施對象或考核與獎勵未填寫時，照收但會列為警告。")
+    assert help_lines[6].startswith("6. 於 4 月查核期限前，以電子郵件附件寄送秘書室")
+    assert "，檔名不拘（秘書室依文件內的機關全銜及年度辨識）。如需更正，修改後重新寄送整份檔案即可。" in help_lines[6]
+    assert not [line for line in help_lines if "提醒" in line or "原檔名" in line]
     section = document.sections[0]
     assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (21.0, 29.7)
 

@@ -181,10 +181,17 @@ def test_not_due_rows_marked_and_shaded_in_june(sc_wb, plan):
     row = FIRST + [s.code for s in plan.steps].index("1-2-3")
     dv = _validation_for(ws, f"F{row}")  # 1-2-3 keeps its dropdown
     assert ws[f"A{row}"].value == "1-2-3" and dv.type == "list"
+    # the note says what the two greys are: plan text locked, a not-due row still open to input (as it is)
+    assert all(not ws.cell(row, c).protection.locked for c in range(6, 11))
+    assert all(ws.cell(row, c).protection.locked for c in range(1, 6))
+    assert ws["A4"].value == ("白底儲存格請填寫，淺灰底為計畫內容（已鎖定）；日期請以民國年填寫，例如 102/6/30。"
+                              "深灰底的 3 列本期尚未到查核期限，可不填（填寫欄仍可輸入）。詳細規定請見「填表說明」工作表。")
 
 
 def test_nothing_marked_in_december(december, mnt, plan):
     ws = _open(december[0], f"{mnt.short_name}_自行檢核表_{plan.year}-12.xlsx")["自行檢核表"]
+    assert ws["A4"].value == ("白底儲存格請填寫，淺灰底為計畫內容（已鎖定）；日期請以民國年填寫，例如 102/6/30。"
+                              "詳細規定請見「填表說明」工作表。")
     for r in range(FIRST, LAST + 1):
         assert "未到期" not in ws.cell(r, 5).value
         assert FILL_NOT_DUE.lstrip("#").upper() not in {_fill(ws.cell(r, c)) for c in range(1, 11)}
@@ -289,10 +296,63 @@ def test_selfcheck_help_sheet(sc_wb, mnt):
     text = "\n".join(str(v) for row in ws.iter_rows(values_only=True) for v in row if v)
     for word in [*STATUSES, *SC_HEADER, "機關(單位)名稱", "填報期別", "填表人", "聯絡電話", "填報日期",
                  "102/6/30", "102.6.30", "102年6月30日", ".xlsx", "秘書室", "sec@pwb.kcg.gov.tw",
-                 "錯誤", "提醒", "不可晚於", "理由", "未到期", "請勿刪除", mnt.name]:
+                 "錯誤", "警告", "不可晚於", "理由", "未到期", "請勿刪除", mnt.name]:
         assert word in text, word
+    assert "提醒" not in text and "自訂" not in text       # one word for a non-blocking problem, one rule for the file name
     assert ws.protection.sheet and not ws.protection.password
     assert ws.page_setup.orientation == "portrait" and ws.page_setup.paperSize in (9, "9")
+
+
+def _help_rows(wb) -> dict[str, str]:
+    """The 填表說明 sheet as a unit reads it: each label (column A) with its text (column B); a heading with ""."""
+    return {row[0]: row[1] or "" for row in wb["填表說明"].iter_rows(min_row=3, max_col=2, values_only=True) if row[0]}
+
+
+# what 填表說明 says for each warning a self-check can get (core/messages.py): a new warning must be listed there too
+SELFCHECK_WARNINGS = {
+    "filler-missing": "填表人或聯絡電話未填", "status-synonym": "執行狀態寫成「完成」「進行中」等其他說法",
+    "done-date-before-plan-year": "完成日期早於 102 年度", "date-read-as-roc": "日期被試算表存成西元年（已依民國年讀取）",
+    "status-not-due": "本期尚未到期的步驟填了執行狀態", "cell-outside-table": "表格範圍以外",
+    "hidden-data": "隱藏的列、欄、工作表有資料", "macro-ignored": "檔案含有巨集",
+    "same-report-date": "兩份檔案填報日期相同但內容不同（以較晚收到的為準）", "sender-unit-mismatch": "寄件者不屬於表上填寫的單位",
+}
+WORKPLAN_ONLY_WARNINGS = {"section-empty"}
+
+
+def test_selfcheck_help_says_what_each_thing_is_called(sc_wb, mnt, plan):
+    """填表說明 uses the reply's words: 檔名不拘, 警告 (every warning listed), the two greys apart, the quality hints."""
+    from qos_xl.core.messages import HINT_NAMES, MESSAGES, QUALITY_HINTS
+    from qos_xl.pipeline.hints import MIN_MEANINGFUL_CHARS
+
+    rows = _help_rows(sc_wb)
+    assert "檔名不拘（秘書室依表內的機關名稱及期別辨識），例如「養工處_自行檢核表_102-06.xlsx」。" in rows["2. 存檔"]
+    assert "淺灰底儲存格是計畫內容，已鎖定不能修改" in rows["1. 開啟"]
+    assert "深灰底的列是本期尚未到期的步驟，填寫欄仍可輸入。" in rows["1. 開啟"]
+    assert "五、本期未到期的步驟（深灰底列）" in rows and "灰底列" not in rows
+    assert "這些列的填寫欄仍可輸入，但可以不填；若填了執行狀態，系統會照收並列為警告" in rows["深灰底列"]
+    assert "要補充的內容請寫在相關項次的「辦理情形」或「備註」。" in rows["4. 請勿"]
+    assert "提醒（照收）" not in rows
+    warned = rows["警告（照收）"]
+    assert warned.startswith("下列情形照收，但會列為警告請您確認：")
+    warnings = {code for code, (severity, _) in MESSAGES.items() if severity == "warning"} - QUALITY_HINTS
+    assert set(SELFCHECK_WARNINGS) == warnings - WORKPLAN_ONLY_WARNINGS
+    assert [code for code, said in SELFCHECK_WARNINGS.items() if said not in warned] == []
+    assert rows["填表人"].endswith("未填寫時會列為警告。") and rows["聯絡電話"].endswith("未填寫時會列為警告。")
+    assert "七、品質提示（不影響收件）" in rows
+    assert rows[HINT_NAMES["narrative-too-short"]] == (
+        "「辦理情形」請具體寫出做了什麼、何時辦理、有何成果；扣除標點符號及執行狀態文字後"
+        f"少於 {MIN_MEANINGFUL_CHARS} 個字，會列為品質提示。")
+    assert rows[HINT_NAMES["evidence-missing"]] == (
+        "「已完成」的步驟請在「佐證資料」填寫可供查證的資料名稱、文號或網址；未填寫會列為品質提示。")
+
+
+def test_workplan_help_says_what_each_thing_is_called(wp_wb):
+    rows = _help_rows(wp_wb)
+    assert "檔名不拘（秘書室依表內的機關全銜及年度辨識），例如「養工處_工作計畫_102.xlsx」。" in rows["2. 存檔"]
+    assert rows["警告（照收）"] == ("下列情形照收，但會列為警告請您確認：計畫依據、計畫目標、實施對象或考核與獎勵未填寫；"
+                                  "表格範圍以外或隱藏的列、欄、工作表有資料；檔案含有巨集；寄件者不屬於表上填寫的單位。")
+    text = "\n".join(rows) + "\n".join(rows.values())
+    assert "提醒" not in text and "自訂" not in text
 
 
 # -- work plan --------------------------------------------------------------------------

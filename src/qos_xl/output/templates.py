@@ -46,11 +46,14 @@ from xlsxwriter.utility import xl_cell_to_rowcol
 from qos_xl import TEMPLATE_VERSION
 from qos_xl.core import vocabulary as words
 from qos_xl.core.catalogue import Plan
+from qos_xl.core.messages import HINT_NAMES
 from qos_xl.core.names import unit_stem
 from qos_xl.core.registry import Registry, Unit
-from qos_xl.core.vocabulary import (HELP_SHEET, META_SHEET, SELFCHECK, SELFCHECK_PERIOD_NAMES, SELFCHECK_SHEET, STATUSES,
-                                    WORKPLAN, WORKPLAN_SHEET)
+from qos_xl.core.vocabulary import (HELP_SHEET, HINT_HEADING, HINT_NAME, META_SHEET, SELFCHECK, SELFCHECK_PERIOD_NAMES,
+                                    SELFCHECK_SHEET, SEVERITY_NAMES, STATUSES, WARNING, WORKPLAN, WORKPLAN_SHEET)
 from qos_xl.output.files import atomic_path
+from qos_xl.output.reply import ANY_NAME
+from qos_xl.pipeline.hints import MIN_MEANINGFUL_CHARS
 from qos_xl.output.xlsxout import new_workbook, print_a4, row_height, write_string, write_value
 
 SELFCHECK_COLUMNS = tuple(words.SELFCHECK_COLUMNS.values())
@@ -79,6 +82,7 @@ FILL_INPUT = "#FFFFFF"     # cells a unit fills in
 FILL_NOT_DUE = "#D0D0D0"   # steps not yet due at the period
 BORDER_COLOR = "#808080"
 
+WARNING_NAME = SEVERITY_NAMES[WARNING]
 _LIST_ITEM = re.compile(r"(?<=[。；;])\s*(?=[一二三四五六七八九十]+、)")
 
 
@@ -329,9 +333,9 @@ def _write_selfcheck(path: Path, plan: Plan, registry: Registry, unit: Unit, per
 
     due_count = sum(1 for s in plan.steps if s.due_at(period.month))
     not_due = len(plan.steps) - due_count
-    note = "白底儲存格請填寫，灰底儲存格為計畫內容（已鎖定）；日期請以民國年填寫，例如 102/6/30。"
+    note = "白底儲存格請填寫，淺灰底為計畫內容（已鎖定）；日期請以民國年填寫，例如 102/6/30。"
     if not_due:
-        note += f"深灰底的 {not_due} 列本期尚未到查核期限，可不填。"
+        note += f"深灰底的 {not_due} 列本期尚未到查核期限，可不填（填寫欄仍可輸入）。"
     note += "詳細規定請見「填表說明」工作表。"
     note_row = SC_HEADER_ROW - 1
     ws.merge_range(note_row, 0, note_row, last_col, "", fmt.note)
@@ -399,23 +403,27 @@ def _selfcheck_help(plan: Plan, registry: Registry, unit: Unit, period, due_coun
     y = plan.year
     if not_due:
         shading = (f"本期（{period}）共 {due_count} 個步驟已到查核期限、必須填寫；另 {not_due} 個步驟的查核期限在 {month} 月之後，"
-                   f"以深灰底標示，「查核期限」欄並註明「{NOT_DUE_MARK}」。這些列可以不填；若填了執行狀態，系統會照收並列為提醒，但本期不列入完成率計算。")
+                   f"以深灰底標示，「查核期限」欄並註明「{NOT_DUE_MARK}」。這些列的填寫欄仍可輸入，但可以不填；"
+                   f"若填了執行狀態，系統會照收並列為{WARNING_NAME}，但本期不列入完成率計算。")
     else:
         shading = f"本期（{period}）全部 {due_count} 個步驟都已到查核期限，每一列都必須填寫執行狀態。"
     return [
         "一、填寫與寄送",
         ("1. 開啟", f"本檔是「{unit.name}」{period} 期專用的自行檢核表。請用 Microsoft Excel 或 LibreOffice Calc 開啟，"
-                   f"在「{SELFCHECK_SHEET}」工作表填寫。白底儲存格可以輸入；灰底儲存格是計畫內容，已鎖定不能修改（工作表未設密碼）。"),
+                   f"在「{SELFCHECK_SHEET}」工作表填寫。白底儲存格請填寫；淺灰底儲存格是計畫內容，已鎖定不能修改（工作表未設密碼）；"
+                   "深灰底的列是本期尚未到期的步驟，填寫欄仍可輸入。"),
         ("2. 存檔", "填寫完成後請存成 Excel 活頁簿（.xlsx）格式。使用 LibreOffice 者，存檔時請選「Excel 2007-365 (.xlsx)」，"
-                   "並在詢問格式時選「使用 Excel 2007-365!」。檔名可以自訂，例如「" + selfcheck_filename(unit, period) + "」。"),
+                   f"並在詢問格式時選「使用 Excel 2007-365!」。{ANY_NAME}（秘書室依表內的機關名稱及期別辨識），"
+                   f"例如「{selfcheck_filename(unit, period)}」。"),
         ("3. 寄送", f"以電子郵件附件寄送{_secretariat(registry)}。如需更正，修改後重新寄送整份檔案並更新「填報日期」，"
                    "秘書室以填報日期最新的一份為準（同一天則以最後修改的檔案為準）。"),
-        ("4. 請勿", "請勿刪除、新增或調整項次列的順序，也不要修改項次、欄位標題文字或工作表名稱；請勿合併儲存格，也不要替檔案設定密碼。"),
+        ("4. 請勿", "請勿刪除、新增或調整項次列的順序，也不要修改項次、欄位標題文字或工作表名稱；請勿合併儲存格，也不要替檔案設定密碼。"
+                   "要補充的內容請寫在相關項次的「辦理情形」或「備註」。"),
         "二、表頭欄位",
         ("機關(單位)名稱", "已預填貴單位全銜。如有錯誤，請更正為正確的全銜。"),
         ("填報期別", f"已預填本期期別 {period}（民國年-月；{y}-06 為期中自行檢核，{y}-12 為年度執行成果），請勿修改。"),
-        ("填表人", "承辦人姓名。未填寫時會列為提醒。"),
-        ("聯絡電話", "承辦人電話及分機，方便秘書室聯繫。"),
+        ("填表人", f"承辦人姓名。未填寫時會列為{WARNING_NAME}。"),
+        ("聯絡電話", f"承辦人電話及分機，方便秘書室聯繫。未填寫時會列為{WARNING_NAME}。"),
         ("填報日期", "本表填報日期，必填。" + _date_help()),
         "三、表格欄位",
         ("項次", "計畫執行步驟的編號「實施要項-執行重點-步驟」，例如 1-2-3 是實施要項一、執行重點（二）的第 3 個步驟。範本已填妥，請勿修改。"),
@@ -433,15 +441,21 @@ def _selfcheck_help(plan: Plan, registry: Registry, unit: Unit, period, due_coun
         ("辦理中", "已開始辦理但尚未完成。必須填寫「辦理情形」。"),
         ("未辦理", "尚未開始辦理。建議在「辦理情形」說明原因及預定辦理時程。"),
         ("不適用", "本步驟與貴單位業務無關。必須在「辦理情形」或「備註」說明不適用的理由；不適用的步驟不列入完成率計算。"),
-        "五、本期未到期的步驟（灰底列）",
-        ("灰底列", shading),
+        "五、本期未到期的步驟（深灰底列）",
+        ("深灰底列", shading),
         "六、檢核規則",
         ("錯誤（退件）", "有下列情形之一，整份檔案退回，須更正後重新寄送：本期已到期的步驟沒有填執行狀態；執行狀態不是四種之一；"
                       "「已完成」沒有填辦理情形或完成日期，或完成日期晚於填報日期；「辦理中」沒有填辦理情形；「不適用」沒有說明理由；"
-                      "項次被修改、刪除或重複；填報日期未填或日期無法辨識；機關(單位)名稱不是本局單位；填報期別或年度不符。"),
-        ("提醒（照收）", f"下列情形照收，但會列出請您確認：完成日期早於 {y} 年度；本期尚未到期的步驟填了執行狀態；"
-                      "填表人未填；表格範圍以外的儲存格有資料。"),
+                      "項次被修改、刪除或重複，或新增了列；填報日期未填或日期無法辨識；機關(單位)名稱不是本局單位；填報期別或年度不符。"),
+        (f"{WARNING_NAME}（照收）", f"下列情形照收，但會列為{WARNING_NAME}請您確認：填表人或聯絡電話未填；執行狀態寫成「完成」「進行中」等其他說法"
+                             f"（已視為四種之一）；完成日期早於 {y} 年度；日期被試算表存成西元年（已依民國年讀取）；"
+                             "本期尚未到期的步驟填了執行狀態；表格範圍以外或隱藏的列、欄、工作表有資料；檔案含有巨集；"
+                             "兩份檔案填報日期相同但內容不同（以較晚收到的為準）；寄件者不屬於表上填寫的單位。"),
         ("完成率", "各實施要項的完成率 ＝ 已完成 ÷（本期到期步驟數 − 不適用）。「辦理中」及「未辦理」都算尚未完成。"),
+        f"七、{HINT_HEADING}",
+        (HINT_NAMES["narrative-too-short"], f"「辦理情形」請具體寫出做了什麼、何時辦理、有何成果；扣除標點符號及執行狀態文字後"
+                                            f"少於 {MIN_MEANINGFUL_CHARS} 個字，會列為{HINT_NAME}。"),
+        (HINT_NAMES["evidence-missing"], f"「已完成」的步驟請在「佐證資料」填寫可供查證的資料名稱、文號或網址；未填寫會列為{HINT_NAME}。"),
     ]
 
 
@@ -528,9 +542,10 @@ def _workplan_help(plan: Plan, registry: Registry, unit: Unit) -> list:
     return [
         "一、填寫與寄送",
         ("1. 開啟", f"本檔是「{unit.name}」{plan.year} 年度工作計畫的範本（附件2 格式）。請用 Microsoft Excel 或 LibreOffice Calc 開啟，"
-                   f"在「{WORKPLAN_SHEET}」工作表填寫。白底儲存格可以輸入；灰底儲存格已鎖定（工作表未設密碼）。"),
+                   f"在「{WORKPLAN_SHEET}」工作表填寫。白底儲存格請填寫；淺灰底儲存格已鎖定（工作表未設密碼）。"),
         ("2. 存檔", "填寫完成後請存成 Excel 活頁簿（.xlsx）格式。使用 LibreOffice 者，存檔時請選「Excel 2007-365 (.xlsx)」，"
-                   "並在詢問格式時選「使用 Excel 2007-365!」。檔名可以自訂，例如「" + workplan_filename(unit, plan.year) + "」。"),
+                   f"並在詢問格式時選「使用 Excel 2007-365!」。{ANY_NAME}（秘書室依表內的機關全銜及年度辨識），"
+                   f"例如「{workplan_filename(unit, plan.year)}」。"),
         ("3. 寄送", f"於 4 月查核期限前，以電子郵件附件寄送{_secretariat(registry)}。如需更正，修改後重新寄送整份檔案即可。"),
         ("4. 請勿", "請勿修改欄位標題文字或工作表名稱，表格內請勿合併儲存格，也不要替檔案設定密碼。"),
         ("5. Word 版", "附件2 允許以 Word 撰寫工作計畫：也可以改用同時產生的 Word 範本「"
@@ -554,5 +569,6 @@ def _workplan_help(plan: Plan, registry: Registry, unit: Unit) -> list:
                       "（每一項至少要有一列同時填寫工作重點及工作(推動)方法）；有內容的列沒有選實施要項，"
                       "或實施要項不是下拉選單中的五項之一；有內容的列缺少工作重點或工作(推動)方法；"
                       "年度未填、無法辨識或不是本計畫年度；機關全銜不是本局單位。"),
-        ("提醒（照收）", "下列情形照收，但會列出請您確認：計畫依據、計畫目標、實施對象或考核與獎勵未填寫；表格範圍以外的儲存格有資料。"),
+        (f"{WARNING_NAME}（照收）", f"下列情形照收，但會列為{WARNING_NAME}請您確認：計畫依據、計畫目標、實施對象或考核與獎勵未填寫；"
+                             "表格範圍以外或隱藏的列、欄、工作表有資料；檔案含有巨集；寄件者不屬於表上填寫的單位。"),
     ]

@@ -109,7 +109,8 @@ def write_workplan_docx(path: Path, plan: Plan, registry: Registry, unit: Unit, 
 
 
 def _help(plan: Plan, registry: Registry, unit: Unit) -> list[str]:
-    from qos_xl.output.templates import _secretariat, workplan_filename
+    from qos_xl.output.reply import ANY_NAME
+    from qos_xl.output.templates import WARNING_NAME, _secretariat, workplan_filename
 
     areas = "、".join(a.label for a in plan.areas)
     return [
@@ -123,7 +124,7 @@ def _help(plan: Plan, registry: Registry, unit: Unit) -> list[str]:
         "每一列都要同時填寫「工作重點」及「工作(推動)方法」；只有實施要項、其餘空白的列視為未使用。表格標題列請勿修改，"
         "表格跨頁時請維持同一個表格。",
         "5. 每一項實施要項至少要有一列工作重點及工作(推動)方法，否則整份退回；計畫依據、計畫目標、實施對象或考核與獎勵未填寫時，"
-        "照收但會提醒。",
-        f"6. 於 4 月查核期限前，以電子郵件附件寄送{_secretariat(registry)}。如需更正，修改後重新寄送整份檔案即可。"
-        "本頁說明可保留，不影響檢核。",
+        f"照收但會列為{WARNING_NAME}。",
+        f"6. 於 4 月查核期限前，以電子郵件附件寄送{_secretariat(registry)}，{ANY_NAME}（秘書室依文件內的機關全銜及年度辨識）。"
+        "如需更正，修改後重新寄送整份檔案即可。本頁說明可保留，不影響檢核。",
     ]
