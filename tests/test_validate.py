@@ -153,6 +153,8 @@ def broken_cases(plan):
         "plan-year-mismatch": ({CELL["period"]: "101-06"}, {("plan-year-mismatch", CELL["period"])}),
         "report-date-missing": ({CELL["report_date"]: None}, {("report-date-missing", CELL["report_date"])}),
         "report-date-invalid": ({CELL["report_date"]: "102/13/1"}, {("report-date-invalid", CELL["report_date"])}),
+        # a 102-06 self-check dated in the next year: a typo that would win "the latest 填報日期" over the correction
+        "report-date-out-of-period": ({CELL["report_date"]: "103/1/5"}, {("report-date-out-of-period", CELL["report_date"])}),
     }
 
 
@@ -160,7 +162,7 @@ def broken_cases(plan):
     "status-not-allowed", "status-missing", "narrative-missing-done", "narrative-missing-doing", "done-date-missing",
     "date-invalid", "date-ambiguous", "done-date-after-report", "reason-missing", "step-unknown", "step-duplicate",
     "unit-missing", "unit-unknown", "period-missing", "period-invalid", "plan-year-mismatch", "report-date-missing",
-    "report-date-invalid"])
+    "report-date-invalid", "report-date-out-of-period"])
 def test_each_broken_rule_named_at_its_cell(tmp_path, plan, registry, case):
     edits, expected = broken_cases(plan)[case]
 
@@ -490,3 +492,18 @@ def test_a_reading_problem_in_a_step_row_names_the_step(tmp_path, plan, registry
     [problem] = report.errors
     assert (problem.code, problem.cell, problem.step) == ("cell-error-value", f"G{row}", "2-1-1")
     assert problem.message.startswith("項次 2-1-1：儲存格的內容是錯誤值 #N/A")
+
+
+def test_a_report_date_out_of_its_period_is_named_with_the_dates_it_may_bear(tmp_path, plan, registry):
+    path = builders.selfcheck(tmp_path, plan, registry, edit=lambda ws: ws.__setitem__(CELL["report_date"], "103/1/5"))
+    [report] = run(plan, registry, path)
+    [problem] = [p for p in report.errors if p.code == "report-date-out-of-period"]
+    assert problem.message == ("「填報日期」103/01/05 不在 102-06 期的填報期間（102/01/01 至 102/12/31）內。"
+                               "請確認年份、月份是否誤植；沿用舊檔案時，請改為本次填報的日期。")
+    december = builders.selfcheck(tmp_path / "12", plan, registry, period="102-12", report_date="103/1/5")
+    [annual] = run(plan, registry, december)          # the annual results, sent in January: as it should be
+    assert annual.state == "accepted", annual.problems
+    last_year = builders.selfcheck(tmp_path / "101", plan, registry, report_date="101/6/28")   # last year's, not updated
+    [old] = run(plan, registry, last_year)
+    assert "report-date-out-of-period" in {p.code for p in old.errors}
+

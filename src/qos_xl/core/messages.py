@@ -71,6 +71,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "plan-year-mismatch": (ERROR, "這份檔案屬於 {found} 年度，不是本計畫的 {expected} 年度。請使用 {expected} 年度的範本重新填寫。"),
     "report-date-missing": (ERROR, "「填報日期」未填寫。請填入日期，例如 102/6/30。"),
     "report-date-invalid": (ERROR, "「填報日期」的「{value}」不是有效的日期（{detail}）。請以民國年填寫，例如 102/6/30。"),
+    "report-date-out-of-period": (ERROR, "「填報日期」{date} 不在 {period} 期的填報期間（{first} 至 {last}）內。"
+                                         "請確認年份、月份是否誤植；沿用舊檔案時，請改為本次填報的日期。"),
     "filler-missing": (WARNING, "「{label}」未填寫。請補上，以便聯繫。"),
     "year-missing": (ERROR, "「年度」未填寫。請填入 {expected}。"),
     "year-invalid": (ERROR, "「年度」的「{value}」無法辨識。請填入民國年，例如 {expected}。"),

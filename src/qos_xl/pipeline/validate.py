@@ -74,6 +74,8 @@ HEADER_RULES = (
     Rule("report-date-missing", "report_date", lambda d: (d.form != SELFCHECK) | ~_blank(d.report_raw)),
     Rule("report-date-invalid", "report_date", lambda d: d.report_error.isna()),
     Rule("date-read-as-roc", "report_date", lambda d: d.report_typed.isna()),
+    Rule("report-date-out-of-period", "report_date",
+         lambda d: d.report_date.isna() | d.report_latest.isna() | d.report_date.between(d.plan_start, d.report_latest)),
     Rule("filler-missing", "filler", lambda d: (d.form != SELFCHECK) | ~_blank(d.filler)),
     Rule("filler-missing", "phone", lambda d: (d.form != SELFCHECK) | ~_blank(d.phone)),
     Rule("year-missing", "year", lambda d: (d.form != WORKPLAN) | ~_blank(d.period_raw)),
@@ -190,7 +192,19 @@ def _header_frame(loaded: dict[int, Loaded], plan: Plan, registry: Registry) -> 
             frame[name] = ""
     frame["year"] = frame["year"].astype("Float64")
     frame["report_date"] = pd.to_datetime(frame["report_date"])
+    frame["plan_start"] = pd.Timestamp(plan.year + 1911, 1, 1)
+    # the last 填報日期 a self-check of this plan year's period can bear: six months after its month (June's by
+    # 12/31, December's annual results by the next 6/30); later is a typo (the year, the month) that would win
+    # "the latest 填報日期" over the unit's correction; before the plan year, last year's file not updated
+    frame["report_latest"] = pd.to_datetime([_latest_report(plan.year, y, m) for y, m in zip(frame["year"], frame["month"])])
     return frame
+
+
+def _latest_report(plan_year: int, year, month) -> dt.date | None:
+    if pd.isna(year) or pd.isna(month) or int(year) != plan_year:
+        return None
+    after = int(month) + 7                  # the first day of the 7th month after: one day later than allowed
+    return dt.date(plan_year + 1911 + (after - 1) // 12, (after - 1) % 12 + 1, 1) - dt.timedelta(days=1)
 
 
 def _selfcheck_frame(loaded: dict[int, Loaded], plan: Plan, headers: pd.DataFrame) -> pd.DataFrame:
@@ -331,6 +345,10 @@ def _translate(failures, rules, frame, loaded: dict[int, Loaded], plan: Plan) ->
             "between": _between(plan, code) if sub.form == SELFCHECK and row is not None and row < 0 else "",
             "missing": _missing(record) if sub.form == WORKPLAN else "",
             "area": plan.areas[int(record["area"]) - 1].label if sub.form == WORKPLAN and row is not None and row < 0 else "",
+            "first": format_roc(record.get("plan_start")) if row is None else "",
+            "last": format_roc(record.get("report_latest")) if row is None else "",
+            "period": f"{int(record['year'])}-{int(record['month']):02d}" if row is None and not pd.isna(record.get("month"))
+            and not pd.isna(record.get("year")) else "",
         }
         found.setdefault(fid, []).append(make_problem(rule.code, file=item.report.file, sheet=sub.sheet, cell=cell,
                                                       value=value, word=sub.places is not None, **params))
