@@ -63,19 +63,18 @@ def before(cell) -> tuple:
     return copy(cell.fill), copy(cell.border), cell.comment
 
 
-def take_off(wb) -> int:
-    """Restore every cell an earlier annotation recorded, then drop the record; the cells restored.
+def take_off(wb) -> None:
+    """Restore every cell an earlier annotation recorded, then drop the record.
 
     Never raises on what it finds: a malformed record is dropped unread."""
     try:
-        restored = _restore(wb)
+        _restore(wb)
     except Exception:  # noqa: BLE001 - the record came back from a unit: whatever is wrong with it, ignore it
-        restored = 0
+        pass
     if MARKS_SHEET in wb.sheetnames:
         wb.remove(wb[MARKS_SHEET])
     for name in [n for n in wb.defined_names if n.casefold().startswith(NAME_PREFIX)]:
         del wb.defined_names[name]
-    return restored
 
 
 def _text(value) -> str | None:
@@ -98,13 +97,12 @@ def _destination(wb, name: str):
     return ws[ref] if hasattr(ws, "cell") else None    # not a chart sheet
 
 
-def _restore(wb) -> int:
+def _restore(wb) -> None:
     if MARKS_SHEET not in wb.sheetnames:
-        return 0
+        return
     record = wb[MARKS_SHEET]
     if not hasattr(record, "cell") or record.cell(1, 1).value != RECORD_TAG:
-        return 0
-    restored = 0
+        return
     done: set[tuple[str, str]] = set()
     for row in record.iter_rows(min_row=2, max_row=min(record.max_row, MAX_MARKS + 1), max_col=LOOK):
         name = row[NAME - 1].value
@@ -122,8 +120,6 @@ def _restore(wb) -> int:
             added = now[len(written):].strip()       # what the unit typed after ours: kept
             text = "\n".join(t for t in (own, added) if t)
             cell.comment = Comment(text, author or "") if text else None
-        restored += 1
-    return restored
 
 
 def _put(ws, row: int, col: int, text: str | None) -> None:
