@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from qos_xl.output.reply import file_reply
 from qos_xl.output.templates import SC_HEADER_CELLS
 from qos_xl.pipeline.validate import validate_paths
 
@@ -204,7 +205,7 @@ def test_every_problem_of_a_file_at_once(tmp_path, plan, registry):
     assert [p for p in report.problems if p.code == "status-not-allowed"][0].value == "做完了"
 
 
-RESTORE = "本表不能新增列，請改用秘書室寄發的原範本填寫（已填的內容可複製貼上）後再寄送。"
+RESTORE = "本表不可新增列，請改用秘書室寄發的原範本填寫（已填的內容可複製貼上）後再寄送。"
 
 
 def test_deleted_row_is_a_missing_step(tmp_path, plan, registry):
@@ -217,6 +218,8 @@ def test_deleted_row_is_a_missing_step(tmp_path, plan, registry):
     [missing] = report.errors
     assert (missing.value, missing.step) == (None, "3-3-1")
     assert missing.message == f"項次 3-3-1 這一列不見了（應在項次 {order[at - 1]} 與 {order[at + 1]} 之間）。" + RESTORE
+    # the reply names the sheet, not the heading cell the problem is kept at
+    assert f"1. 【錯誤】工作表「自行檢核表」：{missing.message}\n" in file_reply(report)
 
 
 def test_deleted_first_and_last_rows_are_placed_by_their_one_neighbour(tmp_path, plan, registry):
@@ -272,6 +275,8 @@ def test_workplan_valid_and_broken(tmp_path, plan, registry):
         plan.areas[0].label, plan.areas[2].label}
     assert uncovered[0].message == (f"實施要項「{plan.areas[0].label}」沒有任何工作項目。"
                                     "請在表格的空白列選擇此實施要項，並填寫工作重點及工作(推動)方法。")
+    reply = file_reply(report)
+    assert f"【錯誤】工作表「工作計畫」：{uncovered[0].message}\n" in reply and f"儲存格 A{header}：" not in reply
     incomplete = next(p for p in report.errors if p.code == "work-item-incomplete")
     assert "缺少「工作(推動)方法」" in incomplete.message
     assert next(p for p in report.errors if p.code == "area-missing").message == (

@@ -80,7 +80,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # -- self-check rows ----------------------------------------------------------------
     "step-unknown": (ERROR, "項次「{value}」不在本年度計畫中。請勿修改項次欄，使用範本原有的項次。"),
     "step-duplicate": (ERROR, "項次「{value}」重複出現。每個項次只能填一列，請刪除重複的列。"),
-    "step-missing": (ERROR, "項次 {step} 這一列不見了{between}。本表不能新增列，請改用秘書室寄發的原範本填寫（已填的內容可複製貼上）後再寄送。"),
+    "step-missing": (ERROR, "項次 {step} 這一列不見了{between}。本表不可新增列，請改用秘書室寄發的原範本填寫（已填的內容可複製貼上）後再寄送。"),
     "status-missing": (ERROR, "項次 {step} 本期應辦理，「執行狀態」不可空白。請選擇 已完成/辦理中/未辦理/不適用。"),
     "status-not-allowed": (ERROR, "項次 {step} 的執行狀態須為 已完成/辦理中/未辦理/不適用，請從下拉選單選擇。{not_due}"),
     "status-synonym": (WARNING, "項次 {step} 的執行狀態「{value}」已視為「{status}」。下次請從下拉選單選擇。"),
@@ -113,6 +113,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     )},
 }
 
+# rows a file lacks (a deleted step, an area with no row): named at the table's heading cell, which is not where to
+# act, so a reply names the sheet alone and the message says where the row belongs
+AT_TABLE_HEADING = frozenset({"step-missing", "area-uncovered"})
 # a code's template when the cell it names is blank: what the unit did is not what the template says
 BLANK_MESSAGES = {
     "step-unknown": "這一列沒有項次：本表不可新增列，請刪除此列；要補充的內容可寫在相關項次的「辦理情形」或「備註」。",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qos_xl.core.messages import AT_TABLE_HEADING
 from qos_xl.core.problems import Problem
 from qos_xl.core.report import SHORT_HASH, FileReport
 from qos_xl.core.text import safe_text
@@ -99,8 +100,8 @@ def period_text(report: FileReport) -> str:
 
 
 def where_text(problem: Problem) -> str:
-    """工作表「自行檢核表」儲存格 F12：."""
-    if problem.sheet and problem.cell:
+    """工作表「自行檢核表」儲存格 F12：; the sheet alone for a row the file lacks (its message says where it belongs)."""
+    if problem.sheet and problem.cell and problem.code not in AT_TABLE_HEADING:
         return f"工作表「{clean(problem.sheet)}」儲存格 {problem.cell}："
     if problem.sheet:
         return f"工作表「{clean(problem.sheet)}」："
