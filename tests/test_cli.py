@@ -270,7 +270,25 @@ def test_merge_prints_counts_in_one_order_and_every_form_the_period_takes_in(tmp
     assert "未繳交自行檢核表：工程管理科" in lines and "自行檢核表退回待修正：下水道工程處" in lines
     assert "未繳交工作計畫：會計室、工程管理科、下水道工程處" in lines
     pairs = len(list((out / "feedback").glob("*_回覆.txt")))
-    assert pairs and lines[-1] == f"已為 {pairs} 個有錯誤、警告或品質提示的檔案產生標註副本與回覆文字：{out / 'feedback'}/"
+    assert pairs and lines[-2] == f"已為 {pairs} 個有錯誤、警告或品質提示的檔案產生標註副本與回覆文字：{out / 'feedback'}/"
+    # the repository's settings leave the resend date and the contact blank: the secretariat is told what that costs
+    assert lines[-1] == ("提醒：回覆文字中沒有補件期限及聯絡人與電話，因為設定的「補件期限」、「聯絡人」、「聯絡電話」尚未填寫。"
+                         f"請在 {CONFIG / 'settings.csv'} 填寫後再執行一次。")
+
+
+def test_no_reminder_once_the_reply_settings_are_filled(tmp_path):
+    from conftest import DEMO_INBOX
+
+    config = tmp_path / "config"
+    config.mkdir()
+    for name in ("plan.csv", "units.csv"):
+        (config / name).write_bytes((CONFIG / name).read_bytes())
+    settings = (CONFIG / "settings.csv").read_text(encoding="utf-8-sig")
+    settings = settings.replace("補件期限,\n", "補件期限,102/7/10\n").replace("聯絡電話,\n", "聯絡電話,07-3368333#123\n")
+    (config / "settings.csv").write_text(settings, encoding="utf-8")
+    run = CliRunner().invoke(cli, ["merge", "--config", str(config), "--inbox", str(DEMO_INBOX), "--out", str(tmp_path / "o"),
+                                   "--period", "102-06"])
+    assert "已為 " in run.output and "提醒：" not in run.output           # a phone without a name is enough to call
 
 
 def test_the_command_list_cuts_no_description_and_each_period_help_speaks_of_its_own_command():

@@ -620,8 +620,9 @@ def test_other_archives_are_one_line_each_and_not_a_failure(tmp_path, books):
     assert "其他附件（1 個，不是試算表或參獎申請書，未存入收件匣）：\n- 照片.zip：ZIP 壓縮檔，內含 41 個檔案" in text
     assert "照片00.txt" not in text and "郵件中沒有試算表" in text.splitlines()[2]
     printed = CliRunner().invoke(cli, args[:-2] + [str(mail)]).output.splitlines()   # again, as text: already in
-    assert printed[-1].startswith("共 5 封郵件：存入 0 個檔案，已在收件匣 1 個，未存檔 0 個，"
+    assert printed[-2].startswith("共 5 封郵件：存入 0 個檔案，已在收件匣 1 個，未存檔 0 個，"
                                   "其他附件 5 個（不是試算表或參獎申請書，未存入收件匣），無法讀取的郵件 0 封。")
+    assert printed[-1].startswith("提醒：回覆文字中沒有補件期限")      # the test config leaves the settings blank
 
 
 def test_undecodable_name_becomes_the_unit_and_a_short_hash(run, books):

@@ -275,6 +275,7 @@ def validate(ctx: Context, *, as_json, paths, feedback, out_dir):
         if written:
             click.echo("")
             render.feedback_written(len(written) // 2, out_dir / "feedback")
+            render.unset_reply_settings(ctx.plan.settings, ctx.workspace.config_file("settings.csv"))
     if failure is not None:
         ending.write_failed(failure, as_json=as_json, data=result)
         sys.exit(EXIT_USAGE)
@@ -363,6 +364,7 @@ def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feed
             render.merge(result)
         if written:
             render.feedback_written(len(written) // 2, out_dir / "feedback")
+            render.unset_reply_settings(ctx.plan.settings, ctx.workspace.config_file("settings.csv"))
     if failures:
         failures[0].others += sum(1 + f.others for f in failures[1:])
         ending.write_failed(failures[0], as_json=as_json, data=data)
@@ -412,6 +414,8 @@ def ingest_command(ctx: Context, *, as_json, sources, inbox, receipts_dir):
         emit_json(result.to_dict())
     else:
         render.ingest(result)
+        if any(message.receipt for message in result.messages):
+            render.unset_reply_settings(ctx.plan.settings, ctx.workspace.config_file("settings.csv"))
     sys.exit(EXIT_PROBLEMS if result.has_problems else EXIT_OK)
 
 
