@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qos_xl.core.vocabulary import CHECKPOINT_NAMES, COMPARISON_SHEET, MOVE_NAMES, NOT_STARTED, REGRESSED
 from qos_xl.output import xlsxout
-from qos_xl.output.consolidated.sheet import Book, Col
+from qos_xl.output.consolidated.sheet import Book, Col, rate_cells
 from qos_xl.pipeline.compare import change
 from qos_xl.pipeline.rates import Rate
 
@@ -36,7 +36,7 @@ def write_comparison(book: Book) -> None:
     sh.header()
 
     def line(unit: str, label: str, a: Rate | None, b: Rate | None, style: str = "body") -> None:
-        shown = [(r.ratio, r.label) if r is not None else (None, NO_DATA) for r in (a, b)]
+        shown = [rate_cells(r) if r is not None else (None, NO_DATA) for r in (a, b)]   # 79.0% beside 83/105, once
         sh.line([unit, label, *shown[0], *shown[1]], style)
         points = change(a, b)
         row = sh.row - 1

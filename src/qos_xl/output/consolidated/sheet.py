@@ -358,8 +358,13 @@ LIGHT_BAR = "#9DC3E6"     # light in greyscale too
 DARK_BAR = "#C00000"      # a bar below the alert threshold: dark red, dark grey in black and white
 
 
+CHART_OFFSET_PX = 2        # a chart is placed this far in from its top-left cell
+
+
 def width_px(cols: list[Col]) -> int:
-    return int(sum(c.width * 7 + 5 for c in cols))
+    """The width a chart placed ``CHART_OFFSET_PX`` in may take to end inside the last column (and the printed page):
+    the columns as Excel draws them (7 pixels a character, rounded, plus 5), less the offset at both ends."""
+    return sum(int(c.width * 7 + 0.5) + 5 for c in cols) - 2 * CHART_OFFSET_PX
 
 
 class Book:

@@ -13,8 +13,8 @@ from qos_xl.core.values import format_roc
 from qos_xl.core.report import state_counts
 from qos_xl.core.vocabulary import COMPARISON_SHEET, FORM_NAMES, SELFCHECK
 from qos_xl.output import xlsxout
-from qos_xl.output.consolidated.sheet import (CHART_ROW_PX, MISSING, RETURNED, Book, Col, bar_chart, check, fit_height,
-                                              period_name, rate_cells, width_px)
+from qos_xl.output.consolidated.sheet import (CHART_OFFSET_PX, CHART_ROW_PX, MISSING, RETURNED, Book, Col, bar_chart, check,
+                                              fit_height, period_name, rate_cells, width_px)
 from qos_xl.pipeline.merge import MergeResult
 from qos_xl.pipeline.rates import NO_RATE, Rate
 from qos_xl.pipeline.status import status_table
@@ -115,7 +115,7 @@ def write_summary(book: Book) -> None:
     sh.skip()
     chart, height_px = bar_chart(book.wb, "各實施要項完成率", sh.name, first, 1,
                                  [a.label for a in book.plan.areas], rates, width_px(cols))
-    check(sh.ws.insert_chart(sh.row, 0, chart, {"x_offset": 2, "y_offset": 2, "object_position": 2}), "insert_chart")
+    check(sh.ws.insert_chart(sh.row, 0, chart, {"x_offset": CHART_OFFSET_PX, "y_offset": CHART_OFFSET_PX, "object_position": 2}), "insert_chart")
     sh.finish(print_to=sh.row + math.ceil(height_px / CHART_ROW_PX), pages_tall=1)
 
 

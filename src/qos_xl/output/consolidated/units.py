@@ -13,8 +13,8 @@ from fractions import Fraction
 from qos_xl.core.config import ConfigError
 from qos_xl.core.vocabulary import DOING, NOT_DONE, SELFCHECK
 from qos_xl.output import xlsxout
-from qos_xl.output.consolidated.sheet import (CHART_ROW_PX, MAX_CHART_UNITS, MISSING, RETURNED, Book, Col, bar_chart,
-                                              check, fit_height, rate_cells, width_px)
+from qos_xl.output.consolidated.sheet import (CHART_OFFSET_PX, CHART_ROW_PX, MAX_CHART_UNITS, MISSING, RETURNED, Book, Col,
+                                              bar_chart, check, fit_height, rate_cells, width_px)
 from qos_xl.pipeline.rates import NO_RATE
 
 ALERT_SETTING = "完成率警示門檻"
@@ -128,7 +128,7 @@ def write_unit_matrix(book: Book) -> None:
         chart, height_px = bar_chart(book.wb, "各單位整體完成率（由低至高）", sh.name, first, 1,
                                      [u.name for u in units], [r.unit_overall(u.code) for u in units],
                                      min(width_px(cols), 900), marked=marked, bar_px=24)
-        check(ws.insert_chart(sh.row, 0, chart, {"x_offset": 2, "y_offset": 2, "object_position": 2}), "insert_chart")
+        check(ws.insert_chart(sh.row, 0, chart, {"x_offset": CHART_OFFSET_PX, "y_offset": CHART_OFFSET_PX, "object_position": 2}), "insert_chart")
         print_to = sh.row + math.ceil(height_px / CHART_ROW_PX)
     sh.finish(print_to=print_to, pages_tall=1 if small else 0)
 
