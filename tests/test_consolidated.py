@@ -34,7 +34,7 @@ from qos_xl.output.consolidated.units import alert_threshold
 from qos_xl.pipeline.merge import MergeResult, merge, output_name
 from qos_xl.pipeline.rates import Rate, completion
 
-SHEETS = ["摘要", "各單位完成率", "檢核明細", "項次對照", "工作計畫彙整", "工作計畫涵蓋", "未繳交", "未完成項目", "品質提示",
+SHEETS = ["摘要", "各單位完成率", "未完成項目", "未繳交", "工作計畫涵蓋", "工作計畫彙整", "檢核明細", "項次對照", "品質提示",
           "收件紀錄", "檢核問題"]
 DETAIL_HEADER = ["單位", "項次", "執行狀態", "辦理情形", "完成日期", "佐證資料", "備註"]
 HOSTILE = ['=HYPERLINK("http://x","y")', "@SUM(A1)", "+1", "-1", "=1+1", "http://evil.example/x",

@@ -258,7 +258,7 @@ def test_demo_inbox_is_the_year_merged_for_december(tmp_path):
         assert row[1:4] == [rate.percent, str(rate.completed), str(rate.applicable)], row   # the rate beside its counts
         assert abs(float(rate.percent[:-1]) - area["rate"] * 100) < 0.051
     workbook = load_workbook(data["output"], read_only=True)
-    assert workbook.sheetnames[:4] == ["摘要", "各單位完成率", "期中與年度比較", "檢核明細"]
+    assert workbook.sheetnames[:5] == ["摘要", "各單位完成率", "期中與年度比較", "未完成項目", "未繳交"]
     text = CliRunner().invoke(cli, ["merge", "--config", str(CONFIG), "--inbox", str(inbox), "--out", str(tmp_path),
                                     "--period", "102-12", "--no-feedback"]).output
     assert "退步 1 項、未啟動 1 項，詳見彙整活頁簿的「期中與年度比較」工作表。" in text

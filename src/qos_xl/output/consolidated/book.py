@@ -24,10 +24,11 @@ from qos_xl.output.files import atomic_path, scratch_folder
 from qos_xl.pipeline.merge import MergeResult, output_name
 from qos_xl.process import paused_gc
 
-# the sheets in the order a manager reads them
-SHEETS = (summary.write_summary, units.write_unit_matrix, comparison.write_comparison, details.write_details,
-          details.write_lookup,
-          workplans.write_workplan, workplans.write_coverage, intake_log.write_missing, details.write_unfinished,
+# the sheets in the order a manager reads them: the figures and what explains them first (which steps are open,
+# who is missing), then the work plans, then the long tables to look things up in
+SHEETS = (summary.write_summary, units.write_unit_matrix, comparison.write_comparison, details.write_unfinished,
+          intake_log.write_missing, workplans.write_coverage, workplans.write_workplan,
+          details.write_details, details.write_lookup,
           hints.write_hints, intake_log.write_intake, intake_log.write_problems)
 
 
