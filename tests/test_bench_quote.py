@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 import pytest
 from conftest import REPO
@@ -77,3 +78,25 @@ def test_the_readme_quotes_the_committed_results():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     inside = readme[readme.index(quote.START) + len(quote.START):readme.index(quote.END)]
     assert inside.strip() == quote.quoted((REPO / "bench" / "RESULTS.md").read_text(encoding="utf-8"))
+
+
+def _measure_module():
+    spec = importlib.util.spec_from_file_location("bench_measure", REPO / "bench" / "measure.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_measure", module)       # its dataclass looks itself up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_process_tree_counts_an_address_space_once():
+    """A child sampled between vfork() and exec() shows its parent's counters: it is the parent's memory, once."""
+    total = _measure_module().tree_total
+    mb = 2**20
+    tree = {10: (1, 900 * mb, 714 * mb),          # the main process
+            11: (10, 300 * mb, 60 * mb),          # a feedback worker, running
+            12: (10, 900 * mb, 714 * mb),         # a worker being started: vfork'ed, not yet exec'ed
+            13: (12, 50 * mb, 5 * mb),            # (its own child, had it one: counted)
+            20: (1, 100 * mb, 99 * mb)}           # another process tree: not ours
+    assert total(tree, 10) == (714 + 60 + 5) * mb
+    assert total({**tree, 12: (10, 900 * mb, 700 * mb)}, 10) == (714 + 60 + 700 + 5) * mb   # its own by now
+    assert total(tree, 20) == 99 * mb and total(tree, 99) == 0
