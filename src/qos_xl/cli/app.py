@@ -42,6 +42,13 @@ class Context:
         self.plan = load_plan(workspace.config_file("plan.csv"), workspace.config_file("settings.csv"))
         self.registry = load_registry(workspace.config_file("units.csv"), self.plan.organisation)
 
+    @functools.cached_property
+    def sender(self):
+        """Who signs the replies, by when units resend, whom they call (settings.csv): the replies' and the CLI's."""
+        from qos_xl.output.reply import Sender
+
+        return Sender.from_settings(self.plan.settings)
+
 
 class Refused(click.ClickException):
     """A request qos-xl will not carry out (a usage or configuration error): ``錯誤：…`` and exit 2."""
@@ -275,7 +282,7 @@ def validate(ctx: Context, *, as_json, paths, feedback, out_dir):
         if written:
             click.echo("")
             render.feedback_written(len(written) // 2, out_dir / "feedback")
-            render.unset_reply_settings(ctx.plan.settings, ctx.workspace.config_file("settings.csv"))
+            render.unset_reply_settings(ctx.sender, ctx.workspace.config_file("settings.csv"))
     if failure is not None:
         ending.write_failed(failure, as_json=as_json, data=result)
         sys.exit(EXIT_USAGE)
@@ -285,10 +292,9 @@ def validate(ctx: Context, *, as_json, paths, feedback, out_dir):
 def run_feedback(ctx: Context, reports, out_dir: Path, sources: list[Path]) -> list[Path]:
     """Annotated copies and reply texts under OUT/feedback; a misplaced folder is a usage error."""
     from qos_xl.output.feedback import FeedbackError, write_feedback
-    from qos_xl.output.reply import Sender
 
     try:
-        return write_feedback(reports, out_dir / "feedback", sources, Sender.from_settings(ctx.plan.settings))
+        return write_feedback(reports, out_dir / "feedback", sources, ctx.sender)
     except FeedbackError as exc:
         raise Refused(str(exc)) from None
 
@@ -364,7 +370,7 @@ def merge_command(ctx: Context, *, as_json, inbox, period, out_dir, strict, feed
             render.merge(result)
         if written:
             render.feedback_written(len(written) // 2, out_dir / "feedback")
-            render.unset_reply_settings(ctx.plan.settings, ctx.workspace.config_file("settings.csv"))
+            render.unset_reply_settings(ctx.sender, ctx.workspace.config_file("settings.csv"))
     if failures:
         failures[0].others += sum(1 + f.others for f in failures[1:])
         ending.write_failed(failures[0], as_json=as_json, data=data)
@@ -415,7 +421,7 @@ def ingest_command(ctx: Context, *, as_json, sources, inbox, receipts_dir):
     else:
         render.ingest(result)
         if any(message.receipt for message in result.messages):
-            render.unset_reply_settings(ctx.plan.settings, ctx.workspace.config_file("settings.csv"))
+            render.unset_reply_settings(ctx.sender, ctx.workspace.config_file("settings.csv"))
     sys.exit(EXIT_PROBLEMS if result.has_problems else EXIT_OK)
 
 

@@ -28,18 +28,15 @@ def feedback_written(pairs: int, folder: Path) -> None:
     click.echo(f"已為 {pairs} 個有錯誤、警告或{HINT_NAME}的檔案產生標註副本與回覆文字：{folder}/")
 
 
-def unset_reply_settings(settings, path: Path) -> None:
-    """A line for the secretariat when the replies just written cannot say by when to resend, or whom to call."""
+def unset_reply_settings(sender, path: Path) -> None:
+    """A line for the secretariat when the replies ``sender`` wrote cannot say by when to resend, or whom to call."""
     from qos_xl.output.reply import SETTING_CONTACT, SETTING_DEADLINE, SETTING_PHONE
 
-    def blank(name: str) -> bool:
-        return not str(settings.get(name) or "").strip()
-
     lacking, names = [], []
-    if blank(SETTING_DEADLINE):
+    if not sender.deadline:
         lacking.append("補件期限")
         names.append(SETTING_DEADLINE)
-    if blank(SETTING_CONTACT) and blank(SETTING_PHONE):
+    if not sender.contact_line():
         lacking.append("聯絡人與電話")
         names += [SETTING_CONTACT, SETTING_PHONE]
     if lacking:

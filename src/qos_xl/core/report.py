@@ -115,4 +115,3 @@ def state_counts(reports: list[FileReport]) -> str:
             split = f"（{'、'.join(f'{name} {n}' for name, n in forms.most_common())}）" if state == ACCEPTED and len(forms) > 1 else ""
             parts.append(f"{STATE_NAMES.get(state, state)} {counts[state]}{split}")
     return "、".join(parts)
-

@@ -39,7 +39,8 @@ class Rate:
     @property
     def percent(self) -> str:
         """83.3%, or — when nothing is applicable; halves round up, as spreadsheets do."""
-        return "—" if self.shown is None else f"{self.shown}%"
+        shown = self.shown
+        return "—" if shown is None else f"{shown}%"
 
     @property
     def label(self) -> str:

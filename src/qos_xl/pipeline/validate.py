@@ -23,8 +23,8 @@ from qos_xl.core.problems import Problem, make_problem, problem_order
 from qos_xl.core.registry import Registry
 from qos_xl.core.report import FileReport
 from qos_xl.core.text import key, text, texts
-from qos_xl.core.values import (cached, each_distinct, format_roc, parse_date, parse_period, parse_roc_year, parse_status,
-                                shown_date)
+from qos_xl.core.values import (Period, cached, each_distinct, format_roc, parse_date, parse_period, parse_roc_year,
+                                parse_status, shown_date)
 from qos_xl.core.vocabulary import (ACCEPTED, DOING, DONE, ERROR, FIELD_LABELS, IGNORED, NOT_APPLICABLE, REJECTED, SELFCHECK,
                                     SELFCHECK_MONTHS, WORKPLAN, WORKPLAN_SECTIONS)
 from qos_xl.intake import ledger
@@ -347,8 +347,8 @@ def _translate(failures, rules, frame, loaded: dict[int, Loaded], plan: Plan) ->
             "area": plan.areas[int(record["area"]) - 1].label if sub.form == WORKPLAN and row is not None and row < 0 else "",
             "first": format_roc(record.get("plan_start")) if row is None else "",
             "last": format_roc(record.get("report_latest")) if row is None else "",
-            "period": f"{int(record['year'])}-{int(record['month']):02d}" if row is None and not pd.isna(record.get("month"))
-            and not pd.isna(record.get("year")) else "",
+            "period": str(Period(int(record["year"]), int(record["month"])))
+            if row is None and not pd.isna(record.get("month")) and not pd.isna(record.get("year")) else "",
         }
         found.setdefault(fid, []).append(make_problem(rule.code, file=item.report.file, sheet=sub.sheet, cell=cell,
                                                       value=value, word=sub.places is not None, **params))
