@@ -30,7 +30,9 @@ from conftest import CONFIG
 from qos_xl.cli import cli
 from qos_xl.core.messages import HINT_ADVICE, HINT_NAMES, MESSAGES, QUALITY_HINTS
 from qos_xl.core.values import Period
-from qos_xl.intake.mail.ingest import ingest
+from qos_xl.output.receipts import write_receipts
+from qos_xl.output.reply import Sender
+from qos_xl.pipeline.ingest import ingest
 from qos_xl.output.consolidated import write_consolidated
 from qos_xl.output.feedback import write_feedback
 from qos_xl.output.reply import file_reply
@@ -406,7 +408,8 @@ def test_mail_receipt_lists_hints_the_same_way(inbox, tmp_path, plan, registry):
     mail = tmp_path / "m.eml"
     mail.write_bytes(mf.webmail((inbox / "新工處_自行檢核表_102-06.xlsx").read_bytes(), "新工處_自行檢核表.xlsx",
                                 sender="李俊傑 <nce@pwb.kcg.gov.tw>", subject="新工處自行檢核表"))
-    result = ingest([mail], tmp_path / "inbox", tmp_path / "receipts", plan, registry)
+    result = write_receipts(ingest([mail], tmp_path / "inbox", plan, registry), tmp_path / "receipts",
+                            Sender.from_settings(plan.settings))
     (message,) = result.messages
     text = Path(message.receipt).read_text(encoding="utf-8")
     assert "檢核結果：檢核通過，已收件（另有 6 項品質提示，請參考）" in text

@@ -20,7 +20,9 @@ from qos_xl.core.values import format_roc
 from qos_xl.intake import zipguard
 from qos_xl.intake.ledger import LEDGER_NAME
 from qos_xl.intake.ledger import read as read_ledger
-from qos_xl.intake.mail import ingest
+from qos_xl.output.receipts import write_receipts
+from qos_xl.output.reply import Sender
+from qos_xl.pipeline.ingest import ingest
 from qos_xl.pipeline.provenance import with_provenance
 from qos_xl.pipeline.load import is_clutter
 from qos_xl.pipeline.validate import validate_paths
@@ -60,7 +62,9 @@ class Run:
         return path
 
     def __call__(self, *sources, now=NOW, **kwargs):
-        return ingest([Path(s) for s in sources], self.inbox, self.receipts, self.plan, self.registry, now=now, **kwargs)
+        """What ``qos-xl ingest`` does: save and validate, then write the receipts."""
+        saved = ingest([Path(s) for s in sources], self.inbox, self.plan, self.registry, now=now, **kwargs)
+        return write_receipts(saved, self.receipts, Sender.from_settings(self.plan.settings))
 
     def receipts_bytes(self) -> dict[str, bytes]:
         return {p.name: p.read_bytes() for p in self.receipts.iterdir()}
@@ -538,6 +542,24 @@ def test_missing_source_is_one_line_and_the_rest_is_ingested(tmp_path, books):
     assert lines == [f"找不到 1 個來源，未處理（請確認路徑是否正確）：{tmp_path / '沒有這封.eml'}"]
 
 
+def test_receipts_inside_the_inbox_are_refused_before_anything_is_saved(tmp_path, books):
+    """Receipts in the inbox would be read as submissions by the next merge: the run says so and saves nothing."""
+    from click.testing import CliRunner
+
+    from conftest import CONFIG
+    from qos_xl.cli import cli
+
+    mail = tmp_path / "a.eml"
+    mail.write_bytes(mf.webmail(books["MNT"], "養工處.xlsx"))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    args = ["ingest", "--config", str(CONFIG), "--inbox", str(inbox), "--receipts", str(inbox / "回覆"), str(mail)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert f"回覆文字資料夾 {inbox / '回覆'} 不可位於收件匣 {inbox} 之內，否則下次彙整會把回覆文字當成繳交檔案。" in result.output
+    assert list(inbox.iterdir()) == []
+
+
 def test_content_decides_the_format_of_a_source(run, books):
     as_msg = run.write(mf.webmail(books["MNT"], "養工處.xlsx"), "原信.msg")                 # RFC 822 named .msg
     with_bom = run.write(b"\xef\xbb\xbf" + mf.webmail(books["SEW"], "下水道處.xlsx", message_id="<bom@x>"), "b.eml")
@@ -668,7 +690,7 @@ def test_two_ingests_never_write_one_inbox_at_once(tmp_path, books, monkeypatch)
 
     from conftest import CONFIG
     from qos_xl.cli import cli
-    from qos_xl.output import files
+    from qos_xl.core import files
 
     mail = tmp_path / "a.eml"
     mail.write_bytes(mf.webmail(books["MNT"], "養工處.xlsx"))

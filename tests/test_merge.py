@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from qos_xl.cli import cli
-from qos_xl.output import files
+from qos_xl.core import files
 from qos_xl.pipeline import load
 from qos_xl.pipeline.merge import merge
 from qos_xl.pipeline.rates import Rate

@@ -24,7 +24,7 @@ from qos_xl.core import platform
 from qos_xl.core.config import ConfigError
 from qos_xl.core.vocabulary import CHECKPOINT_MONTHS, CHECKPOINT_NAMES, SELFCHECK_MONTHS
 from qos_xl.core.workspace import Workspace, open_workspace
-from qos_xl.output import files
+from qos_xl.core import files
 from qos_xl.process import set_up_process
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -408,14 +408,16 @@ def status(ctx: Context, *, as_json, inbox, period, strict):
 @common_options
 def ingest_command(ctx: Context, *, as_json, sources, inbox, receipts_dir):
     """從郵件（.eml、.mbox、Maildir、Outlook .msg，或含這些郵件的資料夾）取出試算表與參獎申請書等附件，存入收件匣並產生回覆文字。"""
-    from qos_xl.intake.mail import ingest
+    from qos_xl.output import receipts
+    from qos_xl.pipeline.ingest import ingest
 
     inbox, receipts_dir = inbox or ctx.workspace.inbox, receipts_dir or ctx.workspace.receipts
     try:
-        with files.folder_lock(inbox):        # one run saves into an inbox at a time: no file saved twice
-            result = ingest(list(sources), inbox, receipts_dir, ctx.plan, ctx.registry)
+        receipts.check_folder(receipts_dir, inbox)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--receipts") from None
+    with files.folder_lock(inbox):            # one run saves into an inbox at a time: no file saved twice
+        result = receipts.write_receipts(ingest(list(sources), inbox, ctx.plan, ctx.registry), receipts_dir, ctx.sender)
     if as_json:
         emit_json(result.to_dict())
     else:

@@ -15,7 +15,7 @@ import click
 
 from qos_xl.cli import console
 from qos_xl.core import interrupt
-from qos_xl.output import files
+from qos_xl.core import files
 
 EXIT_CANNOT_WRITE = 2      # the contract's "usage or configuration error": the run could not do its job
 

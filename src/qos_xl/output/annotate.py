@@ -26,7 +26,7 @@ from qos_xl.core.problems import Problem
 from qos_xl.core.text import key
 from qos_xl.core.vocabulary import ERROR, FORM_NAMES, HINT_HEADING, HINT_NAME, PROBLEM_LIST_SHEET, SEVERITY_NAMES, WARNING
 from qos_xl.output import marks
-from qos_xl.output.files import atomic_path
+from qos_xl.core.files import atomic_path
 from qos_xl.output.reply import SIGNATURE
 from qos_xl.output.xlsxout import display_width, new_workbook, row_height, safe_text, write_string
 

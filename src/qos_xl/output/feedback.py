@@ -29,7 +29,7 @@ from qos_xl.core import platform
 from qos_xl.core.names import safe_filename
 from qos_xl.core.report import FileReport
 from qos_xl.core.vocabulary import IGNORED
-from qos_xl.output import files
+from qos_xl.core import files
 from qos_xl.output.reply import Sender, file_reply
 
 ANNOTATED_SUFFIX = "_問題標註.xlsx"

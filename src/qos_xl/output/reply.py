@@ -25,7 +25,7 @@ from qos_xl.core.vocabulary import (DUPLICATE, FORM_NAMES, HINT_HEADING, HINT_NA
                                     SELFCHECK_PERIOD_NAMES, SEVERITY_NAMES, SUPERSEDED, WARNING, WORKPLAN)
 
 if TYPE_CHECKING:
-    from qos_xl.intake.mail import MailMessage
+    from qos_xl.pipeline.ingest import MailMessage
 
 SIGNATURE = "秘書室"
 VALUE_CHARS = 200
@@ -254,7 +254,7 @@ def _mail_greeting(message: MailMessage) -> str:
 def mail_receipt(message: MailMessage, sender: Sender = Sender()) -> str:
     """The reply to one message: which files arrived and each one's verdict, then its other attachments,
     signed as ``sender`` (settings.csv) says."""
-    from qos_xl.intake.mail import ALREADY, REJECTED  # the attachment states of ingest
+    from qos_xl.pipeline.ingest import ALREADY, REJECTED  # the attachment states of ingest
 
     lines = [_mail_greeting(message), ""]
     when = f"於 {format_roc(message.received)} " if message.received else ""

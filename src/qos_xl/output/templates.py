@@ -51,7 +51,7 @@ from qos_xl.core.names import unit_stem
 from qos_xl.core.registry import Registry, Unit
 from qos_xl.core.vocabulary import (HELP_SHEET, HINT_HEADING, HINT_NAME, META_SHEET, SELFCHECK, SELFCHECK_PERIOD_NAMES,
                                     SELFCHECK_SHEET, SEVERITY_NAMES, STATUSES, WARNING, WORKPLAN, WORKPLAN_SHEET)
-from qos_xl.output.files import atomic_path
+from qos_xl.core.files import atomic_path
 from qos_xl.output.reply import ANY_NAME
 from qos_xl.pipeline.hints import MIN_MEANINGFUL_CHARS
 from qos_xl.output.xlsxout import new_workbook, print_a4, row_height, write_string, write_value

@@ -13,7 +13,7 @@ from pathlib import Path
 from qos_xl.core.catalogue import Plan
 from qos_xl.core.registry import Registry, Unit
 from qos_xl.core.vocabulary import WORKPLAN_COLUMNS, WORKPLAN_LABELS, WORKPLAN_SECTIONS
-from qos_xl.output.files import atomic_path
+from qos_xl.core.files import atomic_path
 
 ROWS_PER_AREA = 2
 TABLE_HEADING = "肆、計畫內容（工作推動重點與方法）"

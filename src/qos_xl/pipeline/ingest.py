@@ -1,5 +1,5 @@
-"""Ingest: the files that messages bring, saved into the inbox once, with a ledger row, a validation
-and a receipt per message; the result objects of ``qos-xl ingest``.
+"""Ingest: the files that messages bring, saved into the inbox once, with a ledger row and a
+validation; the result objects of ``qos-xl ingest`` (the receipts are ``output/receipts.py``).
 
 A file is saved as ``<ROC date>_<sender unit>_<original name>`` (the name through
 ``safe_filename``; a name that could not be decoded becomes the unit and a short hash), written
@@ -7,18 +7,19 @@ atomically with the user's umask, and recorded in the ledger (``intake.ledger``)
 SHA-256 is already in the inbox is not saved again.  Every saved file is validated by the
 pipeline with its provenance, so a sender of another unit gets ``sender-unit-mismatch``.
 
-A receipt depends only on the message and on the inbox before it: ingesting the same mail
-again rewrites every receipt byte for byte (the message's own earlier files are recognised
-from the ledger, not announced as 「先前已收到」).
+What a message's files became depends only on the message and on the inbox before it: the
+message's own earlier files are recognised from the ledger (``reimported``), so ingesting the
+same mail again gives the same result, and the same receipts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from qos_xl.core.files import write_bytes_atomic
 from qos_xl.core.names import safe_filename, split_suffix
 from qos_xl.core.registry import Registry, Unit
 from qos_xl.core.report import FileReport
@@ -27,8 +28,7 @@ from qos_xl.intake import ledger, zipguard
 from qos_xl.intake.mail import messages, sources
 from qos_xl.intake.mail.attachments import SPREADSHEET, Found
 from qos_xl.intake.mail.headers import TAIPEI
-from qos_xl.output.files import write_bytes_atomic, write_text_atomic
-from qos_xl.output.reply import Sender, mail_receipt
+from qos_xl.pipeline.load import is_clutter, list_inbox
 
 UNKNOWN_SENDER = "未知寄件者"
 SAVED, ALREADY, REJECTED = "saved", "already-in-inbox", "rejected"
@@ -92,9 +92,9 @@ class MailMessage:
 @dataclass
 class IngestResult:
     inbox: Path
-    receipts_dir: Path
     messages: list[MailMessage] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)   # sources given that do not exist
+    receipts_dir: Path | None = None                   # where the receipts went (``receipts.write_receipts``)
 
     def count(self, state: str) -> int:
         return sum(a.state == state for m in self.messages for a in m.attachments)
@@ -112,28 +112,28 @@ class IngestResult:
 
     def to_dict(self) -> dict:
         return {"inbox": str(self.inbox), "ledger": str(ledger.ledger_path(self.inbox)),
-                "receipts_dir": str(self.receipts_dir), "messages": [m.to_dict() for m in self.messages],
+                "receipts_dir": None if self.receipts_dir is None else str(self.receipts_dir),
+                "messages": [m.to_dict() for m in self.messages],
                 "saved": self.saved, "already_in_inbox": self.count(ALREADY), "rejected": self.count(REJECTED),
                 "unreadable": sum(1 for m in self.messages if m.reason), "missing_sources": list(self.missing)}
 
 
-def ingest(sources_given: list[Path], inbox: Path, receipts_dir: Path, plan, registry: Registry, *,
+def ingest(sources_given: list[Path], inbox: Path, plan, registry: Registry, *,
            now: dt.datetime | None = None, limits: zipguard.Limits | None = None) -> IngestResult:
-    """Save the spreadsheets and submitted documents of the given mail into ``inbox``; the library
-    behind ``qos-xl ingest``."""
-    inbox, receipts_dir = Path(inbox), Path(receipts_dir)
-    if receipts_dir.resolve().is_relative_to(inbox.resolve()):
-        raise ValueError(f"回覆文字資料夾 {receipts_dir} 不可位於收件匣 {inbox} 之內，否則下次彙整會把回覆文字當成繳交檔案。")
+    """Save the spreadsheets and submitted documents of the given mail into ``inbox`` and validate them;
+    the library behind ``qos-xl ingest`` (which then writes the receipts)."""
+    inbox = Path(inbox)
     inbox.mkdir(parents=True, exist_ok=True)
     now = (now or dt.datetime.now(TAIPEI)).astimezone(TAIPEI)
     limits = limits or zipguard.Limits()
     inbox_files = _Inbox(inbox)
-    result = IngestResult(inbox, receipts_dir)
+    read: list[MailMessage] = []
+    missing: list[str] = []
     seen: set[Path] = set()
     for source in sources_given:
         source = Path(source)
         if not source.exists():
-            result.missing.append(str(source))
+            missing.append(str(source))
             continue
         if source.resolve() in seen:
             continue
@@ -141,18 +141,11 @@ def ingest(sources_given: list[Path], inbox: Path, receipts_dir: Path, plan, reg
         for raw in sources.read_source(source):
             mail = messages.read(raw, limits)
             message = _describe(mail, registry, now)
-            result.messages.append(message)
-            for found in mail.found:
-                message.attachments.append(inbox_files.save(found, message, now))
+            message.attachments = [inbox_files.save(found, message, now) for found in mail.found]
             message.attachments += [Attachment(name=r.name, state=REJECTED, sha256=r.sha256, reason=r.reason)
                                     for r in mail.refused]
-    _validate(result, plan, registry)
-    sender = Sender.from_settings(plan.settings)     # who signs, by when to resend, whom to call
-    for message in result.messages:
-        if message.reason and not message.attachments:
-            continue
-        message.receipt = str(_write_receipt(message, receipts_dir, sender))
-    return result
+            read.append(message)
+    return IngestResult(inbox, _validated(read, inbox, plan, registry), missing)
 
 
 def _sender_unit(registry: Registry, address: str) -> Unit | None:
@@ -228,8 +221,6 @@ def _saved_name(found: Found, message: MailMessage, digest: str) -> str:
 
 def _inbox_hashes(inbox: Path) -> dict[str, str]:
     """SHA-256 -> name of every file already in the inbox (clutter and the ledger excluded)."""
-    from qos_xl.pipeline.load import is_clutter, list_inbox
-
     known: dict[str, str] = {}
     for entry in list_inbox([inbox]):
         path, shown = entry.path, entry.file
@@ -253,31 +244,16 @@ def _unique_target(inbox: Path, name: str) -> Path:
     return target
 
 
-def _validate(result: IngestResult, plan, registry: Registry) -> None:
-    """Validate every saved (or already present) file once, with its provenance from the ledger."""
+def _validated(read: list[MailMessage], inbox: Path, plan, registry: Registry) -> list[MailMessage]:
+    """The messages again, each saved (or already present) file with its validation, provenance from the ledger."""
     from qos_xl.pipeline.provenance import with_provenance
-    from qos_xl.pipeline.validate import validate_paths
+    from qos_xl.pipeline.validate import validate_paths      # pandas and pandera: only once there are files
 
-    wanted = {a.saved_as for m in result.messages for a in m.attachments if a.state in (SAVED, ALREADY) and a.saved_as}
-    paths = [result.inbox / name for name in sorted(wanted) if (result.inbox / name).is_file()]
+    wanted = {a.saved_as for m in read for a in m.attachments if a.state in (SAVED, ALREADY) and a.saved_as}
+    paths = [inbox / name for name in sorted(wanted) if (inbox / name).is_file()]
     if not paths:
-        return
+        return read
     checked = validate_paths(paths, plan, registry)
-    reports = {Path(r.path).name: r for r in with_provenance(checked.files, ledger.read(result.inbox), registry)}
-    for message in result.messages:
-        for att in message.attachments:
-            att.report = reports.get(att.saved_as) if att.saved_as else None
-
-
-def receipt_path(message: MailMessage, receipts_dir: Path) -> Path:
-    """``<ROC date>_<unit>_<hash of the Message-ID, else of the message>.txt``; undated messages get no date."""
-    key = message.message_id or message.fingerprint or f"{message.source}|{message.subject}|{message.date}"
-    short = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    day = format_roc(message.received, compact=True) if message.received else "未註明日期"
-    return Path(receipts_dir) / safe_filename(f"{day}_{message.unit}_{short}.txt")
-
-
-def _write_receipt(message: MailMessage, receipts_dir: Path, sender: Sender) -> Path:
-    target = receipt_path(message, receipts_dir)
-    write_text_atomic(target, mail_receipt(message, sender))
-    return target
+    reports = {Path(r.path).name: r for r in with_provenance(checked.files, ledger.read(inbox), registry)}
+    return [replace(m, attachments=[replace(a, report=reports.get(a.saved_as)) if a.saved_as else a
+                                    for a in m.attachments]) for m in read]
