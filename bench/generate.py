@@ -201,7 +201,8 @@ def build_template(config: Path) -> Template:
     sys.path.insert(0, str(ROOT / "src"))
     from qos_xl.core.catalogue import load_plan
     from qos_xl.core.registry import Registry, Unit
-    from qos_xl.output.templates import SC_FIRST_ROW, SC_HEADER_CELLS, selfcheck_filename, write_templates
+    from qos_xl.output.templates import SC_FIRST_ROW, SC_HEADER_CELLS, write_templates
+    from qos_xl.output.templates_text import selfcheck_filename
     from qos_xl.core.values import Period
 
     plan = load_plan(config / "plan.csv", config / "settings.csv")

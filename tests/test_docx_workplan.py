@@ -139,15 +139,15 @@ def test_a_word_plan_resent_or_replaced_takes_the_states_of_any_file(tmp_path, p
 
 
 def builders_basis(plan):
-    from qos_xl.output.templates import _paragraphs
+    from qos_xl.output.templates_text import numbered_lines
 
-    return _paragraphs(plan.basis)
+    return numbered_lines(plan.basis)
 
 
 def builders_goals(plan):
-    from qos_xl.output.templates import _paragraphs
+    from qos_xl.output.templates_text import numbered_lines
 
-    return _paragraphs(plan.goals)
+    return numbered_lines(plan.goals)
 
 
 def test_merged_area_cells_repeat_and_a_page_break_split_continues(tmp_path, plan, registry):

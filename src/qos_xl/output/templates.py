@@ -47,12 +47,13 @@ from qos_xl import TEMPLATE_VERSION
 from qos_xl.core import vocabulary as words
 from qos_xl.core.catalogue import Plan
 from qos_xl.core.messages import HINT_NAMES
-from qos_xl.core.names import unit_stem
 from qos_xl.core.registry import Registry, Unit
 from qos_xl.core.vocabulary import (HELP_SHEET, HINT_HEADING, HINT_NAME, META_SHEET, SELFCHECK, SELFCHECK_PERIOD_NAMES,
-                                    SELFCHECK_SHEET, SEVERITY_NAMES, STATUSES, WARNING, WORKPLAN, WORKPLAN_SHEET)
+                                    SELFCHECK_SHEET, STATUSES, WORKPLAN, WORKPLAN_SHEET)
 from qos_xl.core.files import atomic_path
 from qos_xl.output.reply import ANY_NAME
+from qos_xl.output.templates_text import (WARNING_NAME, full_unit_name, numbered_lines, secretariat_contact, selfcheck_filename,
+                                          workplan_docx_filename, workplan_filename)
 from qos_xl.pipeline.hints import MIN_MEANINGFUL_CHARS
 from qos_xl.output.xlsxout import new_workbook, print_a4, row_height, write_string, write_value
 
@@ -82,9 +83,6 @@ FILL_INPUT = "#FFFFFF"     # cells a unit fills in
 FILL_NOT_DUE = "#D0D0D0"   # steps not yet due at the period
 BORDER_COLOR = "#808080"
 
-WARNING_NAME = SEVERITY_NAMES[WARNING]
-_LIST_ITEM = re.compile(r"(?<=[。；;])\s*(?=[一二三四五六七八九十]+、)")
-
 
 @dataclass(frozen=True)
 class _FormInfo:
@@ -92,14 +90,6 @@ class _FormInfo:
     period: str        # 102-06 | 102
     plan_year: int
     unit: Unit
-
-
-def selfcheck_filename(unit: Unit, period) -> str:
-    return f"{unit_stem(unit.short_name)}_自行檢核表_{period}.xlsx"
-
-
-def workplan_filename(unit: Unit, year: int) -> str:
-    return f"{unit_stem(unit.short_name)}_工作計畫_{year}.xlsx"
 
 
 def write_templates(plan: Plan, registry: Registry, out_dir: Path, period, units: list[Unit] | None = None) -> list[Path]:
@@ -122,7 +112,7 @@ def write_templates(plan: Plan, registry: Registry, out_dir: Path, period, units
         with atomic_path(target) as tmp:
             _write_workplan(tmp, plan, registry, unit)
         written.append(target)
-        from qos_xl.output.templates_docx import workplan_docx_filename, write_workplan_docx  # python-docx: here only
+        from qos_xl.output.templates_docx import write_workplan_docx  # python-docx: here only
 
         target = out_dir / workplan_docx_filename(unit, plan.year)
         write_workplan_docx(target, plan, registry, unit)
@@ -160,23 +150,6 @@ def _let_rows_grow(path: Path, part: str, rows: range) -> None:
             z.writestr(info, data)
     if freed != len(rows):
         raise RuntimeError(f"{part}: {freed} of {len(rows)} rows found to let grow")
-
-def _paragraphs(text: str) -> str:
-    """一、…。二、… -> one numbered item per line."""
-    return _LIST_ITEM.sub("\n", text.strip())
-
-
-def _full_name(plan: Plan, registry: Registry, unit: Unit) -> str:
-    organisation = registry.organisation or plan.organisation
-    if organisation and not unit.name.startswith(organisation):
-        return organisation + unit.name
-    return unit.name
-
-
-def _secretariat(registry: Registry) -> str:
-    unit = registry.find("秘書室")
-    emails = [e for e in unit.emails if not e.startswith("@")] if unit else []
-    return f"秘書室（{emails[0]}）" if emails else "秘書室"
 
 
 def _subtitle(period) -> str:
@@ -415,7 +388,7 @@ def _selfcheck_help(plan: Plan, registry: Registry, unit: Unit, period, due_coun
         ("2. 存檔", "填寫完成後請存成 Excel 活頁簿（.xlsx）格式。使用 LibreOffice 者，存檔時請選「Excel 2007-365 (.xlsx)」，"
                    f"並在詢問格式時選「使用 Excel 2007-365!」。{ANY_NAME}（秘書室依表內的機關名稱及期別辨識），"
                    f"例如「{selfcheck_filename(unit, period)}」。"),
-        ("3. 寄送", f"以電子郵件附件寄送{_secretariat(registry)}。如需更正，修改後重新寄送整份檔案並更新「填報日期」，"
+        ("3. 寄送", f"以電子郵件附件寄送{secretariat_contact(registry)}。如需更正，修改後重新寄送整份檔案並更新「填報日期」，"
                    "秘書室以填報日期最新的一份為準（同一天則以最後修改的檔案為準）。"),
         ("4. 請勿", "請勿刪除、新增或調整項次列的順序，也不要修改項次、欄位標題文字或工作表名稱；請勿合併儲存格，也不要替檔案設定密碼。"
                    "要補充的內容請寫在相關項次的「辦理情形」或「備註」。"),
@@ -485,12 +458,12 @@ def _write_workplan(path: Path, plan: Plan, registry: Registry, unit: Unit) -> N
         if prompt:
             ws.data_validation(row, 1, row, 1, {"validate": "any", "input_title": label, "input_message": prompt})
 
-    field(2, "機關全銜", _full_name(plan, registry, unit), fmt.input,
+    field(2, "機關全銜", full_unit_name(plan, registry, unit), fmt.input,
           prompt="已預填貴機關(單位)全銜；如有錯誤請更正。")
     field(3, "年度", plan.year, fmt.fixed_number)
-    field(5, "計畫依據", _paragraphs(plan.basis), fmt.input_top, min_lines=3,
+    field(5, "計畫依據", numbered_lines(plan.basis), fmt.input_top, min_lines=3,
           prompt="已預填本局計畫的依據，請依貴單位情形修改。")
-    field(6, "計畫目標", _paragraphs(plan.goals), fmt.input_top, min_lines=3,
+    field(6, "計畫目標", numbered_lines(plan.goals), fmt.input_top, min_lines=3,
           prompt="已預填本局計畫的目標，請依貴單位情形修改。")
     field(7, "實施對象", "", fmt.input_top, min_lines=2,
           prompt="請填寫本計畫的實施對象，例如本單位全體同仁。")
@@ -546,10 +519,10 @@ def _workplan_help(plan: Plan, registry: Registry, unit: Unit) -> list:
         ("2. 存檔", "填寫完成後請存成 Excel 活頁簿（.xlsx）格式。使用 LibreOffice 者，存檔時請選「Excel 2007-365 (.xlsx)」，"
                    f"並在詢問格式時選「使用 Excel 2007-365!」。{ANY_NAME}（秘書室依表內的機關全銜及年度辨識），"
                    f"例如「{workplan_filename(unit, plan.year)}」。"),
-        ("3. 寄送", f"於 4 月查核期限前，以電子郵件附件寄送{_secretariat(registry)}。如需更正，修改後重新寄送整份檔案即可。"),
+        ("3. 寄送", f"於 4 月查核期限前，以電子郵件附件寄送{secretariat_contact(registry)}。如需更正，修改後重新寄送整份檔案即可。"),
         ("4. 請勿", "請勿修改欄位標題文字或工作表名稱，表格內請勿合併儲存格，也不要替檔案設定密碼。"),
         ("5. Word 版", "附件2 允許以 Word 撰寫工作計畫：也可以改用同時產生的 Word 範本「"
-                      + workplan_filename(unit, plan.year).removesuffix(".xlsx") + ".docx」填寫，兩種格式都收，擇一寄送即可。"),
+                      + workplan_docx_filename(unit, plan.year) + "」填寫，兩種格式都收，擇一寄送即可。"),
         "二、表頭及各段內容",
         ("機關全銜", "已預填貴機關(單位)全銜。如有錯誤，請更正為正確的全銜。"),
         ("年度", f"計畫年度（民國年），已預填 {plan.year}，請勿修改。"),

@@ -14,17 +14,12 @@ from qos_xl.core.catalogue import Plan
 from qos_xl.core.registry import Registry, Unit
 from qos_xl.core.vocabulary import WORKPLAN_COLUMNS, WORKPLAN_LABELS, WORKPLAN_SECTIONS
 from qos_xl.core.files import atomic_path
+from qos_xl.output.templates_text import WARNING_NAME, full_unit_name, numbered_lines, secretariat_contact, workplan_filename
 
 ROWS_PER_AREA = 2
 TABLE_HEADING = "肆、計畫內容（工作推動重點與方法）"
 HEADINGS = {"basis": "壹、", "goals": "貳、", "audience": "叁、", "review": "伍、"}
 COLUMN_WIDTHS_CM = (4.2, 4.6, 6.2, 2.0)
-
-
-def workplan_docx_filename(unit: Unit, year: int) -> str:
-    from qos_xl.output.templates import workplan_filename
-
-    return workplan_filename(unit, year).removesuffix(".xlsx") + ".docx"
 
 
 def write_workplan_docx(path: Path, plan: Plan, registry: Registry, unit: Unit, fill=None) -> None:
@@ -37,9 +32,7 @@ def write_workplan_docx(path: Path, plan: Plan, registry: Registry, unit: Unit, 
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
     from docx.shared import Cm, Pt
 
-    from qos_xl.output.templates import _full_name, _paragraphs
-
-    full_name = _full_name(plan, registry, unit)
+    full_name = full_unit_name(plan, registry, unit)
     title = f"{full_name}{plan.year} 年度提升服務品質工作計畫"
     document = Document()
     section = document.sections[0]
@@ -67,7 +60,7 @@ def write_workplan_docx(path: Path, plan: Plan, registry: Registry, unit: Unit, 
         paragraph.paragraph_format.space_before = Pt(12)
         paragraph.add_run(text).bold = True
 
-    prefilled = {"basis": _paragraphs(plan.basis), "goals": _paragraphs(plan.goals), "audience": "", "review": ""}
+    prefilled = {"basis": numbered_lines(plan.basis), "goals": numbered_lines(plan.goals), "audience": "", "review": ""}
     for name in ("basis", "goals", "audience"):
         section_heading(HEADINGS[name] + WORKPLAN_SECTIONS[name])
         lines = prefilled[name].splitlines() or [""]
@@ -110,7 +103,6 @@ def write_workplan_docx(path: Path, plan: Plan, registry: Registry, unit: Unit, 
 
 def _help(plan: Plan, registry: Registry, unit: Unit) -> list[str]:
     from qos_xl.output.reply import ANY_NAME
-    from qos_xl.output.templates import WARNING_NAME, _secretariat, workplan_filename
 
     areas = "、".join(a.label for a in plan.areas)
     return [
@@ -125,6 +117,6 @@ def _help(plan: Plan, registry: Registry, unit: Unit) -> list[str]:
         "表格跨頁時請維持同一個表格。",
         "5. 每一項實施要項至少要有一列工作重點及工作(推動)方法，否則整份退回；計畫依據、計畫目標、實施對象或考核與獎勵未填寫時，"
         f"照收但會列為{WARNING_NAME}。",
-        f"6. 於 4 月查核期限前，以電子郵件附件寄送{_secretariat(registry)}，{ANY_NAME}（秘書室依文件內的機關全銜及年度辨識）。"
+        f"6. 於 4 月查核期限前，以電子郵件附件寄送{secretariat_contact(registry)}，{ANY_NAME}（秘書室依文件內的機關全銜及年度辨識）。"
         "如需更正，修改後重新寄送整份檔案即可。本頁說明可保留，不影響檢核。",
     ]

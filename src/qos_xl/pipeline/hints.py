@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from qos_xl.core.catalogue import Plan
     from qos_xl.core.report import FileReport
-    from qos_xl.pipeline.validate import Checked
+    from qos_xl.pipeline.checked import Checked
 
 # The thresholds, named once (the README lists them).
 MIN_MEANINGFUL_CHARS = 6       # narrative-too-short: fewer letters and digits than this, the status words not counted

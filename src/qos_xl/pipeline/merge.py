@@ -31,7 +31,7 @@ from qos_xl.pipeline.rates import NO_RATE, Rate, completion, total
 if TYPE_CHECKING:
     import pandas as pd
 
-    from qos_xl.pipeline.validate import Checked
+    from qos_xl.pipeline.checked import Checked
 
 
 @dataclass

@@ -21,7 +21,7 @@ from qos_xl.core.vocabulary import (ACCEPTED, CHECKPOINT_FORMS, CHECKPOINT_MONTH
                                     SELFCHECK_MONTHS, SUPERSEDED, WORKPLAN, WORKPLAN_SECTIONS)
 
 if TYPE_CHECKING:
-    from qos_xl.pipeline.validate import Checked
+    from qos_xl.pipeline.checked import Checked
 
 # what a file holds, by place in its form ("cell"), as text: two files with equal contents are one submission
 Contents = dict[tuple, str]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -21,31 +21,17 @@ from qos_xl.core.catalogue import Plan
 from qos_xl.core.messages import BETWEEN_NOTES, MESSAGES, NOT_DUE_NOTE, OTHERS_NOTE
 from qos_xl.core.problems import Problem, make_problem, problem_order
 from qos_xl.core.registry import Registry
-from qos_xl.core.report import FileReport
 from qos_xl.core.text import key, text, texts
 from qos_xl.core.values import (Period, cached, each_distinct, format_roc, parse_date, parse_period, parse_roc_year,
                                 parse_status, shown_date)
-from qos_xl.core.vocabulary import (ACCEPTED, DOING, DONE, ERROR, FIELD_LABELS, IGNORED, NOT_APPLICABLE, REJECTED, SELFCHECK,
+from qos_xl.core.vocabulary import (ACCEPTED, DOING, DONE, ERROR, FIELD_LABELS, NOT_APPLICABLE, REJECTED, SELFCHECK,
                                     SELFCHECK_MONTHS, WORKPLAN, WORKPLAN_SECTIONS)
 from qos_xl.intake import ledger
 from qos_xl.intake.ledger import LedgerRow
 from qos_xl.pipeline import documents
+from qos_xl.pipeline.checked import Checked
+from qos_xl.pipeline.hints import with_hints
 from qos_xl.pipeline.load import Loaded, list_inbox, load_files
-from qos_xl.pipeline.locate import Layout
-
-@dataclass
-class Checked:
-    """The validation of a batch of files: one report per file, the normalised rows and where each file's table lies."""
-
-    files: list[FileReport]
-    selfcheck: pd.DataFrame
-    workplan: pd.DataFrame
-    headers: pd.DataFrame
-    layouts: dict[int, Layout] = field(default_factory=dict)   # file id -> its sheet and columns (cells of later stages)
-
-    def to_dict(self) -> dict:
-        return {"valid": all(f.valid or f.state == IGNORED for f in self.files),
-                "files": [f.to_dict() for f in self.files]}
 
 
 # ---------------------------------------------------------------------------------------
@@ -446,8 +432,6 @@ def validate_paths(paths: list[Path], plan: Plan, registry: Registry, *, jobs: i
     """Read and validate files or folders: the library behind ``qos-xl validate``.
 
     Accepted self-checks get their quality hints, ``narrative-copied`` comparing the files read together."""
-    from qos_xl.pipeline.hints import with_hints
-
     rows: dict[str, LedgerRow] = {}
     folders = (Path(p) if Path(p).is_dir() else Path(p).parent for p in paths)
     for folder in dict.fromkeys(folders):   # a file given alone is still known by its folder's 收件紀錄 (ingest)
