@@ -20,11 +20,10 @@ import click
 
 from qos_xl import __version__
 from qos_xl.cli import console, ending, helpformat, render, zh
-from qos_xl.core import platform
+from qos_xl.core import files, platform
 from qos_xl.core.config import ConfigError
 from qos_xl.core.vocabulary import CHECKPOINT_MONTHS, CHECKPOINT_NAMES, SELFCHECK_MONTHS
 from qos_xl.core.workspace import Workspace, open_workspace
-from qos_xl.core import files
 from qos_xl.process import set_up_process
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2

@@ -21,12 +21,12 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from qos_xl.core.report import FileReport
+from qos_xl.core.files import atomic_path
 from qos_xl.core.problems import Problem
+from qos_xl.core.report import FileReport
 from qos_xl.core.text import key
 from qos_xl.core.vocabulary import ERROR, FORM_NAMES, HINT_HEADING, HINT_NAME, PROBLEM_LIST_SHEET, SEVERITY_NAMES, WARNING
 from qos_xl.output import marks
-from qos_xl.core.files import atomic_path
 from qos_xl.output.reply import SIGNATURE
 from qos_xl.output.xlsxout import display_width, new_workbook, row_height, safe_text, write_string
 

@@ -25,11 +25,10 @@ import hashlib
 import os
 from pathlib import Path
 
-from qos_xl.core import platform
+from qos_xl.core import files, platform
 from qos_xl.core.names import safe_filename
 from qos_xl.core.report import FileReport
 from qos_xl.core.vocabulary import IGNORED
-from qos_xl.core import files
 from qos_xl.output.reply import Sender, file_reply
 
 ANNOTATED_SUFFIX = "_問題標註.xlsx"

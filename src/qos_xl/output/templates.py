@@ -46,16 +46,16 @@ from xlsxwriter.utility import xl_cell_to_rowcol
 from qos_xl import TEMPLATE_VERSION
 from qos_xl.core import vocabulary as words
 from qos_xl.core.catalogue import Plan
+from qos_xl.core.files import atomic_path
 from qos_xl.core.messages import HINT_NAMES
 from qos_xl.core.registry import Registry, Unit
 from qos_xl.core.vocabulary import (HELP_SHEET, HINT_HEADING, HINT_NAME, META_SHEET, SELFCHECK, SELFCHECK_PERIOD_NAMES,
                                     SELFCHECK_SHEET, STATUSES, WORKPLAN, WORKPLAN_SHEET)
-from qos_xl.core.files import atomic_path
 from qos_xl.output.reply import ANY_NAME
 from qos_xl.output.templates_text import (WARNING_NAME, full_unit_name, numbered_lines, secretariat_contact, selfcheck_filename,
                                           workplan_docx_filename, workplan_filename)
-from qos_xl.pipeline.hints import MIN_MEANINGFUL_CHARS
 from qos_xl.output.xlsxout import new_workbook, print_a4, row_height, write_string, write_value
+from qos_xl.pipeline.hints import MIN_MEANINGFUL_CHARS
 
 SELFCHECK_COLUMNS = tuple(words.SELFCHECK_COLUMNS.values())
 WORKPLAN_COLUMNS = tuple(words.WORKPLAN_COLUMNS.values())

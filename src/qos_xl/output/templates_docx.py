@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from qos_xl.core.catalogue import Plan
+from qos_xl.core.files import atomic_path
 from qos_xl.core.registry import Registry, Unit
 from qos_xl.core.vocabulary import WORKPLAN_COLUMNS, WORKPLAN_LABELS, WORKPLAN_SECTIONS
-from qos_xl.core.files import atomic_path
 from qos_xl.output.templates_text import WARNING_NAME, full_unit_name, numbered_lines, secretariat_contact, workplan_filename
 
 ROWS_PER_AREA = 2

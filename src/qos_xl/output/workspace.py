@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qos_xl.core.config import CONFIG_DIR, CONFIG_FILES, INBOX_DIR, OUTPUTS_DIR, TEMPLATES_DIR
-from qos_xl.data import bundled_config, demo_inbox
 from qos_xl.core.files import os_reason, write_bytes_atomic
+from qos_xl.data import bundled_config, demo_inbox
 
 GUIDE_NAME = "說明.txt"
 GUIDE = """\

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qos_xl.core.files import atomic_path, scratch_folder
 from qos_xl.output import xlsxout
 from qos_xl.output.consolidated import comparison, details, hints, intake_log, summary, units, workplans
 from qos_xl.output.consolidated.sheet import Book
-from qos_xl.core.files import atomic_path, scratch_folder
 from qos_xl.pipeline.merge import MergeResult, output_name
 from qos_xl.process import paused_gc
 

@@ -8,8 +8,8 @@ quick to write at city scale.
 from __future__ import annotations
 
 from qos_xl.core.values import each_distinct, format_roc
-from qos_xl.output import xlsxout
 from qos_xl.core.vocabulary import DOING
+from qos_xl.output import xlsxout
 from qos_xl.output.consolidated.sheet import Book, Col, texts_of
 from qos_xl.output.consolidated.units import ranked
 

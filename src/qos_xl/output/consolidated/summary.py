@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from qos_xl.core.values import format_roc
 from qos_xl.core.report import state_counts
+from qos_xl.core.values import format_roc
 from qos_xl.core.vocabulary import COMPARISON_SHEET, FORM_NAMES, SELFCHECK
 from qos_xl.output import xlsxout
 from qos_xl.output.consolidated.sheet import (CHART_OFFSET_PX, CHART_ROW_PX, MISSING, RETURNED, Book, Col, bar_chart, check,
