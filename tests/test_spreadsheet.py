@@ -159,7 +159,7 @@ def test_random_bytes(tmp_path):
         (lambda d: hostile.csv_renamed(d, "big5"), "CSV 文字檔"),
         (hostile.pdf_renamed, "PDF 文件"),
         (hostile.text_file, "純文字檔"),
-        (hostile.ole_without_workbook, "Word 文件（.doc）"),
+        (hostile.ole_without_workbook, "Word 97-2003 文件（.doc）"),
     ],
 )
 def test_not_a_spreadsheet(tmp_path, builder, detected):

@@ -16,19 +16,17 @@ from dataclasses import dataclass
 
 from qos_xl.core.names import split_suffix
 from qos_xl.core.problems import FileProblem
-from qos_xl.intake.sniff import SNIFF_BYTES, detected_noun, sniff_head
+from qos_xl.intake.sniff import KIND_NOUNS, SNIFF_BYTES, SPREADSHEET_KINDS, detected_noun, read_package_kind, sniff_head
 from qos_xl.intake.zipguard import Limits, Package, human_size, read_all, scan_prologs
 
 PDF, DOCX, DOC, ODT = "pdf", "docx", "doc", "odt"
-KIND_NAMES = {PDF: "PDF 文件（.pdf）", DOCX: "Word 文件（.docx）", DOC: "舊版 Word 文件（.doc）",
-              ODT: "OpenDocument 文字文件（.odt）"}
+KIND_NAMES = {kind: KIND_NOUNS[kind] for kind in (PDF, DOCX, DOC, ODT)}      # named from the one table
 KIND_SUFFIXES = {PDF: ".pdf", DOCX: ".docx", DOC: ".doc", ODT: ".odt"}
 SUFFIX_KINDS = {".pdf": PDF, ".docx": DOCX, ".docm": DOCX, ".dotx": DOCX, ".dotm": DOCX, ".doc": DOC, ".dot": DOC,
                 ".odt": ODT, ".ott": ODT}
 # a document is small next to a workbook: tighter bounds on what inflating it may cost
 DOCUMENT_LIMITS = Limits(max_part_bytes=32 * 2**20, max_total_bytes=96 * 2**20, max_members=1000)
 
-_ODT_MIME = b"application/vnd.oasis.opendocument.text"
 _PDF_ENCRYPT = re.compile(rb"/Encrypt(?![A-Za-z0-9])")
 _PDF_TAIL = 2048
 
@@ -97,24 +95,17 @@ def _pdf(data: bytes, claimed: str | None) -> Document:
 def _zip(f, path: str, size: int, claimed: str | None, limits: Limits) -> Document | None:
     try:
         pkg = Package(f, path, size, limits)
-        names = {n.lower() for n in pkg.names()}
-        mime = b""
-        info = pkg.info("mimetype")
-        if info is not None and info.file_size <= 200:
-            mime = read_all(pkg, info).strip()
+        kind = read_package_kind(pkg)
     except FileProblem as problem:
         return Document(None, claimed, problem) if claimed else None
-    if mime.startswith(_ODT_MIME):
+    if kind == ODT:
         return _checked(Document(ODT, claimed), pkg, lambda: _odt_encrypted(pkg))
-    if "word/document.xml" in names:
-        macros = any(n.endswith("vbaproject.bin") for n in names)
-        return _checked(Document(DOCX, claimed, has_macros=macros), pkg, lambda: False)
-    if claimed is None or any(n.startswith("xl/") for n in names):
+    if kind in ("docx", "docm"):
+        return _checked(Document(DOCX, claimed, has_macros=kind == "docm"), pkg, lambda: False)
+    if claimed is None or kind in SPREADSHEET_KINDS:
         return None                      # a (damaged) workbook, or an archive named like nothing we read
-    detected = "OpenDocument 文件" if mime.startswith(b"application/vnd.oasis.opendocument") else "ZIP 壓縮檔"
-    if "ppt/presentation.xml" in names:
-        detected = "PowerPoint 簡報（.pptx）"
-    return Document(None, claimed, FileProblem("document-not-readable", claimed=KIND_NAMES[claimed], detected=detected))
+    return Document(None, claimed, FileProblem("document-not-readable", claimed=KIND_NAMES[claimed],
+                                               detected=KIND_NOUNS[kind]))
 
 
 def _checked(document: Document, pkg: Package, encrypted) -> Document:
@@ -151,7 +142,7 @@ def _ole(data: bytes, claimed: str | None) -> Document | None:
         if not ole.exists("WordDocument"):
             if claimed is None:
                 return None
-            detected = "PowerPoint 簡報（.ppt）" if ole.exists("PowerPoint Document") else "舊版 Office 檔案"
+            detected = KIND_NOUNS["ppt" if ole.exists("PowerPoint Document") else "ole"]
             return Document(None, claimed, FileProblem("document-not-readable", claimed=KIND_NAMES[claimed],
                                                        detected=detected))
         try:

@@ -1,6 +1,8 @@
-"""What a file is, by its content (never by its name): the first bytes decide."""
+"""What a file is, by its content (never by its name), and the one zh-TW name of each kind of file."""
 
 from __future__ import annotations
+
+from qos_xl.intake.zipguard import Package, read_all
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 SNIFF_BYTES = 64 * 1024
@@ -79,44 +81,22 @@ def sniff(path) -> str:
     return sniff_head(head, len(head))
 
 
-def detected_noun(kind: str, head: bytes) -> str:
-    """zh-TW noun phrase for file-not-spreadsheet's {detected}."""
-    if kind == "html":
-        return "HTML 網頁"
-    if kind == "pdf":
-        return "PDF 文件"
-    if kind == "csv":
-        return "CSV 文字檔"
-    if kind == "text":
-        start = (utf16_head(head) or head).lstrip(b"\xef\xbb\xbf \t\r\n")
-        if start.startswith(b"{\\rtf"):
-            return "RTF 文件"
-        if start.startswith(b"<"):
-            return "XML 文件"
-        return "純文字檔"
-    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
-        return "圖片檔"
-    if head.startswith((b"Rar!", b"7z\xbc\xaf\x27\x1c", b"\x1f\x8b")):
-        return "壓縮檔"
-    return "無法辨識的資料"
-
-
-
-
 # What a container holds.  Small functions shared by the spreadsheet reader, the document
 # reader and mail intake: each decides from content only (names of members or streams,
 # the ODF ``mimetype`` member, magic bytes), never from a file name.
 
+# the zh-TW name of every kind of file, as users read it in problems, replies and summaries
 KIND_NOUNS = {
     "xlsx": "Excel 活頁簿（.xlsx）", "xlsm": "含巨集的 Excel 活頁簿（.xlsm）", "xlsb": "Excel 二進位活頁簿（.xlsb）",
     "xls": "Excel 97-2003 活頁簿（.xls）", "ods": "OpenDocument 試算表（.ods）",
     "docx": "Word 文件（.docx）", "docm": "含巨集的 Word 文件（.docm）", "doc": "Word 97-2003 文件（.doc）",
     "odt": "OpenDocument 文字文件（.odt）", "pdf": "PDF 文件",
     "pptx": "PowerPoint 簡報（.pptx）", "ppt": "PowerPoint 97-2003 簡報（.ppt）", "odp": "OpenDocument 簡報（.odp）",
-    "odf": "OpenDocument 文件", "msg": "Outlook 郵件（.msg）", "encrypted": "加密的 Office 文件", "ole": "Office 檔案",
+    "odf": "OpenDocument 文件", "msg": "Outlook 郵件（.msg）", "encrypted": "加密的 Office 文件", "ole": "舊版 Office 檔案",
     "zip": "ZIP 壓縮檔", "gzip": "gzip 壓縮檔（.gz）", "bzip2": "bzip2 壓縮檔（.bz2）", "7z": "7-Zip 壓縮檔（.7z）",
     "rar": "RAR 壓縮檔（.rar）", "xz": "xz 壓縮檔（.xz）", "zstd": "Zstandard 壓縮檔（.zst）", "tar": "tar 封存檔（.tar）",
-    "image": "圖片檔", "html": "HTML 網頁", "csv": "CSV 文字檔", "text": "純文字檔",
+    "image": "圖片檔", "html": "HTML 網頁", "csv": "CSV 文字檔", "text": "純文字檔", "rtf": "RTF 文件", "xml": "XML 文件",
+    "unknown": "無法辨識的資料",
 }
 SPREADSHEET_KINDS = frozenset({"xlsx", "xlsm", "xlsb", "xls", "ods"})
 DOCUMENT_KINDS = frozenset({"pdf", "docx", "docm", "doc", "odt"})
@@ -126,6 +106,24 @@ _IMAGE_MAGICS = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x
 _ODF_KINDS = {b"application/vnd.oasis.opendocument.spreadsheet": "ods",
               b"application/vnd.oasis.opendocument.text": "odt",
               b"application/vnd.oasis.opendocument.presentation": "odp"}
+_ODF_PREFIX = b"application/vnd.oasis.opendocument"
+MIMETYPE_MAX = 200            # bytes: the ODF ``mimetype`` member is one short line, a longer one is not read
+
+
+def detected_noun(kind: str, head: bytes) -> str:
+    """zh-TW noun phrase for file-not-spreadsheet's {detected}: ``kind`` is what ``sniff_head`` said."""
+    if kind in ("html", "pdf", "csv"):
+        return KIND_NOUNS[kind]
+    if kind == "text":
+        start = (utf16_head(head) or head).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if start.startswith(b"{\\rtf"):
+            return KIND_NOUNS["rtf"]
+        if start.startswith(b"<"):
+            return KIND_NOUNS["xml"]
+        return KIND_NOUNS["text"]
+    if is_image(head):
+        return KIND_NOUNS["image"]
+    return KIND_NOUNS[archive_kind(head) or "unknown"]
 
 
 def archive_kind(head: bytes) -> str | None:
@@ -145,24 +143,43 @@ def is_image(head: bytes) -> bool:
 
 def package_kind(names, mimetype: bytes = b"") -> str:
     """What a ZIP package is, from its member names and its ODF ``mimetype`` member: "xlsx", "xlsm", "xlsb",
-    "ods", "docx", "docm", "odt", "pptx", "odp", "odf" (another OpenDocument) or "zip" (a plain archive)."""
+    "ods", "docx", "docm", "odt", "pptx", "odp", "odf" (another OpenDocument) or "zip" (a plain archive).
+
+    The ``mimetype`` member decides first.  An Office Open XML package is known by its main part
+    (``xl/workbook.xml`` or ``.bin``, ``word/document.xml``, ``ppt/presentation.xml``), or by its
+    ``[Content_Types].xml`` beside a member in that folder (a package whose main part is missing or
+    named otherwise): that kind of file, damaged or not.  A folder named ``xl``, ``word`` or ``ppt``
+    zipped with neither is a plain archive."""
     mimetype = mimetype.strip()
     for prefix, kind in _ODF_KINDS.items():
         if mimetype.startswith(prefix) and mimetype[len(prefix):len(prefix) + 1] in (b"", b"-"):
             return kind
-    if mimetype.startswith(b"application/vnd.oasis.opendocument"):
+    if mimetype.startswith(_ODF_PREFIX):
         return "odf"
     lowered = {name.replace("\\", "/").lower() for name in names}
-    if "[content_types].xml" in lowered:
+    typed = "[content_types].xml" in lowered
+
+    def ooxml(folder: str, *main_parts: str) -> bool:
+        return any(part in lowered for part in main_parts) or typed and any(n.startswith(folder) for n in lowered)
+
+    if ooxml("xl/", "xl/workbook.xml", "xl/workbook.bin"):
         if "xl/workbook.bin" in lowered:
             return "xlsb"
-        if any(name.startswith("xl/") for name in lowered):
-            return "xlsm" if "xl/vbaproject.bin" in lowered else "xlsx"
-        if any(name.startswith("word/") for name in lowered):
-            return "docm" if "word/vbaproject.bin" in lowered else "docx"
-        if any(name.startswith("ppt/") for name in lowered):
-            return "pptx"
+        return "xlsm" if "xl/vbaproject.bin" in lowered else "xlsx"
+    if ooxml("word/", "word/document.xml"):
+        return "docm" if "word/vbaproject.bin" in lowered else "docx"
+    if ooxml("ppt/", "ppt/presentation.xml"):
+        return "pptx"
     return "zip"
+
+
+def read_package_kind(pkg: Package) -> str:
+    """``package_kind`` of a package the ZIP guard has opened: its ``mimetype`` member is inflated (through
+    the guard) only when it declares at most MIMETYPE_MAX bytes.  Raises the guard's ``FileProblem`` when
+    that member is damaged."""
+    info = pkg.info("mimetype")
+    mimetype = read_all(pkg, info) if info is not None and info.file_size <= MIMETYPE_MAX else b""
+    return package_kind(pkg.names(), mimetype)
 
 
 def ole_kind(source) -> str | None:

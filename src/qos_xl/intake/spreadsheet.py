@@ -26,9 +26,10 @@ from qos_xl.process import paused_gc
 from qos_xl.intake import xmlparts, zipguard
 from qos_xl.intake.book import ErrorValue, Sheet, Workbook
 from qos_xl.intake.bounded import read_isolated
-from qos_xl.intake.sniff import SNIFF_BYTES, SPREADSHEET_2003, detected_noun, sniff, sniff_head
+from qos_xl.intake.sniff import (KIND_NOUNS, SNIFF_BYTES, SPREADSHEET_2003, SPREADSHEET_KINDS, detected_noun, read_package_kind,
+                                 sniff, sniff_head)
 from qos_xl.intake.xlsx import read_xlsx
-from qos_xl.intake.zipguard import CHUNK, Limits, Package, corrupt, human_size, read_all
+from qos_xl.intake.zipguard import CHUNK, Limits, Package, corrupt, human_size
 
 __all__ = ["ErrorValue", "Limits", "Sheet", "Workbook", "open_workbook", "sniff"]
 
@@ -86,9 +87,9 @@ def _open_ole(data: bytes, path: str, limits: Limits) -> Workbook:
         raise FileProblem("file-encrypted")
     if not any(name in data for name in _OLE_WORKBOOK):
         if _u16("WordDocument") in data:
-            raise FileProblem("file-not-spreadsheet", detected="Word 文件（.doc）")
+            raise FileProblem("file-not-spreadsheet", detected=KIND_NOUNS["doc"])
         if _u16("PowerPoint Document") in data:
-            raise FileProblem("file-not-spreadsheet", detected="PowerPoint 簡報（.ppt）")
+            raise FileProblem("file-not-spreadsheet", detected=KIND_NOUNS["ppt"])
     book = read_isolated(path, "xls", limits)
     book.has_macros = book.has_macros or _OLE_VBA in data
     return book
@@ -98,32 +99,17 @@ def _open_ole(data: bytes, path: str, limits: Limits) -> Workbook:
 # ZIP packages: .xlsx / .xlsm, .xlsb, .ods, and what only looks like them
 # ------------------------------------------------------------------------------------------
 
-_ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
-
-
 def _open_zip(pkg: Package, limits: Limits, wanted=None) -> Workbook:
-    mime = b""
-    info = pkg.info("mimetype")
-    if info is not None and info.file_size <= 200:
-        mime = read_all(pkg, info).strip()
-    if mime.startswith(_ODS_MIME):
+    kind = read_package_kind(pkg)
+    if kind == "ods":
         zipguard.scan_prologs(pkg)
         macros = any(n.lower().startswith(("basic/", "scripts/")) and not n.endswith("/") for n in pkg.names())
         return _isolated_package(pkg, "ods", limits, macros, lambda name: name.lower().endswith(".xml"))
+    if kind not in SPREADSHEET_KINDS:
+        raise FileProblem("file-not-spreadsheet", detected=KIND_NOUNS[kind])
     workbook_part = xmlparts.find_workbook_part(pkg)
     if workbook_part is None:
-        names = {n.lower() for n in pkg.names()}
-        if "word/document.xml" in names:
-            raise FileProblem("file-not-spreadsheet", detected="Word 文件（.docx）")
-        if "ppt/presentation.xml" in names:
-            raise FileProblem("file-not-spreadsheet", detected="PowerPoint 簡報（.pptx）")
-        if mime.startswith(b"application/vnd.oasis.opendocument.text"):
-            raise FileProblem("file-not-spreadsheet", detected="OpenDocument 文字文件（.odt）")
-        if mime.startswith(b"application/vnd.oasis.opendocument"):
-            raise FileProblem("file-not-spreadsheet", detected="OpenDocument 文件")
-        if any(n.startswith("xl/") for n in names):
-            raise corrupt("找不到活頁簿內容 xl/workbook.xml")
-        raise FileProblem("file-not-spreadsheet", detected="ZIP 壓縮檔")
+        raise corrupt("找不到活頁簿內容 xl/workbook.xml")
     if workbook_part.lower().endswith(".bin"):
         zipguard.scan_prologs(pkg)
         macros = any(n.lower().endswith("vbaproject.bin") for n in pkg.names())

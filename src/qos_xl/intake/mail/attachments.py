@@ -34,7 +34,7 @@ from qos_xl.intake import zipguard
 from qos_xl.intake.mail.headers import decode_raw
 from qos_xl.intake.mail.sources import message_format
 from qos_xl.intake.sniff import (DOCUMENT_KINDS, KIND_NOUNS, OLE_MAGIC, SNIFF_BYTES, SPREADSHEET_KINDS, archive_kind,
-                                 is_image, ole_kind, package_kind, sniff_head)
+                                 is_image, ole_kind, read_package_kind, sniff_head)
 
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb")
 SHEET_TYPES = {
@@ -115,14 +115,11 @@ def is_submission(name: str, subject: str, kind: str) -> bool:
 
 
 def zip_kind(data: bytes, limits: zipguard.Limits) -> str | None:
-    """What a ZIP package is (``sniff.package_kind``), read through the ZIP guard; None if it refuses it."""
+    """What a ZIP package is (``sniff.read_package_kind``), read through the ZIP guard; None if it refuses it."""
     try:
-        pkg = zipguard.Package(io.BytesIO(data), "", len(data), limits)
-        info = pkg.info("mimetype")
-        mimetype = zipguard.read_all(pkg, info) if info is not None and info.file_size <= 200 else b""
+        return read_package_kind(zipguard.Package(io.BytesIO(data), "", len(data), limits))
     except FileProblem:
         return None
-    return package_kind(pkg.names(), mimetype)
 
 
 def classify(name: str, content_type: str, data: bytes, subject: str = "",
