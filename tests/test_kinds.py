@@ -11,6 +11,7 @@ import pytest
 
 import hostile
 import mail_fixtures as mf
+from qos_xl.core.messages import MESSAGES
 from qos_xl.core.problems import FileProblem
 from qos_xl.intake import zipguard
 from qos_xl.intake.documents import DOC, DOCX, ODT, examine
@@ -128,6 +129,7 @@ def test_a_word_97_document_has_one_name(tmp_path):
     assert (encrypted.kind, encrypted.problem.code, encrypted.problem.params) == (DOC, "document-encrypted",
                                                                                 {"kind": name})
     assert classify("會議紀錄.doc", OCTET, (tmp_path / "申請書.doc").read_bytes()) == What("other", ".doc", name)
+    assert MESSAGES["document-doc"][1].startswith(f"這是 {name}，無法讀取其中的工作計畫表格。")
 
 
 @pytest.mark.parametrize("head, detected", [
