@@ -29,8 +29,7 @@ from openpyxl import load_workbook
 import builders
 from qos_xl.cli import ending
 from qos_xl.cli.app import cli
-from qos_xl.core import interrupt, platform
-from qos_xl.core import files
+from qos_xl.core import files, interrupt, platform
 from qos_xl.pipeline import load, workers
 from qos_xl.pipeline.load import Loading, list_inbox
 

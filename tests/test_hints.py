@@ -30,15 +30,14 @@ from conftest import CONFIG
 from qos_xl.cli import cli
 from qos_xl.core.messages import HINT_ADVICE, HINT_NAMES, MESSAGES, QUALITY_HINTS
 from qos_xl.core.values import Period
-from qos_xl.output.receipts import write_receipts
-from qos_xl.output.reply import Sender
-from qos_xl.pipeline.ingest import ingest
 from qos_xl.output.consolidated import write_consolidated
 from qos_xl.output.feedback import write_feedback
-from qos_xl.output.reply import file_reply
+from qos_xl.output.receipts import write_receipts
+from qos_xl.output.reply import Sender, file_reply
 from qos_xl.pipeline import hints as H
 from qos_xl.pipeline import merge as merging
 from qos_xl.pipeline.hints import Source, hints
+from qos_xl.pipeline.ingest import ingest
 from qos_xl.pipeline.locate import Layout
 from qos_xl.pipeline.merge import merge
 from qos_xl.pipeline.validate import validate_paths

@@ -354,11 +354,11 @@ def test_folder_of_eml_files(run, books):
 def test_message_without_spreadsheet_is_listed(run):
     result = run(run.write(mf.plain()))
     message = only(result)
-    assert message.attachments == [] and message.reason is None and message.others == ["公文.pdf：PDF 文件"]
+    assert message.attachments == [] and message.reason is None and message.others == ["公文.pdf：PDF 文件（.pdf）"]
     assert not result.has_problems and run.inbox_names() == []
     text = receipt(message)
     assert "郵件中沒有試算表（.xlsx、.xlsm、.xls 或 .ods）或參獎申請書附件" in text
-    assert "請附上填寫完成的自行檢核表、工作計畫或參獎申請書後重新寄送" in text and "- 公文.pdf：PDF 文件" in text
+    assert "請附上填寫完成的自行檢核表、工作計畫或參獎申請書後重新寄送" in text and "- 公文.pdf：PDF 文件（.pdf）" in text
     assert message.to_dict()["attachments"] == []
 
 
@@ -630,7 +630,10 @@ def test_other_archives_are_one_line_each_and_not_a_failure(tmp_path, books):
     assert result.exit_code == 0, result.output
     import json
 
-    others = [m["other_attachments"] for m in json.loads(result.output)["messages"]]
+    data = json.loads(result.output)
+    assert data["receipts_dir"] == str(receipts)                    # where the receipts went, and each one
+    assert sorted(m["receipt"] for m in data["messages"]) == sorted(str(p) for p in receipts.iterdir())
+    others = [m["other_attachments"] for m in data["messages"]]
     assert others == [
         ["foo.txt.bz2：bzip2 壓縮檔（.bz2），本室無法開啟；如內含自行檢核表或工作計畫，請直接附上檔案，或改用 .zip 壓縮後重新寄送"],
         ["blah.gz：gzip 壓縮檔（.gz），本室無法開啟；如內含自行檢核表或工作計畫，請直接附上檔案，或改用 .zip 壓縮後重新寄送"],

@@ -36,6 +36,16 @@ def without_content_types(directory: Path) -> dict[str, bytes]:
         return {i.filename: zf.read(i) for i in zf.infolist() if i.filename != "[Content_Types].xml"}
 
 
+def outside_xl(directory: Path) -> dict[str, bytes]:
+    """A real workbook whose parts are in excel/, not xl/: its root relationship and content types say so."""
+    with zipfile.ZipFile(hostile.plain_xlsx(directory)) as zf:
+        members = {i.filename: zf.read(i) for i in zf.infolist()}
+    moved = {name.replace("xl/", "excel/", 1) if name.startswith("xl/") else name: data for name, data in members.items()}
+    moved["_rels/.rels"] = moved["_rels/.rels"].replace(b'Target="xl/', b'Target="excel/')
+    moved["[Content_Types].xml"] = moved["[Content_Types].xml"].replace(b'PartName="/xl/', b'PartName="/excel/')
+    return moved
+
+
 NOT_SHEET = "file-not-spreadsheet"
 # (members, what the package is, what the spreadsheet reader says, what the document reader says of it named
 # 參獎申請書.pdf, what mail makes of it as an attachment named 附件 with no subject)
@@ -80,6 +90,11 @@ CASES = {
     # a whole workbook without [Content_Types].xml: the spreadsheet reader reads it, so mail keeps it
     # (mail used to open it as a ZIP archive and list its parts)
     "workbook-no-content-types": (without_content_types, "xlsx", "read", None, What("spreadsheet", ".xlsx")),
+    # a workbook whose parts are in excel/, as its root relationship says: read (Excel and LibreOffice open it)
+    "workbook-outside-xl": (outside_xl, "xlsx", "read", None, What("spreadsheet", ".xlsx")),
+    # Word's main part decides, whatever else the package holds
+    "docx-with-a-stray-xl-member": (lambda d: {**CONTENT_TYPES, **DOCUMENT, "xl/styles.xml": b"<styleSheet/>"}, "docx",
+                                    (NOT_SHEET, "Word 文件（.docx）"), DOCX, What("other", "", "Word 文件（.docx）")),
 }
 
 
@@ -106,7 +121,7 @@ def test_the_three_readers_agree_on_a_package(tmp_path, case):
         assert (found.kind, found.problem) == (document, None)
     else:
         assert (found.kind, found.problem.code, found.problem.params) == \
-               (None, document[0], {"claimed": "PDF 文件", "detected": document[1]})
+               (None, document[0], {"claimed": "PDF 文件（.pdf）", "detected": document[1]})
 
     assert classify("附件", OCTET, data) == mailed
 
@@ -138,6 +153,7 @@ def test_a_word_97_document_has_one_name(tmp_path):
     pytest.param(b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(64), "7-Zip 壓縮檔（.7z）", id="7z"),
     pytest.param(b"\x89PNG\r\n\x1a\n" + bytes(64), "圖片檔", id="png"),
     pytest.param("{\\rtf1\\ansi 自行檢核表}".encode("cp950"), "RTF 文件", id="rtf"),
+    pytest.param('<?xml version="1.0"?><root>自行檢核表</root>'.encode(), "XML 文件", id="xml"),
 ])
 def test_a_file_that_is_not_a_package_is_named_from_the_same_table(tmp_path, head, detected):
     path = tmp_path / "自行檢核表.xlsx"
@@ -145,8 +161,15 @@ def test_a_file_that_is_not_a_package_is_named_from_the_same_table(tmp_path, hea
     with pytest.raises(FileProblem) as caught:
         open_workbook(path)
     assert (caught.value.code, caught.value.params) == (NOT_SHEET, {"detected": detected})
-    if not head.startswith(b"{"):
-        assert classify("照片", OCTET, head).noun.startswith(detected)
+    assert classify("照片", OCTET, head).noun.startswith(detected)
+
+
+def test_content_nobody_recognises_is_not_called_damaged():
+    """A video, a drawing or a program mailed beside the forms is listed by its name alone: 「無法辨識的資料」
+    is for a file named like a workbook (where it says the file is not one), not for every other attachment."""
+    video = b"\x00\x00\x00\x18ftypmp42" + bytes(64)
+    assert classify("影片.mp4", OCTET, video) == What("other", ".mp4")
+    assert classify("空白.txt", OCTET, b"") == What("other", ".txt")
 
 
 def test_the_mimetype_member_is_read_bounded_and_through_the_guard():

@@ -26,15 +26,24 @@ def modules() -> dict[str, Path]:
 
 
 def imports(path: Path, known: dict[str, Path]) -> list[tuple[str, int]]:
-    """The qos_xl modules ``path`` imports, with the line: ``from a.b import c`` is a.b.c when c is a module."""
+    """The qos_xl modules ``path`` imports, with the line: ``from a.b import c`` is a.b.c when c is a module;
+    a relative import is resolved against the module's own package."""
+    here = module_name(path)
+    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found += [(alias.name, node.lineno) for alias in node.names if alias.name.startswith("qos_xl")]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("qos_xl"):
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[:len(parts) - node.level + 1] + ([node.module] if node.module else []))
+            if not base.startswith("qos_xl"):
+                continue
             for alias in node.names:
-                name = f"{node.module}.{alias.name}"
-                found.append((name if name in known else node.module, node.lineno))
+                name = f"{base}.{alias.name}"
+                found.append((name if name in known else base, node.lineno))
     return [(name, line) for name, line in found if name in known]
 
 
@@ -52,7 +61,12 @@ def test_the_package_is_read():
     names = modules()
     assert {"qos_xl.core.vocabulary", "qos_xl.intake.zipguard", "qos_xl.pipeline.merge", "qos_xl.output.receipts",
             "qos_xl.cli.app"} <= set(names)
-    assert "qos_xl.core.files" in graph()["qos_xl.pipeline.ingest"]        # a module import is seen as one
+    assert "qos_xl.core.files" in graph()["qos_xl.cli.app"]       # ``from qos_xl.core import files``: the module
+
+
+def test_every_folder_has_its_place():
+    """A new folder (or top-level module) is placed in LAYERS, so that its imports are checked too."""
+    assert {name.split(".")[1] for name in modules() if name.count(".")} - set(LAYERS) == set()
 
 
 def test_no_folder_imports_from_a_folder_above_it():
@@ -95,16 +109,18 @@ def test_no_modules_import_each_other_in_a_circle():
 
 
 def test_a_circle_and_an_upward_import_are_caught(tmp_path, monkeypatch):
-    """The checks above can fail: a made-up package where intake imports output and output imports intake."""
+    """The checks above can fail: a made-up package where intake imports output (relatively, inside a function),
+    output imports intake, and a folder has no place."""
     package = tmp_path / "qos_xl"
-    for name, text in {"__init__.py": "", "intake/__init__.py": "", "output/__init__.py": "",
-                       "intake/a.py": "def f():\n    from qos_xl.output import b\n",
+    for name, text in {"__init__.py": "", "intake/__init__.py": "", "output/__init__.py": "", "extra/__init__.py": "",
+                       "intake/a.py": "def f():\n    from ..output import b\n",
                        "output/b.py": "from qos_xl.intake.a import f\n"}.items():
         (package / name).parent.mkdir(parents=True, exist_ok=True)
         (package / name).write_text(text, encoding="utf-8")
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", package)
     assert graph()["qos_xl.intake.a"] == {"qos_xl.output.b"} and graph()["qos_xl.output.b"] == {"qos_xl.intake.a"}
-    for check in (test_no_folder_imports_from_a_folder_above_it, test_no_modules_import_each_other_in_a_circle):
+    for check in (test_no_folder_imports_from_a_folder_above_it, test_no_modules_import_each_other_in_a_circle,
+                  test_every_folder_has_its_place):
         try:
             check()
         except AssertionError:

@@ -119,11 +119,11 @@ OCTET = "application/octet-stream"
     ("參獎.odt", OCTET, ODT, "", What("document", ".odt")),
     ("養工處工作計畫.docx", OCTET, DOCX, "", What("document", ".docx")),
     ("附件", OCTET, ODT, "企劃科 102 年度工作計劃", What("document", ".odt")),
-    ("工作計畫.pdf", OCTET, PDF, "", What("other", ".pdf", "PDF 文件")),        # a work plan is read from Word only
+    ("工作計畫.pdf", OCTET, PDF, "", What("other", ".pdf", "PDF 文件（.pdf）")),        # a work plan is read from Word only
     ("工作計畫.doc", OCTET, DOC, "", What("other", ".doc", "Word 97-2003 文件（.doc）")),
     # content decides
     ("參獎申請書.xlsx", OCTET, "MNT", "", What("spreadsheet", ".xlsx")),
-    ("報表.xlsx", OCTET, PDF, "", What("other", ".xlsx", "PDF 文件")),
+    ("報表.xlsx", OCTET, PDF, "", What("other", ".xlsx", "PDF 文件（.pdf）")),
     ("報表.xlsx", OCTET, b"garbage", "", What("spreadsheet", ".xlsx")),   # unreadable: validation says why
     ("報表.xlsx", OCTET, mf.ole_file({"EncryptedPackage": b"\0" * 4096}), "", What("spreadsheet", ".xlsx")),
     ("原信.msg", OCTET, b"From: a@b.c\r\nSubject: x\r\n\r\nhi\r\n", "", What("eml", ".eml")),

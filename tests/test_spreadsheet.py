@@ -157,7 +157,7 @@ def test_random_bytes(tmp_path):
         (hostile.html_renamed, "HTML 網頁"),
         (hostile.csv_renamed, "CSV 文字檔"),
         (lambda d: hostile.csv_renamed(d, "big5"), "CSV 文字檔"),
-        (hostile.pdf_renamed, "PDF 文件"),
+        (hostile.pdf_renamed, "PDF 文件（.pdf）"),
         (hostile.text_file, "純文字檔"),
         (hostile.ole_without_workbook, "Word 97-2003 文件（.doc）"),
     ],

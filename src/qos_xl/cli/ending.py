@@ -14,8 +14,7 @@ from typing import Callable
 import click
 
 from qos_xl.cli import console
-from qos_xl.core import interrupt
-from qos_xl.core import files
+from qos_xl.core import files, interrupt
 
 EXIT_CANNOT_WRITE = 2      # the contract's "usage or configuration error": the run could not do its job
 

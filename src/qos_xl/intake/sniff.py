@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from qos_xl.intake.xmlparts import find_workbook_part
 from qos_xl.intake.zipguard import Package, read_all
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -90,7 +91,7 @@ KIND_NOUNS = {
     "xlsx": "Excel 活頁簿（.xlsx）", "xlsm": "含巨集的 Excel 活頁簿（.xlsm）", "xlsb": "Excel 二進位活頁簿（.xlsb）",
     "xls": "Excel 97-2003 活頁簿（.xls）", "ods": "OpenDocument 試算表（.ods）",
     "docx": "Word 文件（.docx）", "docm": "含巨集的 Word 文件（.docm）", "doc": "Word 97-2003 文件（.doc）",
-    "odt": "OpenDocument 文字文件（.odt）", "pdf": "PDF 文件",
+    "odt": "OpenDocument 文字文件（.odt）", "pdf": "PDF 文件（.pdf）",
     "pptx": "PowerPoint 簡報（.pptx）", "ppt": "PowerPoint 97-2003 簡報（.ppt）", "odp": "OpenDocument 簡報（.odp）",
     "odf": "OpenDocument 文件", "msg": "Outlook 郵件（.msg）", "encrypted": "加密的 Office 文件", "ole": "舊版 Office 檔案",
     "zip": "ZIP 壓縮檔", "gzip": "gzip 壓縮檔（.gz）", "bzip2": "bzip2 壓縮檔（.bz2）", "7z": "7-Zip 壓縮檔（.7z）",
@@ -159,17 +160,23 @@ def package_kind(names, mimetype: bytes = b"") -> str:
     lowered = {name.replace("\\", "/").lower() for name in names}
     typed = "[content_types].xml" in lowered
 
-    def ooxml(folder: str, *main_parts: str) -> bool:
-        return any(part in lowered for part in main_parts) or typed and any(n.startswith(folder) for n in lowered)
-
-    if ooxml("xl/", "xl/workbook.xml", "xl/workbook.bin"):
+    def workbook() -> str:
         if "xl/workbook.bin" in lowered:
             return "xlsb"
         return "xlsm" if "xl/vbaproject.bin" in lowered else "xlsx"
-    if ooxml("word/", "word/document.xml"):
+
+    def document() -> str:
         return "docm" if "word/vbaproject.bin" in lowered else "docx"
-    if ooxml("ppt/", "ppt/presentation.xml"):
-        return "pptx"
+
+    # a main part decides before a folder does: a Word document with a stray xl/ member is still Word
+    kinds = (("xl/", ("xl/workbook.xml", "xl/workbook.bin"), workbook), ("word/", ("word/document.xml",), document),
+             ("ppt/", ("ppt/presentation.xml",), lambda: "pptx"))
+    for _folder, main_parts, kind in kinds:
+        if any(part in lowered for part in main_parts):
+            return kind()
+    for folder, _main_parts, kind in kinds:
+        if typed and any(n.startswith(folder) for n in lowered):
+            return kind()
     return "zip"
 
 
@@ -179,7 +186,15 @@ def read_package_kind(pkg: Package) -> str:
     that member is damaged."""
     info = pkg.info("mimetype")
     mimetype = read_all(pkg, info) if info is not None and info.file_size <= MIMETYPE_MAX else b""
-    return package_kind(pkg.names(), mimetype)
+    kind = package_kind(pkg.names(), mimetype)
+    if kind == "zip" and pkg.info("_rels/.rels") is not None:
+        # a workbook keeps its parts outside xl/ when its root relationship says so (Excel reads it)
+        part = find_workbook_part(pkg)
+        if part is not None:
+            if part.lower().endswith(".bin"):
+                return "xlsb"
+            return "xlsm" if any(n.lower().endswith("vbaproject.bin") for n in pkg.names()) else "xlsx"
+    return kind
 
 
 def ole_kind(source) -> str | None:

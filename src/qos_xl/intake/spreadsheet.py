@@ -105,11 +105,11 @@ def _open_zip(pkg: Package, limits: Limits, wanted=None) -> Workbook:
         zipguard.scan_prologs(pkg)
         macros = any(n.lower().startswith(("basic/", "scripts/")) and not n.endswith("/") for n in pkg.names())
         return _isolated_package(pkg, "ods", limits, macros, lambda name: name.lower().endswith(".xml"))
-    if kind not in SPREADSHEET_KINDS:
-        raise FileProblem("file-not-spreadsheet", detected=KIND_NOUNS[kind])
-    workbook_part = xmlparts.find_workbook_part(pkg)
+    workbook_part = xmlparts.find_workbook_part(pkg)   # the package's own root relationship first: xl/ is only usual
     if workbook_part is None:
-        raise corrupt("找不到活頁簿內容 xl/workbook.xml")
+        if kind in SPREADSHEET_KINDS:
+            raise corrupt("找不到活頁簿內容 xl/workbook.xml")
+        raise FileProblem("file-not-spreadsheet", detected=KIND_NOUNS[kind])
     if workbook_part.lower().endswith(".bin"):
         zipguard.scan_prologs(pkg)
         macros = any(n.lower().endswith("vbaproject.bin") for n in pkg.names())

@@ -254,7 +254,7 @@ def _mail_greeting(message: MailMessage) -> str:
 def mail_receipt(message: MailMessage, sender: Sender = Sender()) -> str:
     """The reply to one message: which files arrived and each one's verdict, then its other attachments,
     signed as ``sender`` (settings.csv) says."""
-    from qos_xl.pipeline.ingest import ALREADY, REJECTED  # the attachment states of ingest
+    from qos_xl.pipeline.ingest import ALREADY, REJECTED  # ingest's states; its mail modules only for a receipt
 
     lines = [_mail_greeting(message), ""]
     when = f"於 {format_roc(message.received)} " if message.received else ""

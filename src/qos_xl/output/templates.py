@@ -52,6 +52,7 @@ from qos_xl.core.registry import Registry, Unit
 from qos_xl.core.vocabulary import (HELP_SHEET, HINT_HEADING, HINT_NAME, META_SHEET, SELFCHECK, SELFCHECK_PERIOD_NAMES,
                                     SELFCHECK_SHEET, STATUSES, WORKPLAN, WORKPLAN_SHEET)
 from qos_xl.output.reply import ANY_NAME
+from qos_xl.output.templates_docx import write_workplan_docx   # python-docx only when it writes
 from qos_xl.output.templates_text import (WARNING_NAME, full_unit_name, numbered_lines, secretariat_contact, selfcheck_filename,
                                           workplan_docx_filename, workplan_filename)
 from qos_xl.output.xlsxout import new_workbook, print_a4, row_height, write_string, write_value
@@ -112,8 +113,6 @@ def write_templates(plan: Plan, registry: Registry, out_dir: Path, period, units
         with atomic_path(target) as tmp:
             _write_workplan(tmp, plan, registry, unit)
         written.append(target)
-        from qos_xl.output.templates_docx import write_workplan_docx  # python-docx: here only
-
         target = out_dir / workplan_docx_filename(unit, plan.year)
         write_workplan_docx(target, plan, registry, unit)
         written.append(target)

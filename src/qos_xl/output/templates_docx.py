@@ -14,6 +14,7 @@ from qos_xl.core.catalogue import Plan
 from qos_xl.core.files import atomic_path
 from qos_xl.core.registry import Registry, Unit
 from qos_xl.core.vocabulary import WORKPLAN_COLUMNS, WORKPLAN_LABELS, WORKPLAN_SECTIONS
+from qos_xl.output.reply import ANY_NAME
 from qos_xl.output.templates_text import WARNING_NAME, full_unit_name, numbered_lines, secretariat_contact, workplan_filename
 
 ROWS_PER_AREA = 2
@@ -102,8 +103,6 @@ def write_workplan_docx(path: Path, plan: Plan, registry: Registry, unit: Unit, 
 
 
 def _help(plan: Plan, registry: Registry, unit: Unit) -> list[str]:
-    from qos_xl.output.reply import ANY_NAME
-
     areas = "、".join(a.label for a in plan.areas)
     return [
         f"1. 本檔是「{unit.name}」{plan.year} 年度工作計畫的 Word 範本（附件2 格式），與試算表範本"

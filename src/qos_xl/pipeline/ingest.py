@@ -121,7 +121,8 @@ class IngestResult:
 def ingest(sources_given: list[Path], inbox: Path, plan, registry: Registry, *,
            now: dt.datetime | None = None, limits: zipguard.Limits | None = None) -> IngestResult:
     """Save the spreadsheets and submitted documents of the given mail into ``inbox`` and validate them;
-    the library behind ``qos-xl ingest`` (which then writes the receipts)."""
+    the library behind ``qos-xl ingest``, which first refuses a receipts folder inside the inbox
+    (``receipts.check_folder``) and then writes the receipts (``receipts.write_receipts``)."""
     inbox = Path(inbox)
     inbox.mkdir(parents=True, exist_ok=True)
     now = (now or dt.datetime.now(TAIPEI)).astimezone(TAIPEI)

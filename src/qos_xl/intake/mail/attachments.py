@@ -34,7 +34,7 @@ from qos_xl.intake import zipguard
 from qos_xl.intake.mail.headers import decode_raw
 from qos_xl.intake.mail.sources import message_format
 from qos_xl.intake.sniff import (DOCUMENT_KINDS, KIND_NOUNS, OLE_MAGIC, SNIFF_BYTES, SPREADSHEET_KINDS, archive_kind,
-                                 is_image, ole_kind, read_package_kind, sniff_head)
+                                 detected_noun, is_image, ole_kind, read_package_kind, sniff_head)
 
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb")
 SHEET_TYPES = {
@@ -155,7 +155,9 @@ def classify(name: str, content_type: str, data: bytes, subject: str = "",
         return What(SPREADSHEET, suffix)   # HTML or text named .xls: validation says what it really is
     if suffix not in OTHER_SUFFIXES and ctype in SHEET_TYPES:
         return What(SPREADSHEET, SHEET_TYPES[ctype])
-    return What(OTHER, suffix, KIND_NOUNS.get(sniffed, ""))
+    if sniffed in ("unknown", "empty"):
+        return What(OTHER, suffix)         # a video, a drawing, a program: nothing to say of it but its name
+    return What(OTHER, suffix, detected_noun(sniffed, head))
 
 
 def _known(kind: str, name: str, suffix: str, subject: str) -> What:
