@@ -108,6 +108,10 @@ _ODF_KINDS = {b"application/vnd.oasis.opendocument.spreadsheet": "ods",
               b"application/vnd.oasis.opendocument.text": "odt",
               b"application/vnd.oasis.opendocument.presentation": "odp"}
 _ODF_PREFIX = b"application/vnd.oasis.opendocument"
+# each Office Open XML kind's folder and main part
+_MAIN_PARTS = (("xl/", "xl/workbook.xml"), ("xl/", "xl/workbook.bin"), ("word/", "word/document.xml"),
+               ("ppt/", "ppt/presentation.xml"))
+_OOXML_FOLDERS = ("xl/", "word/", "ppt/")
 MIMETYPE_MAX = 200            # bytes: the ODF ``mimetype`` member is one short line, a longer one is not read
 
 
@@ -158,26 +162,19 @@ def package_kind(names, mimetype: bytes = b"") -> str:
     if mimetype.startswith(_ODF_PREFIX):
         return "odf"
     lowered = {name.replace("\\", "/").lower() for name in names}
-    typed = "[content_types].xml" in lowered
-
-    def workbook() -> str:
-        if "xl/workbook.bin" in lowered:
-            return "xlsb"
-        return "xlsm" if "xl/vbaproject.bin" in lowered else "xlsx"
-
-    def document() -> str:
-        return "docm" if "word/vbaproject.bin" in lowered else "docx"
-
     # a main part decides before a folder does: a Word document with a stray xl/ member is still Word
-    kinds = (("xl/", ("xl/workbook.xml", "xl/workbook.bin"), workbook), ("word/", ("word/document.xml",), document),
-             ("ppt/", ("ppt/presentation.xml",), lambda: "pptx"))
-    for _folder, main_parts, kind in kinds:
-        if any(part in lowered for part in main_parts):
-            return kind()
-    for folder, _main_parts, kind in kinds:
-        if typed and any(n.startswith(folder) for n in lowered):
-            return kind()
-    return "zip"
+    folder = next((f for f, part in _MAIN_PARTS if part in lowered), None)
+    if folder is None and "[content_types].xml" in lowered:
+        folder = next((f for f in _OOXML_FOLDERS if any(n.startswith(f) for n in lowered)), None)
+    if folder == "xl/":
+        return _workbook_kind("xl/workbook.bin" in lowered, "xl/vbaproject.bin" in lowered)
+    if folder == "word/":
+        return "docm" if "word/vbaproject.bin" in lowered else "docx"
+    return "pptx" if folder == "ppt/" else "zip"
+
+
+def _workbook_kind(binary: bool, macros: bool) -> str:
+    return "xlsb" if binary else "xlsm" if macros else "xlsx"
 
 
 def read_package_kind(pkg: Package) -> str:
@@ -191,9 +188,7 @@ def read_package_kind(pkg: Package) -> str:
         # a workbook keeps its parts outside xl/ when its root relationship says so (Excel reads it)
         part = find_workbook_part(pkg)
         if part is not None:
-            if part.lower().endswith(".bin"):
-                return "xlsb"
-            return "xlsm" if any(n.lower().endswith("vbaproject.bin") for n in pkg.names()) else "xlsx"
+            return _workbook_kind(part.lower().endswith(".bin"), any(n.lower().endswith("vbaproject.bin") for n in pkg.names()))
     return kind
 
 
