@@ -30,6 +30,11 @@ class Unit:
     def names(self) -> tuple[str, ...]:
         return (self.name, self.short_name, *self.aliases)
 
+    @property
+    def mailboxes(self) -> tuple[str, ...]:
+        """The addresses one can write to: ``emails`` without an ``@domain`` (which only recognises senders)."""
+        return tuple(e for e in self.emails if not e.startswith("@"))
+
 
 @dataclass(frozen=True)
 class Registry:

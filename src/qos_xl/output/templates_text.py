@@ -41,5 +41,5 @@ def full_unit_name(plan: Plan, registry: Registry, unit: Unit) -> str:
 def secretariat_contact(registry: Registry) -> str:
     """Whom a unit sends its files to: 秘書室, with its first mailbox address when the registry has one."""
     unit = registry.find("秘書室")
-    emails = [e for e in unit.emails if not e.startswith("@")] if unit else []
+    emails = unit.mailboxes if unit else ()
     return f"秘書室（{emails[0]}）" if emails else "秘書室"

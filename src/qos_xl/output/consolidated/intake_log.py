@@ -23,19 +23,14 @@ def write_missing(book: Book) -> None:
         title = f"{FORM_NAMES[form]}（{r.period.year} 年度）" if form == WORKPLAN else f"{FORM_NAMES[form]}（{r.period}）"
         missing, returned = r.missing.get(form, []), r.returned.get(form, [])
         for unit in missing:
-            sh.line([title, MISSING, unit.code, unit.name, unit.kind, addresses(unit), ""])
+            sh.line([title, MISSING, unit.code, unit.name, unit.kind, "；".join(unit.mailboxes), ""])
         for unit in returned:
             files = [f.file for f in r.files if f.unit_code == unit.code and f.form == form and f.state == REJECTED]
             why = "有繳交但檔案未通過檢核：" + "、".join(f"「{name}」" for name in files) + "；問題詳見「檢核問題」，待單位修正後重送。"
-            sh.line([title, RETURNED, unit.code, unit.name, unit.kind, addresses(unit), why], "error")
+            sh.line([title, RETURNED, unit.code, unit.name, unit.kind, "；".join(unit.mailboxes), why], "error")
         if not missing and not returned:
             sh.line([title, "", "", "（全部單位均已繳交）", "", "", ""])
     sh.finish()
-
-
-def addresses(unit) -> str:
-    """The unit's e-mail addresses to write to (a registry's ``@domain``, which recognises senders, is none)."""
-    return "；".join(e for e in unit.emails if not e.startswith("@"))
 
 
 def write_intake(book: Book) -> None:
